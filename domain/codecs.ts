@@ -1,0 +1,145 @@
+// io-ts codecs for the domain's primitive values, and a reporter that turns io-ts errors
+// into structured field errors. Every boundary (bus, HTTP, CLI, store reads) decodes with
+// these; nothing undecoded reaches the domain.
+
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import { defaultDecimalFormat, formatDecimal, parseDecimal, type DecimalFormat } from './money.js';
+
+/** A decimal string on the wire, a ledger-unit bigint inside. */
+export const decimal = (name: string, format: Partial<DecimalFormat> & { readonly positive?: boolean } = {}): t.Type<bigint, string, unknown> => {
+  const full: DecimalFormat = { ...defaultDecimalFormat, ...format };
+  return new t.Type<bigint, string, unknown>(
+    name,
+    (u): u is bigint => typeof u === 'bigint',
+    (u, c) => {
+      if (typeof u !== 'string') return t.failure(u, c, `expected a decimal string, got ${describe(u)}`);
+      const parsed = parseDecimal(u, full);
+      if (E.isLeft(parsed)) return t.failure(u, c, parsed.left);
+      if (format.positive === true && parsed.right <= 0n) return t.failure(u, c, `"${u}" must be greater than zero`);
+      return t.success(parsed.right);
+    },
+    formatDecimal,
+  );
+};
+
+/** Non-negative quote amount. */
+export const NonNegativeAmount = decimal('NonNegativeAmount');
+/** Strictly positive quote amount (deposits, withdrawals). */
+export const PositiveAmount = decimal('PositiveAmount', { positive: true });
+/** Signed quote amount (balances in snapshots and read models). */
+export const SignedAmount = decimal('SignedAmount', { signed: true });
+/** Strictly positive size. */
+export const PositiveSize = decimal('PositiveSize', { positive: true });
+/** Signed size (positions). */
+export const SignedSize = decimal('SignedSize', { signed: true });
+/** Strictly positive price. */
+export const PositivePrice = decimal('PositivePrice', { positive: true });
+
+/** A JSON integer within [min, max] (safe integers only). */
+export const integerIn = (name: string, min: number, max: number): t.Type<number, number, unknown> =>
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= min && u <= max,
+    (u, c) =>
+      typeof u === 'number' && Number.isSafeInteger(u) && u >= min && u <= max
+        ? t.success(u)
+        : t.failure(u, c, `expected an integer from ${min} to ${max}, got ${describe(u)}`),
+    t.identity,
+  );
+
+/** A rate in parts per million, 0 to 100%. */
+export const PpmRate = integerIn('PpmRate', 0, 1_000_000);
+/** A ppm ratio that may exceed 100% (coverage targets). */
+export const RatioPpm = integerIn('RatioPpm', 0, 1_000_000_000);
+/** Decimal places of a size, a price or the quote asset. */
+export const Decimals = integerIn('Decimals', 0, 18);
+/** A duration in milliseconds (cooldowns). */
+export const DurationMs = integerIn('DurationMs', 0, 10 * 365 * 24 * 3600 * 1000);
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+/** Identifiers of pools, markets, accounts, tranches, trades and commands. */
+export const Id = new t.Type<string, string, unknown>(
+  'Id',
+  (u): u is string => typeof u === 'string' && ID_PATTERN.test(u),
+  (u, c) =>
+    typeof u === 'string' && ID_PATTERN.test(u)
+      ? t.success(u)
+      : t.failure(u, c, `expected an id (1-64 of letters, digits, '_', '.', ':', '-', starting with a letter or digit), got ${describe(u)}`),
+  t.identity,
+);
+
+/** An object codec that rejects keys it does not know, so a typo ("amout") is an error, not a silent drop. */
+export const strictObject = <P extends t.Props>(props: P, name: string): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> => {
+  const inner = t.type(props, name);
+  const known = new Set(Object.keys(props));
+  return new t.Type(
+    name,
+    inner.is,
+    (u, c) =>
+      pipe(
+        inner.validate(u, c),
+        E.chain((decoded) => {
+          const extra = Object.keys(u as object).filter((k) => !known.has(k));
+          if (extra.length === 0) return t.success(decoded);
+          return t.failures(extra.map((key) => ({
+            value: (u as Record<string, unknown>)[key],
+            context: [...c, { key, type: t.never, actual: (u as Record<string, unknown>)[key] }],
+            message: `unknown field "${key}"`,
+          })));
+        }),
+      ),
+    (a) => inner.encode(a),
+  );
+};
+
+// ---------------------------------------------------------------------------------------------
+// Structured errors
+
+export interface FieldError {
+  /** Dotted path of the bad field from the root of the decoded value ("tranches.0.incomeWeight"). */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface InvalidInput {
+  readonly code: 'INVALID_INPUT';
+  readonly message: string;
+  readonly errors: ReadonlyArray<FieldError>;
+}
+
+const describe = (u: unknown): string => {
+  if (u === undefined) return 'nothing';
+  if (typeof u === 'bigint') return `${u}n`;
+  const json = JSON.stringify(u);
+  return json === undefined ? typeof u : json.length > 40 ? `${json.slice(0, 40)}...` : json;
+};
+
+/** io-ts errors as field errors, one per bad field (deduplicated, in order). */
+export const fieldErrors = (errors: t.Errors): FieldError[] => {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const error of errors) {
+    const path = error.context.slice(1).map((c) => c.key).filter((k) => k !== '').join('.');
+    const last = error.context[error.context.length - 1];
+    const message = error.value === undefined
+      ? 'required field is missing'
+      : error.message ?? `expected ${last?.type.name ?? 'a valid value'}, got ${describe(error.value)}`;
+    const line = `${path}\u0000${message}`;
+    if (seen.has(line)) continue;
+    seen.add(line);
+    out.push({ path: path === '' ? '(root)' : path, message });
+  }
+  return out;
+};
+
+export const invalidInput = (errors: ReadonlyArray<FieldError>): InvalidInput => ({
+  code: 'INVALID_INPUT',
+  message: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+  errors,
+});
+
+/** Decode with a codec, failing with a structured InvalidInput. */
+export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>) => (input: unknown): E.Either<InvalidInput, A> =>
+  pipe(codec.decode(input), E.mapLeft((errors) => invalidInput(fieldErrors(errors))));

@@ -1,0 +1,170 @@
+// Commands: what producers ask the pool to do. Each is an io-ts codec with a literal `type`
+// and a schema version; `decodeCommand` is the single entry point for untrusted input.
+
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  Decimals, DurationMs, Id, invalidInput, PositiveAmount, PositivePrice, PositiveSize, PpmRate, RatioPpm,
+  integerIn, strictObject, decodeWith, type InvalidInput,
+} from './codecs.js';
+
+export const SCHEMA_VERSION = 1 as const;
+
+const hexBytes = (name: string, bytes: number) => {
+  const pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
+  return new t.Type<string, string, unknown>(
+    name,
+    (u): u is string => typeof u === 'string' && pattern.test(u),
+    (u, c) => (typeof u === 'string' && pattern.test(u) ? t.success(u) : t.failure(u, c, `expected ${bytes} bytes as ${bytes * 2} lowercase hex digits`)),
+    t.identity,
+  );
+};
+
+/** Raw 32-byte ed25519 public key, hex. */
+export const PublicKeyHex = hexBytes('PublicKeyHex', 32);
+/** Raw 64-byte ed25519 signature, hex. */
+export const SignatureHex = hexBytes('SignatureHex', 64);
+
+export const GovernorSignature = strictObject({ publicKey: PublicKeyHex, signature: SignatureHex }, 'GovernorSignature');
+export type GovernorSignature = t.TypeOf<typeof GovernorSignature>;
+
+/** Governance commands carry signatures by governor keys over the command's canonical JSON. */
+const Signatures = t.array(GovernorSignature, 'Signatures');
+
+export const AdlPolicy = t.keyof({ ranked: null, 'pro-rata': null, none: null }, 'AdlPolicy');
+export type AdlPolicy = t.TypeOf<typeof AdlPolicy>;
+
+export const Side = t.keyof({ buy: null, sell: null }, 'Side');
+export type Side = t.TypeOf<typeof Side>;
+
+export const TrancheSpec = strictObject({
+  trancheId: Id,
+  /** Relative share of fund income; junior tranches earn the larger weight. */
+  incomeWeight: integerIn('IncomeWeight', 1, 1_000_000),
+}, 'TrancheSpec');
+export type TrancheSpec = t.TypeOf<typeof TrancheSpec>;
+
+export const FeeShareParams = strictObject({
+  /** Fund's share of fees when coverage is at or above target. */
+  baseFundSharePpm: PpmRate,
+  /** Fund's share of fees at zero coverage. */
+  maxFundSharePpm: PpmRate,
+  /** fundAssets / openInterest at which the base share applies, in ppm (50000 = 5%). */
+  targetCoveragePpm: RatioPpm,
+}, 'FeeShareParams');
+export type FeeShareParams = t.TypeOf<typeof FeeShareParams>;
+
+export const Governors = strictObject({
+  publicKeys: t.array(PublicKeyHex, 'PublicKeys'),
+  threshold: integerIn('Threshold', 1, 100),
+}, 'Governors');
+export type Governors = t.TypeOf<typeof Governors>;
+
+export const MarketParams = {
+  marketId: Id,
+  sizeDecimals: Decimals,
+  priceDecimals: Decimals,
+  initialMarginPpm: PpmRate,
+  maintenanceMarginPpm: PpmRate,
+  takerFeePpm: PpmRate,
+  makerFeePpm: PpmRate,
+  liquidationPenaltyPpm: PpmRate,
+  penaltyFundSharePpm: PpmRate,
+  adlPolicy: AdlPolicy,
+};
+
+const envelope = <T extends string>(type: T) => ({
+  type: t.literal(type),
+  schemaVersion: t.literal(SCHEMA_VERSION),
+  commandId: Id,
+  poolId: Id,
+});
+
+export const CreatePool = strictObject({
+  ...envelope('CreatePool'),
+  quoteAsset: Id,
+  quoteDecimals: Decimals,
+  tranches: t.array(TrancheSpec, 'Tranches'),
+  feeShare: FeeShareParams,
+  unstakeCooldownMs: DurationMs,
+  governors: Governors,
+  signatures: Signatures,
+}, 'CreatePool');
+export type CreatePool = t.TypeOf<typeof CreatePool>;
+
+export const ListMarket = strictObject({
+  ...envelope('ListMarket'),
+  ...MarketParams,
+  /** The reference price the market opens at, until the oracle sends the first mark. */
+  markPrice: PositivePrice,
+  signatures: Signatures,
+}, 'ListMarket');
+export type ListMarket = t.TypeOf<typeof ListMarket>;
+
+export const Deposit = strictObject({
+  ...envelope('Deposit'),
+  accountId: Id,
+  amount: PositiveAmount,
+}, 'Deposit');
+export type Deposit = t.TypeOf<typeof Deposit>;
+
+export const Withdraw = strictObject({
+  ...envelope('Withdraw'),
+  accountId: Id,
+  amount: PositiveAmount,
+}, 'Withdraw');
+export type Withdraw = t.TypeOf<typeof Withdraw>;
+
+export const ExecuteTrade = strictObject({
+  ...envelope('ExecuteTrade'),
+  tradeId: Id,
+  marketId: Id,
+  taker: Id,
+  maker: Id,
+  takerSide: Side,
+  size: PositiveSize,
+  price: PositivePrice,
+}, 'ExecuteTrade');
+export type ExecuteTrade = t.TypeOf<typeof ExecuteTrade>;
+
+export const UpdateMarkPrice = strictObject({
+  ...envelope('UpdateMarkPrice'),
+  marketId: Id,
+  price: PositivePrice,
+}, 'UpdateMarkPrice');
+export type UpdateMarkPrice = t.TypeOf<typeof UpdateMarkPrice>;
+
+export const commandCodecs = {
+  CreatePool,
+  ListMarket,
+  Deposit,
+  Withdraw,
+  ExecuteTrade,
+  UpdateMarkPrice,
+} as const;
+
+export type CommandType = keyof typeof commandCodecs;
+export type Command = t.TypeOf<(typeof commandCodecs)[CommandType]>;
+
+export const commandTypes = Object.keys(commandCodecs) as CommandType[];
+
+const isCommandType = (u: unknown): u is CommandType => typeof u === 'string' && Object.hasOwn(commandCodecs, u);
+
+/**
+ * Decode untrusted input into a command. Dispatches on `type` first so that the errors name the
+ * fields of the command that was meant, not of every command in a union.
+ */
+export const decodeCommand = (input: unknown): E.Either<InvalidInput, Command> => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return E.left(invalidInput([{ path: '(root)', message: 'expected a JSON object' }]));
+  }
+  const type = (input as { type?: unknown }).type;
+  if (!isCommandType(type)) {
+    return E.left(invalidInput([{ path: 'type', message: `unknown command type ${JSON.stringify(type) ?? 'nothing'}; expected one of ${commandTypes.join(', ')}` }]));
+  }
+  return decodeWith<Command, unknown>(commandCodecs[type] as t.Type<Command, unknown, unknown>)(input);
+};
+
+/** Encode a command to its wire JSON (decimal strings). */
+export const encodeCommand = (command: Command): unknown =>
+  (commandCodecs[command.type] as t.Type<Command, unknown, unknown>).encode(command);

@@ -1,0 +1,220 @@
+// decide: what a command does to a pool, as events, or why it cannot. Pure and total: no I/O, no
+// clock (time comes in `ctx`), no randomness, and the state is never modified.
+
+import * as E from 'fp-ts/lib/Either.js';
+import type { Command, CreatePool, Deposit, ExecuteTrade, ListMarket, UpdateMarkPrice, Withdraw } from './commands.js';
+import { SCHEMA_VERSION } from './commands.js';
+import { domainError, type DomainError } from './errors.js';
+import type { Event, TradeExecuted } from './events.js';
+import { applyTrade } from './evolve.js';
+import { feePostings, fundFeeShare } from './fees.js';
+import { LedgerDraft } from './ledger.js';
+import { marginOf, type MarketLookup } from './margin.js';
+import { fitsDecimals, formatDecimal, ppmOfNotionalCeil } from './money.js';
+import type { ActivePool, Market, PoolState } from './state.js';
+import { positionIn } from './state.js';
+import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
+
+export interface CommandContext {
+  /** When the command is decided, in ms since the epoch (from the caller, never a clock here). */
+  readonly now: number;
+  /** Who submitted it (producer identity). */
+  readonly actor: string;
+}
+
+export type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
+
+const ok = (...events: Event[]): Decision => E.right(events);
+const fail = (code: DomainError['code'], message: string, field?: string): Decision => E.left(domainError(code, message, field));
+
+const activePool = (state: PoolState, poolId: string): E.Either<DomainError, ActivePool> =>
+  state.status === 'active' && state.poolId === poolId
+    ? E.right(state)
+    : E.left(domainError('UNKNOWN_POOL', `pool "${poolId}" does not exist`, 'poolId'));
+
+const precisionError = (value: bigint, decimals: number, field: string): DomainError | undefined =>
+  fitsDecimals(value, decimals)
+    ? undefined
+    : domainError('PRECISION_EXCEEDED', `${field} ${formatDecimal(value)} has more than ${decimals} decimal places`, field);
+
+const firstDuplicate = (values: ReadonlyArray<string>): number => values.findIndex((v, i) => values.indexOf(v) !== i);
+
+export const marketsOf = (pool: ActivePool): MarketLookup => (id) => pool.markets.get(id);
+
+// ---------------------------------------------------------------------------------------------
+
+const createPool = (command: CreatePool, state: PoolState): Decision => {
+  if (state.status === 'active') return fail('POOL_ALREADY_EXISTS', `pool "${state.poolId}" already exists`, 'poolId');
+  if (command.tranches.length === 0) return fail('INVALID_PARAMETER', 'a pool needs at least one tranche', 'tranches');
+  const duplicateTranche = firstDuplicate(command.tranches.map((t) => t.trancheId));
+  if (duplicateTranche >= 0) return fail('INVALID_PARAMETER', 'tranche ids must be unique', `tranches.${duplicateTranche}.trancheId`);
+  const { baseFundSharePpm, maxFundSharePpm } = command.feeShare;
+  if (maxFundSharePpm < baseFundSharePpm) {
+    return fail('INVALID_PARAMETER', 'maxFundSharePpm must be at least baseFundSharePpm', 'feeShare.maxFundSharePpm');
+  }
+  const { publicKeys, threshold } = command.governors;
+  const duplicateKey = firstDuplicate(publicKeys);
+  if (duplicateKey >= 0) return fail('INVALID_PARAMETER', 'governor keys must be distinct', `governors.publicKeys.${duplicateKey}`);
+  if (threshold > publicKeys.length) {
+    return fail('INVALID_PARAMETER', `threshold ${threshold} exceeds the ${publicKeys.length} governor keys`, 'governors.threshold');
+  }
+  return ok({
+    type: 'PoolCreated',
+    schemaVersion: SCHEMA_VERSION,
+    poolId: command.poolId,
+    quoteAsset: command.quoteAsset,
+    quoteDecimals: command.quoteDecimals,
+    tranches: command.tranches,
+    feeShare: command.feeShare,
+    unstakeCooldownMs: command.unstakeCooldownMs,
+    governors: command.governors,
+  });
+};
+
+const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
+  if (pool.markets.has(command.marketId)) return fail('MARKET_ALREADY_LISTED', `market "${command.marketId}" is already listed`, 'marketId');
+  if (command.sizeDecimals + command.priceDecimals > 18) {
+    return fail('INVALID_PARAMETER', 'sizeDecimals + priceDecimals must not exceed 18, so that notional is exact', 'priceDecimals');
+  }
+  if (command.maintenanceMarginPpm === 0) return fail('INVALID_PARAMETER', 'maintenance margin must be above zero', 'maintenanceMarginPpm');
+  if (command.initialMarginPpm < command.maintenanceMarginPpm) {
+    return fail('INVALID_PARAMETER', 'initial margin must be at least the maintenance margin', 'initialMarginPpm');
+  }
+  const precision = precisionError(command.markPrice, command.priceDecimals, 'markPrice');
+  if (precision !== undefined) return E.left(precision);
+  const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
+  return ok({ ...listed, type: 'MarketListed' });
+};
+
+const deposit = (command: Deposit, pool: ActivePool): Decision => {
+  const precision = precisionError(command.amount, pool.quoteDecimals, 'amount');
+  if (precision !== undefined) return E.left(precision);
+  return ok({
+    type: 'CollateralDeposited',
+    schemaVersion: SCHEMA_VERSION,
+    accountId: command.accountId,
+    amount: command.amount,
+    postings: [{ from: { kind: 'external' }, to: { kind: 'collateral', accountId: command.accountId }, amount: command.amount }],
+  });
+};
+
+const withdraw = (command: Withdraw, pool: ActivePool): Decision => {
+  const account = pool.accounts.get(command.accountId);
+  if (account === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.accountId}" does not exist`, 'accountId');
+  const precision = precisionError(command.amount, pool.quoteDecimals, 'amount');
+  if (precision !== undefined) return E.left(precision);
+  if (pool.badDebt > 0n) {
+    return fail('WITHDRAWALS_GATED', `withdrawals are suspended while the pool carries ${formatDecimal(pool.badDebt)} of bad debt`);
+  }
+  if (command.amount > account.collateral) {
+    return fail('INSUFFICIENT_COLLATERAL', `amount ${formatDecimal(command.amount)} exceeds collateral ${formatDecimal(account.collateral)}`, 'amount');
+  }
+  const { equity, requirement } = marginOf(account, marketsOf(pool), 'initial');
+  if (equity - command.amount < requirement) {
+    return fail('INSUFFICIENT_MARGIN', `equity after withdrawal ${formatDecimal(equity - command.amount)} would be below initial margin ${formatDecimal(requirement)}`, 'amount');
+  }
+  return ok({
+    type: 'CollateralWithdrawn',
+    schemaVersion: SCHEMA_VERSION,
+    accountId: command.accountId,
+    amount: command.amount,
+    postings: [{ from: { kind: 'collateral', accountId: command.accountId }, to: { kind: 'external' }, amount: command.amount }],
+  });
+};
+
+/**
+ * After the trade, a side that only reduced must not be bankrupt (equity >= 0: a voluntary trade
+ * never creates a loss for the pool; that is what liquidation is for); any other side must meet
+ * initial margin.
+ */
+const marginAfterTrade = (draft: LedgerDraft, pool: ActivePool, accountId: string, reducedOnly: boolean, field: string): DomainError | undefined => {
+  const { equity, requirement } = marginOf(draft.account(accountId), marketsOf(pool), 'initial');
+  if (reducedOnly) {
+    return equity >= 0n ? undefined : domainError('INSUFFICIENT_MARGIN', `${field} "${accountId}" would be left with negative equity ${formatDecimal(equity)}`, field);
+  }
+  return equity >= requirement
+    ? undefined
+    : domainError('INSUFFICIENT_MARGIN', `${field} "${accountId}" equity ${formatDecimal(equity)} would be below initial margin ${formatDecimal(requirement)}`, field);
+};
+
+const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
+  const market: Market | undefined = pool.markets.get(command.marketId);
+  if (market === undefined) return fail('UNKNOWN_MARKET', `market "${command.marketId}" is not listed`, 'marketId');
+  if (command.taker === command.maker) return fail('SELF_TRADE', 'taker and maker must be different accounts', 'maker');
+  const taker = pool.accounts.get(command.taker);
+  if (taker === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.taker}" does not exist`, 'taker');
+  const maker = pool.accounts.get(command.maker);
+  if (maker === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.maker}" does not exist`, 'maker');
+  if (pool.tradeIds.has(command.tradeId)) return fail('DUPLICATE_TRADE', `trade "${command.tradeId}" was already executed`, 'tradeId');
+  const precision = precisionError(command.size, market.sizeDecimals, 'size') ?? precisionError(command.price, market.priceDecimals, 'price');
+  if (precision !== undefined) return E.left(precision);
+
+  const { size, price, marketId } = command;
+  const takerDelta = command.takerSide === 'buy' ? size : -size;
+  const takerBefore = positionIn(taker, marketId) ?? { size: 0n, entryNotional: 0n };
+  const makerBefore = positionIn(maker, marketId) ?? { size: 0n, entryNotional: 0n };
+  const [buyer, seller] = command.takerSide === 'buy' ? [command.taker, command.maker] : [command.maker, command.taker];
+  const takerFee = ppmOfNotionalCeil(size, price, market.takerFeePpm);
+  const makerFee = ppmOfNotionalCeil(size, price, market.makerFeePpm);
+  const fundSharePpm = fundFeeShare(pool);
+  const event: TradeExecuted = {
+    type: 'TradeExecuted',
+    schemaVersion: SCHEMA_VERSION,
+    tradeId: command.tradeId,
+    marketId,
+    taker: command.taker,
+    maker: command.maker,
+    takerSide: command.takerSide,
+    size,
+    price,
+    takerFee,
+    makerFee,
+    fundSharePpm,
+    postings: [
+      ...tradePostings(marketId, buyer, seller, size, price, [
+        { accountId: command.taker, amount: realizedPnl(takerBefore, takerDelta, price) },
+        { accountId: command.maker, amount: realizedPnl(makerBefore, -takerDelta, price) },
+      ]),
+      ...feePostings(pool, command.taker, takerFee, fundSharePpm),
+      ...feePostings(pool, command.maker, makerFee, fundSharePpm),
+    ],
+  };
+  const draft = new LedgerDraft(pool);
+  applyTrade(draft, event);
+  const marginError =
+    marginAfterTrade(draft, pool, command.taker, onlyReduces(takerBefore.size, takerDelta), 'taker') ??
+    marginAfterTrade(draft, pool, command.maker, onlyReduces(makerBefore.size, -takerDelta), 'maker');
+  return marginError === undefined ? ok(event) : E.left(marginError);
+};
+
+const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision => {
+  const market = pool.markets.get(command.marketId);
+  if (market === undefined) return fail('UNKNOWN_MARKET', `market "${command.marketId}" is not listed`, 'marketId');
+  const precision = precisionError(command.price, market.priceDecimals, 'price');
+  if (precision !== undefined) return E.left(precision);
+  return ok({ type: 'MarkPriceUpdated', schemaVersion: SCHEMA_VERSION, marketId: command.marketId, price: command.price });
+};
+
+// ---------------------------------------------------------------------------------------------
+
+export const decide = (command: Command, state: PoolState, _ctx: CommandContext): Decision => {
+  if (command.type === 'CreatePool') return createPool(command, state);
+  const pool = activePool(state, command.poolId);
+  if (E.isLeft(pool)) return pool;
+  switch (command.type) {
+    case 'ListMarket':
+      return listMarket(command, pool.right);
+    case 'Deposit':
+      return deposit(command, pool.right);
+    case 'Withdraw':
+      return withdraw(command, pool.right);
+    case 'ExecuteTrade':
+      return executeTrade(command, pool.right);
+    case 'UpdateMarkPrice':
+      return updateMarkPrice(command, pool.right);
+    default: {
+      const unreachable: never = command;
+      return unreachable;
+    }
+  }
+};

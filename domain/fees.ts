@@ -1,0 +1,54 @@
+// Trading fees and where they go (DESIGN section 5, "Fees" and "Dynamic fund fee share").
+
+import { largestRemainderSplit, mulDivFloor, notional, PPM, ppmOfFloor, type Amount, type Ppm } from './money.js';
+import type { Posting } from './events.js';
+import { fundAssets, type ActivePool } from './state.js';
+
+/** Open interest: the sum over markets of long size at mark, in ledger units. */
+export const openInterest = (pool: ActivePool): Amount => {
+  let total = 0n;
+  for (const market of pool.markets.values()) total += notional(market.longSize, market.mark);
+  return total;
+};
+
+/**
+ * The fund's share of fees. coverage = fundAssets / openInterest. At or above the target the
+ * base share applies; below it the share rises linearly to the maximum at zero coverage.
+ * The interpolated share is rounded up (toward the fund), so a thin fund is never short-changed.
+ */
+export const fundFeeShare = (pool: ActivePool): Ppm => {
+  const { baseFundSharePpm: base, maxFundSharePpm: top, targetCoveragePpm: target } = pool.feeShare;
+  const oi = openInterest(pool);
+  if (oi === 0n || target === 0 || top <= base) return base;
+  const assets = fundAssets(pool);
+  const targetTimesOi = BigInt(target) * oi;
+  if (assets * PPM >= targetTimesOi) return base;
+  // share = top - (top - base) * coverage / target, coverage = assets * 1e6 / oi
+  const discount = mulDivFloor(BigInt(top - base), assets * PPM, targetTimesOi);
+  return top - Number(discount);
+};
+
+/**
+ * Postings that charge `fee` to a trader's collateral: the fund's part (floor of fee * share)
+ * split across tranches by income weight with largest remainder, the rest to the treasury.
+ */
+export const feePostings = (pool: ActivePool, accountId: string, fee: Amount, fundSharePpm: Ppm): Posting[] => {
+  if (fee === 0n) return [];
+  const from = { kind: 'collateral', accountId } as const;
+  const fundPart = ppmOfFloor(fee, fundSharePpm);
+  const trancheParts = largestRemainderSplit(
+    fundPart,
+    pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })),
+  );
+  const postings: Posting[] = [];
+  let toFund = 0n;
+  pool.tranches.forEach((tranche, i) => {
+    const amount = trancheParts[i] ?? 0n;
+    toFund += amount;
+    if (amount > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount });
+  });
+  // With no tranche to receive it, the fund's part stays with the treasury rather than vanish.
+  const toTreasury = fee - toFund;
+  if (toTreasury > 0n) postings.push({ from, to: { kind: 'treasury' }, amount: toTreasury });
+  return postings;
+};

@@ -1,0 +1,123 @@
+// Command builders with the standard test pool's defaults, and given/when/then helpers.
+// Amounts are written as decimal strings, exactly as producers send them.
+
+import * as E from 'fp-ts/lib/Either.js';
+import { expect } from 'vitest';
+import {
+  decide, evolve, initialState, units, SCHEMA_VERSION,
+  type ActivePool, type Command, type CommandContext, type CreatePool, type Decision, type DomainError,
+  type Event, type ExecuteTrade, type ListMarket, type PoolState,
+} from '../../domain/index.js';
+
+export const POOL = 'main';
+export const BTC = 'BTC-PERP';
+export const ETH = 'ETH-PERP';
+export const ctx: CommandContext = { now: Date.UTC(2026, 0, 1), actor: 'test' };
+
+let sequence = 0;
+const nextId = (prefix: string): string => `${prefix}-${++sequence}`;
+const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION, commandId: nextId('cmd'), poolId: POOL });
+
+export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => ({
+  ...envelope('CreatePool'),
+  quoteAsset: 'USDC',
+  quoteDecimals: 6,
+  tranches: [
+    { trancheId: 'junior', incomeWeight: 3 },
+    { trancheId: 'senior', incomeWeight: 1 },
+  ],
+  feeShare: { baseFundSharePpm: 200_000, maxFundSharePpm: 500_000, targetCoveragePpm: 50_000 },
+  unstakeCooldownMs: 7 * 24 * 3600 * 1000,
+  governors: { publicKeys: ['aa'.repeat(32), 'bb'.repeat(32), 'cc'.repeat(32)], threshold: 2 },
+  signatures: [],
+  ...overrides,
+});
+
+export const listMarket = (overrides: Partial<ListMarket> = {}): ListMarket => ({
+  ...envelope('ListMarket'),
+  marketId: BTC,
+  sizeDecimals: 4,
+  priceDecimals: 2,
+  initialMarginPpm: 100_000, // 10%
+  maintenanceMarginPpm: 50_000, // 5%
+  takerFeePpm: 500, // 0.05%
+  makerFeePpm: 200, // 0.02%
+  liquidationPenaltyPpm: 10_000,
+  penaltyFundSharePpm: 500_000,
+  adlPolicy: 'ranked',
+  markPrice: units('30000'),
+  signatures: [],
+  ...overrides,
+});
+
+export const deposit = (accountId: string, amount: string): Command => ({ ...envelope('Deposit'), accountId, amount: units(amount) });
+export const withdraw = (accountId: string, amount: string): Command => ({ ...envelope('Withdraw'), accountId, amount: units(amount) });
+export const mark = (price: string, marketId = BTC): Command => ({ ...envelope('UpdateMarkPrice'), marketId, price: units(price) });
+
+export interface TradeSpec {
+  readonly taker: string;
+  readonly maker: string;
+  readonly side: 'buy' | 'sell';
+  readonly size: string;
+  readonly price: string;
+  readonly marketId?: string;
+  readonly tradeId?: string;
+}
+
+export const trade = (spec: TradeSpec): ExecuteTrade => ({
+  ...envelope('ExecuteTrade'),
+  tradeId: spec.tradeId ?? nextId('trade'),
+  marketId: spec.marketId ?? BTC,
+  taker: spec.taker,
+  maker: spec.maker,
+  takerSide: spec.side,
+  size: units(spec.size),
+  price: units(spec.price),
+});
+
+export interface History {
+  readonly state: PoolState;
+  readonly events: ReadonlyArray<Event>;
+}
+
+/** Given these commands were accepted (each must be), the pool's state and events. */
+export const given = (...commands: Command[]): History => {
+  let state: PoolState = initialState;
+  const events: Event[] = [];
+  for (const command of commands) {
+    const decision = decide(command, state, ctx);
+    if (E.isLeft(decision)) throw new Error(`given: ${command.type} was rejected: ${decision.left.code} ${decision.left.message}`);
+    for (const event of decision.right) {
+      state = evolve(state, event);
+      events.push(event);
+    }
+  }
+  return { state, events };
+};
+
+/** The standard pool with BTC-PERP listed. */
+export const standardPool = (...more: Command[]): History => given(createPool(), listMarket(), ...more);
+
+export const when = (history: History, command: Command): Decision => decide(command, history.state, ctx);
+
+export const thenEvents = (decision: Decision): ReadonlyArray<Event> => {
+  if (E.isLeft(decision)) throw new Error(`expected events, got ${decision.left.code}: ${decision.left.message}`);
+  return decision.right;
+};
+
+export const thenError = (decision: Decision, code: DomainError['code'], field?: string): DomainError => {
+  if (E.isRight(decision)) throw new Error(`expected ${code}, got events ${decision.right.map((e) => e.type).join(', ')}`);
+  expect(decision.left.code).toBe(code);
+  if (field !== undefined) expect(decision.left.field).toBe(field);
+  return decision.left;
+};
+
+export const active = (state: PoolState): ActivePool => {
+  if (state.status !== 'active') throw new Error('pool is not active');
+  return state;
+};
+
+export const apply = (history: History, decision: Decision): History => {
+  const events = thenEvents(decision);
+  return { state: events.reduce(evolve, history.state), events: [...history.events, ...events] };
+};
