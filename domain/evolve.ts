@@ -2,7 +2,7 @@
 // state it is given (one `decide` would never have produced) leaves the state unchanged, and the
 // audit's invariant checks are what report such a log.
 
-import { Map as PMap, Set as PSet } from 'immutable';
+import { PersistentMap, PersistentSet } from './persistent-map.js';
 import type { Event, TradeExecuted } from './events.js';
 import { LedgerDraft } from './ledger.js';
 import type { ActivePool, PoolState } from './state.js';
@@ -62,14 +62,14 @@ export const evolve = (state: PoolState, event: Event): PoolState => {
     feeShare: event.feeShare,
     unstakeCooldownMs: event.unstakeCooldownMs,
     governors: event.governors,
-    markets: PMap(),
-    accounts: PMap(),
+    markets: PersistentMap.empty(),
+    accounts: PersistentMap.empty(),
     tranches: event.tranches.map((t) => ({ trancheId: t.trancheId, incomeWeight: t.incomeWeight, assets: 0n, shares: 0n })),
     treasury: 0n,
     externalIn: 0n,
     externalOut: 0n,
     badDebt: 0n,
-    tradeIds: PSet(),
+    tradeIds: PersistentSet.empty(),
   };
 };
 

@@ -10,3 +10,6 @@ export * from './trade.js';
 export * from './decide.js';
 export * from './evolve.js';
 export * from './queries.js';
+export * from './invariants.js';
+export * from './snapshot.js';
+export * from './persistent-map.js';

@@ -113,25 +113,18 @@ export class LedgerDraft {
   commit(): ActivePool {
     const accounts = this.accounts.size === 0
       ? this.base.accounts
-      : this.base.accounts.withMutations((map) => {
-        for (const draft of this.accounts.values()) {
-          const account: Account = {
-            accountId: draft.accountId,
-            collateral: draft.collateral,
-            // A position with size and basis both zero is closed; anything else stays visible.
-            positions: draft.positions.filter((p) => p.size !== 0n || p.entryNotional !== 0n),
-          };
-          map.set(draft.accountId, account);
-        }
-      });
+      : this.base.accounts.setAll([...this.accounts.values()].map((draft): [string, Account] => [draft.accountId, {
+        accountId: draft.accountId,
+        collateral: draft.collateral,
+        // A position with size and basis both zero is closed; anything else stays visible.
+        positions: draft.positions.filter((p) => p.size !== 0n || p.entryNotional !== 0n),
+      }]));
     const markets = this.longSizeDelta.size === 0
       ? this.base.markets
-      : this.base.markets.withMutations((map) => {
-        for (const [marketId, delta] of this.longSizeDelta) {
-          const market: Market | undefined = map.get(marketId);
-          if (market !== undefined) map.set(marketId, { ...market, longSize: market.longSize + delta });
-        }
-      });
+      : this.base.markets.setAll([...this.longSizeDelta].flatMap(([marketId, delta]): [string, Market][] => {
+        const market = this.base.markets.get(marketId);
+        return market === undefined ? [] : [[marketId, { ...market, longSize: market.longSize + delta }]];
+      }));
     return {
       ...this.base,
       accounts,

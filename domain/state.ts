@@ -2,7 +2,7 @@
 // Large collections are persistent maps (structurally shared), so an event costs
 // O(what it touches), and every earlier state stays valid after `evolve`.
 
-import { Map as PMap, Set as PSet } from 'immutable';
+import type { PersistentMap, PersistentSet } from './persistent-map.js';
 import type { AdlPolicy, FeeShareParams, Governors } from './commands.js';
 import type { Amount, Ppm, Price, Size } from './money.js';
 
@@ -56,8 +56,8 @@ export interface ActivePool {
   readonly feeShare: FeeShareParams;
   readonly unstakeCooldownMs: number;
   readonly governors: Governors;
-  readonly markets: PMap<string, Market>;
-  readonly accounts: PMap<string, Account>;
+  readonly markets: PersistentMap<string, Market>;
+  readonly accounts: PersistentMap<string, Account>;
   /** Junior first, senior last. */
   readonly tranches: ReadonlyArray<Tranche>;
   readonly treasury: Amount;
@@ -66,7 +66,7 @@ export interface ActivePool {
   readonly externalOut: Amount;
   /** Loss that neither the fund, ADL nor socialization could cover. */
   readonly badDebt: Amount;
-  readonly tradeIds: PSet<string>;
+  readonly tradeIds: PersistentSet<string>;
 }
 
 export type PoolState = UninitializedPool | ActivePool;

@@ -1,0 +1,59 @@
+// Model-based test: every version of a PersistentMap must keep exactly the contents it had when
+// it was made, however versions are created and read, compared with plain Map copies.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { PersistentMap, PersistentSet } from '../../domain/persistent-map.js';
+import { propertyParameters } from '../support/property.js';
+
+type Op =
+  | { readonly op: 'set'; readonly from: number; readonly key: number; readonly value: number }
+  | { readonly op: 'setAll'; readonly from: number; readonly entries: [number, number][] }
+  | { readonly op: 'delete'; readonly from: number; readonly key: number }
+  | { readonly op: 'read'; readonly version: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('set' as const), from: fc.nat(), key: fc.nat(8), value: fc.integer() }),
+  fc.record({ op: fc.constant('setAll' as const), from: fc.nat(), entries: fc.array(fc.tuple(fc.nat(8), fc.integer()), { maxLength: 4 }) }),
+  fc.record({ op: fc.constant('delete' as const), from: fc.nat(), key: fc.nat(8) }),
+  fc.record({ op: fc.constant('read' as const), version: fc.nat() }),
+);
+
+const contents = (m: PersistentMap<number, number>) => new Map(m.entries().sort(([a], [b]) => a - b));
+
+describe('PersistentMap', () => {
+  it('every version keeps its contents whichever versions are updated or read later', () => {
+    fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+      const versions: PersistentMap<number, number>[] = [PersistentMap.empty()];
+      const models: Map<number, number>[] = [new Map()];
+      for (const op of ops) {
+        if (op.op === 'read') {
+          const i = op.version % versions.length;
+          expect(contents(versions[i]!)).toEqual(new Map([...models[i]!].sort(([a], [b]) => a - b)));
+          continue;
+        }
+        const i = op.from % versions.length;
+        const model = new Map(models[i]!);
+        let next: PersistentMap<number, number>;
+        if (op.op === 'set') { next = versions[i]!.set(op.key, op.value); model.set(op.key, op.value); }
+        else if (op.op === 'setAll') { next = versions[i]!.setAll(op.entries); for (const [k, v] of op.entries) model.set(k, v); }
+        else { next = versions[i]!.delete(op.key); model.delete(op.key); }
+        versions.push(next);
+        models.push(model);
+      }
+      versions.forEach((version, i) => {
+        for (let key = 0; key <= 8; key++) expect(version.get(key)).toBe(models[i]!.get(key));
+        expect(version.size).toBe(models[i]!.size);
+      });
+    }), propertyParameters('persistent map model', 300));
+  });
+
+  it('a set keeps each key once and reports membership per version', () => {
+    const a = PersistentSet.empty<string>();
+    const b = a.add('x');
+    const c = b.add('y').add('x');
+    expect([a.has('x'), b.has('x'), b.has('y'), c.has('y')]).toEqual([false, true, false, true]);
+    expect([a.size, b.size, c.size]).toEqual([0, 1, 2]);
+    expect(c.values().sort()).toEqual(['x', 'y']);
+  });
+});
