@@ -6,7 +6,7 @@ import type { Command, CreatePool, Deposit, ExecuteTrade, ListMarket, UpdateMark
 import { SCHEMA_VERSION } from './commands.js';
 import { domainError, type DomainError } from './errors.js';
 import type { Event, TradeExecuted } from './events.js';
-import { applyTrade } from './evolve.js';
+import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
 import { feePostings, fundFeeShare } from './fees.js';
 import { LedgerDraft } from './ledger.js';
 import { marginOf, type MarketLookup } from './margin.js';
@@ -184,7 +184,9 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
   const marginError =
     marginAfterTrade(draft, pool, command.taker, onlyReduces(takerBefore.size, takerDelta), 'taker') ??
     marginAfterTrade(draft, pool, command.maker, onlyReduces(makerBefore.size, -takerDelta), 'maker');
-  return marginError === undefined ? ok(event) : E.left(marginError);
+  if (marginError !== undefined) return E.left(marginError);
+  rememberNextState(pool, event, commitTrade(pool, draft, event));
+  return ok(event);
 };
 
 const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision => {

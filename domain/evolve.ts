@@ -5,7 +5,21 @@
 import { PersistentMap, PersistentSet } from './persistent-map.js';
 import type { Event, TradeExecuted } from './events.js';
 import { LedgerDraft } from './ledger.js';
-import type { ActivePool, PoolState } from './state.js';
+import { withOpenInterest, type ActivePool, type PoolState } from './state.js';
+
+// `decide` has to work out the state a trade leads to in order to check margins. It leaves that
+// state here, keyed by the event it returned, and `evolve` reuses it when asked to apply that
+// very event to that very state: a memo of a pure function, so results are identical either way,
+// and a trade is applied once instead of twice on the hot path.
+const decidedNext = new WeakMap<Event, { readonly base: PoolState; readonly next: PoolState }>();
+
+export const rememberNextState = (base: PoolState, event: Event, next: PoolState): void => {
+  decidedNext.set(event, { base, next });
+};
+
+/** The state after a trade, given a draft that already holds the trade. */
+export const commitTrade = (pool: ActivePool, draft: LedgerDraft, event: TradeExecuted): ActivePool =>
+  draft.commit({ tradeIds: pool.tradeIds.add(event.tradeId) });
 
 /** Apply a trade's size changes and postings to a draft (shared by `decide`'s margin check). */
 export const applyTrade = (draft: LedgerDraft, event: TradeExecuted): void => {
@@ -21,7 +35,7 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
       return pool;
     case 'MarketListed': {
       const { type: _type, schemaVersion: _v, markPrice, ...params } = event;
-      return { ...pool, markets: pool.markets.set(event.marketId, { ...params, mark: markPrice, longSize: 0n }) };
+      return { ...pool, markets: pool.markets.set(event.marketId, { ...params, mark: markPrice, longSize: 0n, openInterest: 0n }) };
     }
     case 'CollateralDeposited': {
       const draft = new LedgerDraft(pool);
@@ -37,12 +51,13 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
     case 'TradeExecuted': {
       const draft = new LedgerDraft(pool);
       applyTrade(draft, event);
-      const next = draft.commit();
-      return { ...next, tradeIds: pool.tradeIds.add(event.tradeId) };
+      return commitTrade(pool, draft, event);
     }
     case 'MarkPriceUpdated': {
       const market = pool.markets.get(event.marketId);
-      return market === undefined ? pool : { ...pool, markets: pool.markets.set(event.marketId, { ...market, mark: event.price }) };
+      if (market === undefined) return pool;
+      const next = withOpenInterest(market, market.longSize, event.price);
+      return { ...pool, markets: pool.markets.set(event.marketId, next), openInterest: pool.openInterest + next.openInterest - market.openInterest };
     }
     default: {
       const unreachable: never = event;
@@ -52,6 +67,8 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
 };
 
 export const evolve = (state: PoolState, event: Event): PoolState => {
+  const decided = decidedNext.get(event);
+  if (decided !== undefined && decided.base === state) return decided.next;
   if (state.status === 'active') return evolveActive(state, event);
   if (event.type !== 'PoolCreated') return state;
   return {
@@ -70,6 +87,7 @@ export const evolve = (state: PoolState, event: Event): PoolState => {
     externalOut: 0n,
     badDebt: 0n,
     tradeIds: PersistentSet.empty(),
+    openInterest: 0n,
   };
 };
 

@@ -1,24 +1,17 @@
 // Trading fees and where they go (DESIGN section 5, "Fees" and "Dynamic fund fee share").
 
-import { largestRemainderSplit, mulDivFloor, notional, PPM, ppmOfFloor, type Amount, type Ppm } from './money.js';
+import { largestRemainderSplit, mulDivFloor, PPM, ppmOfFloor, type Amount, type Ppm } from './money.js';
 import type { Posting } from './events.js';
 import { fundAssets, type ActivePool } from './state.js';
 
-/** Open interest: the sum over markets of long size at mark, in ledger units. */
-export const openInterest = (pool: ActivePool): Amount => {
-  let total = 0n;
-  for (const market of pool.markets.values()) total += notional(market.longSize, market.mark);
-  return total;
-};
-
 /**
- * The fund's share of fees. coverage = fundAssets / openInterest. At or above the target the
+ * The fund's share of fees. coverage = fundAssets / openInterest (long size at mark, all markets). At or above the target the
  * base share applies; below it the share rises linearly to the maximum at zero coverage.
  * The interpolated share is rounded up (toward the fund), so a thin fund is never short-changed.
  */
 export const fundFeeShare = (pool: ActivePool): Ppm => {
   const { baseFundSharePpm: base, maxFundSharePpm: top, targetCoveragePpm: target } = pool.feeShare;
-  const oi = openInterest(pool);
+  const oi = pool.openInterest;
   if (oi === 0n || target === 0 || top <= base) return base;
   const assets = fundAssets(pool);
   const targetTimesOi = BigInt(target) * oi;

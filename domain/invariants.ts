@@ -1,7 +1,7 @@
 // The invariants of DESIGN.md section 6 that hold for a single state, as a pure check.
 // Property tests run it after every event; the audit runs it over a replayed log.
 
-import { formatDecimal, ONE, type Price } from './money.js';
+import { formatDecimal, notional, ONE, type Price } from './money.js';
 import { equityOf, isLiquidatable } from './margin.js';
 import { marketsOf } from './decide.js';
 import type { ActivePool, PoolState } from './state.js';
@@ -69,7 +69,12 @@ export const checkInvariants = (state: PoolState, scenarios: ReadonlyArray<MarkS
       violations.push({ invariant: 'negative-equity-is-liquidatable', message: `account "${account.accountId}" has negative equity but is not liquidatable` });
     }
   }
+  let openInterest = 0n;
   for (const market of state.markets.values()) {
+    openInterest += market.openInterest;
+    if (market.openInterest !== notional(market.longSize, market.mark)) {
+      violations.push({ invariant: 'balanced-open-interest', message: `market "${market.marketId}": recorded open interest notional ${formatDecimal(market.openInterest)} is not long size at mark` });
+    }
     const long = longs.get(market.marketId) ?? 0n;
     const short = shorts.get(market.marketId) ?? 0n;
     if (long !== short || long !== market.longSize) {
@@ -78,6 +83,9 @@ export const checkInvariants = (state: PoolState, scenarios: ReadonlyArray<MarkS
         message: `market "${market.marketId}": long ${formatDecimal(long)}, short ${formatDecimal(short)}, recorded open interest ${formatDecimal(market.longSize)}`,
       });
     }
+  }
+  if (openInterest !== state.openInterest) {
+    violations.push({ invariant: 'balanced-open-interest', message: `pool open interest ${formatDecimal(state.openInterest)} is not the sum over markets ${formatDecimal(openInterest)}` });
   }
   for (const tranche of state.tranches) {
     if (tranche.assets < 0n || tranche.shares < 0n) {

@@ -6,7 +6,7 @@
 
 import { max } from './money.js';
 import type { LedgerAccount, Posting } from './events.js';
-import type { Account, ActivePool, Market, Position, Tranche } from './state.js';
+import { withOpenInterest, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
 
 interface DraftAccount {
   readonly accountId: string;
@@ -110,7 +110,7 @@ export class LedgerDraft {
   }
 
   /** The new state: touched accounts replaced (closed positions dropped), everything else shared. */
-  commit(): ActivePool {
+  commit(changes: Partial<Pick<ActivePool, 'tradeIds'>> = {}): ActivePool {
     const accounts = this.accounts.size === 0
       ? this.base.accounts
       : this.base.accounts.setAll([...this.accounts.values()].map((draft): [string, Account] => [draft.accountId, {
@@ -119,11 +119,15 @@ export class LedgerDraft {
         // A position with size and basis both zero is closed; anything else stays visible.
         positions: draft.positions.filter((p) => p.size !== 0n || p.entryNotional !== 0n),
       }]));
+    let openInterest = this.base.openInterest;
     const markets = this.longSizeDelta.size === 0
       ? this.base.markets
       : this.base.markets.setAll([...this.longSizeDelta].flatMap(([marketId, delta]): [string, Market][] => {
         const market = this.base.markets.get(marketId);
-        return market === undefined ? [] : [[marketId, { ...market, longSize: market.longSize + delta }]];
+        if (market === undefined) return [];
+        const next = withOpenInterest(market, market.longSize + delta, market.mark);
+        openInterest += next.openInterest - market.openInterest;
+        return [[marketId, next]];
       }));
     return {
       ...this.base,
@@ -133,6 +137,8 @@ export class LedgerDraft {
       treasury: this.treasury,
       externalIn: this.externalIn,
       externalOut: this.externalOut,
+      openInterest,
+      ...changes,
     };
   }
 }

@@ -37,13 +37,17 @@ export const sign = (x: bigint): -1n | 0n | 1n => (x < 0n ? -1n : x > 0n ? 1n : 
 /** floor(a / b) for any signs (bigint `/` truncates toward zero). */
 export const floorDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
-  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+  // Truncation already is the floor when the signs agree or the division is exact.
+  if ((a >= 0n) === (b > 0n) || q * b === a) return q;
+  return q - 1n;
 };
 
 /** ceil(a / b) for any signs. */
 export const ceilDiv = (a: bigint, b: bigint): bigint => {
   const q = a / b;
-  return (a % b !== 0n && (a < 0n) === (b < 0n)) ? q + 1n : q;
+  // Truncation already is the ceiling when the signs differ or the division is exact.
+  if ((a >= 0n) !== (b > 0n) || q * b === a) return q;
+  return q + 1n;
 };
 
 /** floor(a * b / c): payouts round down. */
@@ -79,7 +83,8 @@ export interface Weighted<K extends string = string> {
  * and the caller must decide where `total` goes (the function never invents a recipient).
  */
 export const largestRemainderSplit = (total: bigint, weights: ReadonlyArray<Weighted>): bigint[] => {
-  const sum = weights.reduce((s, w) => s + (w.weight > 0n ? w.weight : 0n), 0n);
+  let sum = 0n;
+  for (const w of weights) if (w.weight > 0n) sum += w.weight;
   if (sum === 0n || total === 0n) return weights.map(() => 0n);
   const parts: bigint[] = [];
   const remainders: { index: number; rem: bigint; key: string }[] = [];
@@ -93,6 +98,7 @@ export const largestRemainderSplit = (total: bigint, weights: ReadonlyArray<Weig
     if (weight > 0n) remainders.push({ index, rem: product % sum, key: w.key });
   });
   let left = total - assigned;
+  if (left === 0n) return parts;
   remainders.sort((a, b) => (a.rem > b.rem ? -1 : a.rem < b.rem ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (let i = 0; left > 0n; i++, left--) {
     const r = remainders[i % remainders.length]!;

@@ -21,8 +21,9 @@ export const canonicalState = (state: PoolState): unknown => {
     externalIn: formatDecimal(state.externalIn),
     externalOut: formatDecimal(state.externalOut),
     badDebt: formatDecimal(state.badDebt),
+    openInterest: formatDecimal(state.openInterest),
     tranches: state.tranches.map((t) => ({ ...t, assets: formatDecimal(t.assets), shares: t.shares.toString() })),
-    markets: byId(state.markets.entries()).map(([, m]) => ({ ...m, mark: formatDecimal(m.mark), longSize: formatDecimal(m.longSize) })),
+    markets: byId(state.markets.entries()).map(([, m]) => ({ ...m, mark: formatDecimal(m.mark), longSize: formatDecimal(m.longSize), openInterest: formatDecimal(m.openInterest) })),
     accounts: byId(state.accounts.entries()).map(([, a]) => ({
       accountId: a.accountId,
       collateral: formatDecimal(a.collateral),

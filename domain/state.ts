@@ -4,7 +4,7 @@
 
 import type { PersistentMap, PersistentSet } from './persistent-map.js';
 import type { AdlPolicy, FeeShareParams, Governors } from './commands.js';
-import type { Amount, Ppm, Price, Size } from './money.js';
+import { notional, type Amount, type Ppm, type Price, type Size } from './money.js';
 
 export interface Position {
   readonly marketId: string;
@@ -35,6 +35,8 @@ export interface Market {
   readonly mark: Price;
   /** Sum of long sizes (equal to the sum of short sizes): open interest in base units. */
   readonly longSize: Size;
+  /** longSize at mark, in ledger units; kept in step with every trade and mark. */
+  readonly openInterest: Amount;
 }
 
 export interface Tranche {
@@ -67,6 +69,8 @@ export interface ActivePool {
   /** Loss that neither the fund, ADL nor socialization could cover. */
   readonly badDebt: Amount;
   readonly tradeIds: PersistentSet<string>;
+  /** Sum of the markets' open interest at mark: the denominator of fund coverage. */
+  readonly openInterest: Amount;
 }
 
 export type PoolState = UninitializedPool | ActivePool;
@@ -80,4 +84,13 @@ export const positionIn = (account: Pick<Account, 'positions'>, marketId: string
 
 export const emptyAccount = (accountId: string): Account => ({ accountId, collateral: 0n, positions: [] });
 
-export const fundAssets = (pool: ActivePool): Amount => pool.tranches.reduce((sum, t) => sum + t.assets, 0n);
+export const fundAssets = (pool: ActivePool): Amount => {
+  let total = 0n;
+  for (const tranche of pool.tranches) total += tranche.assets;
+  return total;
+};
+
+/** A market with a new long size or mark, its open interest recomputed from them. */
+export const withOpenInterest = (market: Market, longSize: Size, mark: Price): Market => ({
+  ...market, longSize, mark, openInterest: notional(longSize, mark),
+});
