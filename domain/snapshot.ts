@@ -22,7 +22,7 @@ export const canonicalState = (state: PoolState): unknown => {
     externalOut: formatDecimal(state.externalOut),
     badDebt: formatDecimal(state.badDebt),
     openInterest: formatDecimal(state.openInterest),
-    tranches: state.tranches.map((t) => ({ ...t, assets: formatDecimal(t.assets), shares: t.shares.toString() })),
+    tranches: state.tranches.map((t) => ({ ...t, assets: formatDecimal(t.assets), shares: formatDecimal(t.shares) })),
     markets: byId(state.markets.entries()).map(([, m]) => ({ ...m, mark: formatDecimal(m.mark), longSize: formatDecimal(m.longSize), openInterest: formatDecimal(m.openInterest) })),
     accounts: byId(state.accounts.entries()).map(([, a]) => ({
       accountId: a.accountId,

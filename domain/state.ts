@@ -43,6 +43,7 @@ export interface Tranche {
   readonly trancheId: string;
   readonly incomeWeight: number;
   readonly assets: Amount;
+  /** Shares outstanding, 18-decimal units like amounts. */
   readonly shares: bigint;
 }
 

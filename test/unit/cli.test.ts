@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { runLines } from '../../services/cli.js';
+import { poolView } from '../../domain/index.js';
+
+const example = readFileSync('examples/trading.jsonl', 'utf8').split('\n');
+
+describe('ledger run', () => {
+  it('runs the example: accepted, rejected and undecodable lines, and the documented balances', () => {
+    const { outcomes, state } = runLines(example);
+    expect(outcomes.map((o) => `${o.line}:${o.outcome.status}`)).toEqual([
+      '1:accepted', '2:accepted', '3:accepted', '4:accepted', '5:accepted', '6:accepted', '7:accepted', '8:accepted', '9:accepted',
+      '10:rejected', '11:invalid',
+    ]);
+    const rejected = outcomes[9]!.outcome;
+    expect(rejected.status === 'rejected' && rejected.error).toMatchObject({ code: 'INSUFFICIENT_MARGIN', field: 'taker' });
+    const invalid = outcomes[10]!.outcome;
+    expect(invalid.status === 'invalid' && invalid.error.errors[0]!.path).toBe('amount');
+    const view = poolView(state)!;
+    expect(view.accounts.find((a) => a.accountId === 'alice')).toMatchObject({ collateral: '10476.75', equity: '11976.75' });
+    expect(view).toMatchObject({ fundAssets: '9.96618735', treasury: '22.58381265', openInterest: '33000' });
+  });
+
+  it('reports a line that is not JSON with its line number and goes on', () => {
+    const { outcomes } = runLines([example[0]!, '{not json', example[1]!]);
+    expect(outcomes.map((o) => o.outcome.status)).toEqual(['accepted', 'invalid', 'accepted']);
+    expect(outcomes[1]!.line).toBe(2);
+  });
+
+  it('works as a command: exit status 2 for the undecodable line, JSON lines with --json', () => {
+    const result = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[5]).toMatchObject({ line: 6, status: 'accepted', events: [{ type: 'TradeExecuted', price: '30000', takerFee: '15' }] });
+    expect(lines.at(-1)).toMatchObject({ pool: { poolId: 'main', treasury: '22.58381265' } });
+    const help = spawnSync(process.execPath, ['bin/ledger.js', 'help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('ledger run <file.jsonl>');
+  });
+});
