@@ -179,7 +179,7 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
       ...feePostings(pool, command.maker, makerFee, fundSharePpm),
     ],
   };
-  const draft = new LedgerDraft(pool);
+  const draft = new LedgerDraft(pool).withAccounts(taker, maker);
   applyTrade(draft, event);
   const marginError =
     marginAfterTrade(draft, pool, command.taker, onlyReduces(takerBefore.size, takerDelta), 'taker') ??

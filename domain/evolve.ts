@@ -8,13 +8,14 @@ import { LedgerDraft } from './ledger.js';
 import { withOpenInterest, type ActivePool, type PoolState } from './state.js';
 
 // `decide` has to work out the state a trade leads to in order to check margins. It leaves that
-// state here, keyed by the event it returned, and `evolve` reuses it when asked to apply that
-// very event to that very state: a memo of a pure function, so results are identical either way,
-// and a trade is applied once instead of twice on the hot path.
-const decidedNext = new WeakMap<Event, { readonly base: PoolState; readonly next: PoolState }>();
+// state here, with the event it returned, and `evolve` reuses it when asked to apply that very
+// event to that very state: a memo of a pure function, so results are identical either way, and
+// a trade is applied once instead of twice on the hot path. One slot is enough because the
+// writer evolves each decision before deciding the next command.
+let lastDecided: { readonly event: Event; readonly base: PoolState; readonly next: PoolState } | undefined;
 
 export const rememberNextState = (base: PoolState, event: Event, next: PoolState): void => {
-  decidedNext.set(event, { base, next });
+  lastDecided = { event, base, next };
 };
 
 /** The state after a trade, given a draft that already holds the trade. */
@@ -67,8 +68,11 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
 };
 
 export const evolve = (state: PoolState, event: Event): PoolState => {
-  const decided = decidedNext.get(event);
-  if (decided !== undefined && decided.base === state) return decided.next;
+  if (lastDecided !== undefined && lastDecided.event === event && lastDecided.base === state) {
+    const { next } = lastDecided;
+    lastDecided = undefined;
+    return next;
+  }
   if (state.status === 'active') return evolveActive(state, event);
   if (event.type !== 'PoolCreated') return state;
   return {

@@ -29,10 +29,7 @@ export const feePostings = (pool: ActivePool, accountId: string, fee: Amount, fu
   if (fee === 0n) return [];
   const from = { kind: 'collateral', accountId } as const;
   const fundPart = ppmOfFloor(fee, fundSharePpm);
-  const trancheParts = largestRemainderSplit(
-    fundPart,
-    pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })),
-  );
+  const trancheParts = largestRemainderSplit(fundPart, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
   const postings: Posting[] = [];
   let toFund = 0n;
   pool.tranches.forEach((tranche, i) => {

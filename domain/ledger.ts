@@ -1,23 +1,51 @@
 // Applying double-entry postings to a pool. A LedgerDraft copies what an event touches on
 // first touch, applies position changes and postings to the copies, and commits them into a
-// new state in one step; the state it started from is never modified. `decide` uses a draft
-// it throws away (to check margins after a trade), `evolve` one it commits: the same code
-// computes both, so what was checked is what is applied.
+// new state in one step; the state it started from is never modified. `decide` uses a draft to
+// check margins after a trade, `evolve` commits one: the same code computes both, so what was
+// checked is what is applied.
 
-import { max } from './money.js';
 import type { LedgerAccount, Posting } from './events.js';
-import { withOpenInterest, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
+import { withOpenInterest, type Account, type ActivePool, type Market, type Position } from './state.js';
+
+/** Mutable copies, private to one draft (mutation confined to the fold step). */
+interface DraftPosition {
+  readonly marketId: string;
+  size: bigint;
+  entryNotional: bigint;
+}
 
 interface DraftAccount {
   readonly accountId: string;
   collateral: bigint;
-  positions: Position[];
+  /** The account's positions before this draft, shared, never modified. */
+  readonly before: ReadonlyArray<Position>;
+  /** Copies of the positions this draft changes (a trade touches one market per side). */
+  readonly changed: DraftPosition[];
+}
+
+/** The account's positions with the draft's changes, closed ones dropped. */
+const positionsOf = (draft: DraftAccount): Position[] => {
+  const positions: Position[] = [];
+  for (const p of draft.before) {
+    if (draft.changed.some((c) => c.marketId === p.marketId)) continue;
+    positions.push(p);
+  }
+  // A position with size and basis both zero is closed; anything else stays visible.
+  for (const c of draft.changed) if (c.size !== 0n || c.entryNotional !== 0n) positions.push({ marketId: c.marketId, size: c.size, entryNotional: c.entryNotional });
+  return positions;
+};
+
+interface DraftTranche {
+  readonly trancheId: string;
+  readonly incomeWeight: number;
+  assets: bigint;
+  shares: bigint;
 }
 
 export class LedgerDraft {
   private readonly accounts = new Map<string, DraftAccount>();
   private readonly longSizeDelta = new Map<string, bigint>();
-  private tranches: Tranche[] | undefined;
+  private tranches: DraftTranche[] | undefined;
   private treasury: bigint;
   private externalIn: bigint;
   private externalOut: bigint;
@@ -29,20 +57,34 @@ export class LedgerDraft {
   }
 
   /** The draft copy of an account (an empty one if the pool has never seen it). */
-  account(accountId: string): Readonly<DraftAccount> {
-    return this.draftAccount(accountId);
+  account(accountId: string): Pick<Account, 'accountId' | 'collateral' | 'positions'> {
+    const draft = this.draftAccount(accountId);
+    return { accountId, collateral: draft.collateral, positions: positionsOf(draft) };
   }
 
   private draftAccount(accountId: string): DraftAccount {
     let draft = this.accounts.get(accountId);
     if (draft === undefined) {
       const current = this.base.accounts.get(accountId);
-      draft = current === undefined
-        ? { accountId, collateral: 0n, positions: [] }
-        : { accountId, collateral: current.collateral, positions: current.positions.slice() };
+      draft = { accountId, collateral: current?.collateral ?? 0n, before: current?.positions ?? [], changed: [] };
       this.accounts.set(accountId, draft);
     }
     return draft;
+  }
+
+  private draftPosition(accountId: string, marketId: string): DraftPosition {
+    const account = this.draftAccount(accountId);
+    for (const c of account.changed) if (c.marketId === marketId) return c;
+    const existing = account.before.find((p) => p.marketId === marketId);
+    const copy: DraftPosition = { marketId, size: existing?.size ?? 0n, entryNotional: existing?.entryNotional ?? 0n };
+    account.changed.push(copy);
+    return copy;
+  }
+
+  /** Start from accounts the caller already looked up, sparing the draft a lookup each. */
+  withAccounts(...accounts: ReadonlyArray<Account>): this {
+    for (const a of accounts) this.accounts.set(a.accountId, { accountId: a.accountId, collateral: a.collateral, before: a.positions, changed: [] });
+    return this;
   }
 
   /** Touch an account so that committing creates it even if nothing else changes it. */
@@ -50,23 +92,14 @@ export class LedgerDraft {
     this.draftAccount(accountId);
   }
 
-  private updatePosition(accountId: string, marketId: string, change: (p: Position) => Position): void {
-    const account = this.draftAccount(accountId);
-    const index = account.positions.findIndex((p) => p.marketId === marketId);
-    const current = index >= 0 ? account.positions[index]! : { marketId, size: 0n, entryNotional: 0n };
-    const next = change(current);
-    if (index >= 0) account.positions[index] = next;
-    else account.positions.push(next);
-  }
-
   /** Change a position's size (signed delta), keeping the market's open interest in step. */
   changeSize(accountId: string, marketId: string, delta: bigint): void {
-    this.updatePosition(accountId, marketId, (p) => {
-      const size = p.size + delta;
-      const longDelta = max(size, 0n) - max(p.size, 0n);
-      if (longDelta !== 0n) this.longSizeDelta.set(marketId, (this.longSizeDelta.get(marketId) ?? 0n) + longDelta);
-      return { ...p, size };
-    });
+    const position = this.draftPosition(accountId, marketId);
+    const before = position.size;
+    const after = before + delta;
+    position.size = after;
+    const longDelta = (after > 0n ? after : 0n) - (before > 0n ? before : 0n);
+    if (longDelta !== 0n) this.longSizeDelta.set(marketId, (this.longSizeDelta.get(marketId) ?? 0n) + longDelta);
   }
 
   post(posting: Posting): void {
@@ -90,13 +123,13 @@ export class LedgerDraft {
         return;
       case 'position':
         // A position account's balance is -entryNotional.
-        this.updatePosition(account.accountId, account.marketId, (p) => ({ ...p, entryNotional: p.entryNotional - delta }));
+        this.draftPosition(account.accountId, account.marketId).entryNotional -= delta;
         return;
       case 'tranche': {
-        const tranches = (this.tranches ??= this.base.tranches.slice());
-        const index = tranches.findIndex((t) => t.trancheId === account.trancheId);
-        if (index >= 0) tranches[index] = { ...tranches[index]!, assets: tranches[index]!.assets + delta };
+        const tranches = (this.tranches ??= this.base.tranches.map((t) => ({ ...t })));
+        const tranche = tranches.find((t) => t.trancheId === account.trancheId);
         // An unknown tranche cannot come from `decide`; the audit's conservation check reports it.
+        if (tranche !== undefined) tranche.assets += delta;
         return;
       }
       case 'treasury':
@@ -111,28 +144,23 @@ export class LedgerDraft {
 
   /** The new state: touched accounts replaced (closed positions dropped), everything else shared. */
   commit(changes: Partial<Pick<ActivePool, 'tradeIds'>> = {}): ActivePool {
-    const accounts = this.accounts.size === 0
-      ? this.base.accounts
-      : this.base.accounts.setAll([...this.accounts.values()].map((draft): [string, Account] => [draft.accountId, {
-        accountId: draft.accountId,
-        collateral: draft.collateral,
-        // A position with size and basis both zero is closed; anything else stays visible.
-        positions: draft.positions.filter((p) => p.size !== 0n || p.entryNotional !== 0n),
-      }]));
+    const touched: [string, Account][] = [];
+    for (const draft of this.accounts.values()) {
+      touched.push([draft.accountId, { accountId: draft.accountId, collateral: draft.collateral, positions: positionsOf(draft) }]);
+    }
     let openInterest = this.base.openInterest;
-    const markets = this.longSizeDelta.size === 0
-      ? this.base.markets
-      : this.base.markets.setAll([...this.longSizeDelta].flatMap(([marketId, delta]): [string, Market][] => {
-        const market = this.base.markets.get(marketId);
-        if (market === undefined) return [];
-        const next = withOpenInterest(market, market.longSize + delta, market.mark);
-        openInterest += next.openInterest - market.openInterest;
-        return [[marketId, next]];
-      }));
+    const markets: [string, Market][] = [];
+    for (const [marketId, delta] of this.longSizeDelta) {
+      const market = this.base.markets.get(marketId);
+      if (market === undefined) continue;
+      const next = withOpenInterest(market, market.longSize + delta, market.mark);
+      openInterest += next.openInterest - market.openInterest;
+      markets.push([marketId, next]);
+    }
     return {
       ...this.base,
-      accounts,
-      markets,
+      accounts: this.base.accounts.setAll(touched),
+      markets: this.base.markets.setAll(markets),
       tranches: this.tranches ?? this.base.tranches,
       treasury: this.treasury,
       externalIn: this.externalIn,
@@ -142,3 +170,4 @@ export class LedgerDraft {
     };
   }
 }
+

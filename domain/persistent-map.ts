@@ -16,6 +16,12 @@
 const ABSENT: unique symbol = Symbol('absent');
 type Slot<V> = V | typeof ABSENT;
 
+/** The value under `key`, or ABSENT; one hash lookup unless the stored value is `undefined`. */
+const slotOf = <K, V>(map: Map<K, V>, key: K): Slot<V> => {
+  const value = map.get(key);
+  return value !== undefined || map.has(key) ? (value as V) : ABSENT;
+};
+
 type Node<K, V> =
   | { readonly kind: 'root'; readonly map: Map<K, V> }
   | { readonly kind: 'diff'; readonly keys: K[]; readonly values: Slot<V>[]; readonly next: PersistentMap<K, V> };
@@ -53,7 +59,7 @@ export class PersistentMap<K, V> {
       const undoValues: Slot<V>[] = new Array(diff.keys.length);
       for (let j = 0; j < diff.keys.length; j++) {
         const key = diff.keys[j]!;
-        undoValues[j] = map.has(key) ? (map.get(key) as V) : ABSENT;
+        undoValues[j] = slotOf(map, key);
         const value = diff.values[j]!;
         if (value === ABSENT) map.delete(key);
         else map.set(key, value);
@@ -78,7 +84,12 @@ export class PersistentMap<K, V> {
 
   /** A new version with `key` set; this version is unchanged. */
   set(key: K, value: V): PersistentMap<K, V> {
-    return this.setAll([[key, value]]);
+    const map = this.reroot();
+    const old = slotOf(map, key);
+    map.set(key, value);
+    const next = new PersistentMap<K, V>({ kind: 'root', map });
+    this.node = { kind: 'diff', keys: [key], values: [old], next };
+    return next;
   }
 
   /** A new version with every entry set, in order, as one step. */
@@ -90,7 +101,7 @@ export class PersistentMap<K, V> {
       // A diff holds each key once (its value before this step), so its order never matters.
       if (!keys.includes(key)) {
         keys.push(key);
-        values.push(map.has(key) ? (map.get(key) as V) : ABSENT);
+        values.push(slotOf(map, key));
       }
       map.set(key, value);
     }
