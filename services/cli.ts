@@ -1,5 +1,5 @@
 // `ledger`: the command-line entry point.
-//   ledger run <file.jsonl> [--json]   run one command per line through the pool decider
+//   ledger run <file.jsonl> [--json] [--strict]   run one command per line through the pool decider
 //   ledger help
 // `run` keeps the pool in memory for now; the event store arrives with the storage work.
 
@@ -13,12 +13,15 @@ import {
 import { encodeOutcome, type Outcome } from './outcome.js';
 
 const usage = `usage:
-  ledger run <file.jsonl> [--json]   run one JSON command per line through the pool decider, print each
-                                     line's outcome, then the pool (accounts, tranches, markets)
-  ledger help                        this text
+  ledger run <file.jsonl> [--json] [--strict]
+      run one JSON command per line through the pool decider, print each line's outcome, then the
+      pool (accounts, tranches, markets). A line that cannot be decoded is reported with its line
+      number and the run goes on.
+      --json     one JSON object per line, then {"pool": ...}
+      --strict   exit with status 2 if any line could not be decoded
+  ledger help    this text
 
-Exit status: 0 when every line was a valid command (accepted or rejected by the domain),
-2 when a line could not be decoded (it is reported with its line number and the run goes on),
+Exit status: 0 when the file was run, 2 with --strict when a line could not be decoded,
 1 on a usage error or an unreadable file.`;
 
 interface LineOutcome {
@@ -93,7 +96,7 @@ const describeOutcome = ({ line, outcome }: LineOutcome): string => {
 };
 
 const run = (args: string[]): number => {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, strict: { type: 'boolean', default: false } }, allowPositionals: true });
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) {
     console.error(usage);
@@ -115,7 +118,7 @@ const run = (args: string[]): number => {
     for (const o of outcomes) console.log(describeOutcome(o));
     console.log(view === undefined ? '\nno pool was created' : `\npool ${JSON.stringify(view, null, 2)}`);
   }
-  return outcomes.some((o) => o.outcome.status === 'invalid') ? 2 : 0;
+  return values.strict && outcomes.some((o) => o.outcome.status === 'invalid') ? 2 : 0;
 };
 
 export const main = (argv: string[]): number => {

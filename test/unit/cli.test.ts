@@ -28,9 +28,11 @@ describe('ledger run', () => {
     expect(outcomes[1]!.line).toBe(2);
   });
 
-  it('works as a command: exit status 2 for the undecodable line, JSON lines with --json', () => {
+  it('works as a command: JSON lines with --json, exit status 2 for an undecodable line with --strict', () => {
+    const strict = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--strict'], { encoding: 'utf8' });
+    expect(strict.status).toBe(2);
     const result = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json'], { encoding: 'utf8' });
-    expect(result.status).toBe(2);
+    expect(result.status).toBe(0);
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[5]).toMatchObject({ line: 6, status: 'accepted', events: [{ type: 'TradeExecuted', price: '30000', takerFee: '15' }] });
     expect(lines.at(-1)).toMatchObject({ pool: { poolId: 'main', treasury: '22.58381265' } });
