@@ -143,3 +143,26 @@ export const invalidInput = (errors: ReadonlyArray<FieldError>): InvalidInput =>
 /** Decode with a codec, failing with a structured InvalidInput. */
 export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>) => (input: unknown): E.Either<InvalidInput, A> =>
   pipe(codec.decode(input), E.mapLeft((errors) => invalidInput(fieldErrors(errors))));
+
+/**
+ * Codecs for a family of objects told apart by a literal `type` (commands, events). Decoding
+ * dispatches on `type` first, so errors name the fields of the member that was meant rather than
+ * of every member of a union.
+ */
+export const byType = <C extends Record<string, t.Mixed>>(family: string, codecs: C) => {
+  type Member = t.TypeOf<C[keyof C]>;
+  const types = Object.keys(codecs);
+  const codecOf = (type: string) => codecs[type] as unknown as t.Type<Member, unknown, unknown>;
+  const decode = (input: unknown): E.Either<InvalidInput, Member> => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return E.left(invalidInput([{ path: '(root)', message: 'expected a JSON object' }]));
+    }
+    const type = (input as { type?: unknown }).type;
+    if (typeof type !== 'string' || !Object.hasOwn(codecs, type)) {
+      return E.left(invalidInput([{ path: 'type', message: `unknown ${family} type ${JSON.stringify(type) ?? 'nothing'}; expected one of ${types.join(', ')}` }]));
+    }
+    return decodeWith(codecOf(type))(input);
+  };
+  const encode = (member: Member): unknown => codecOf((member as { type: string }).type).encode(member);
+  return { types, decode, encode };
+};

@@ -4,8 +4,8 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  Decimals, DurationMs, Id, invalidInput, PositiveAmount, PositivePrice, PositiveSize, PpmRate, RatioPpm,
-  integerIn, strictObject, decodeWith, type InvalidInput,
+  Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveSize, PpmRate, RatioPpm,
+  byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
 
 export const SCHEMA_VERSION = 1 as const;
@@ -146,25 +146,11 @@ export const commandCodecs = {
 export type CommandType = keyof typeof commandCodecs;
 export type Command = t.TypeOf<(typeof commandCodecs)[CommandType]>;
 
-export const commandTypes = Object.keys(commandCodecs) as CommandType[];
+const commands = byType('command', commandCodecs);
+export const commandTypes = commands.types as CommandType[];
 
-const isCommandType = (u: unknown): u is CommandType => typeof u === 'string' && Object.hasOwn(commandCodecs, u);
-
-/**
- * Decode untrusted input into a command. Dispatches on `type` first so that the errors name the
- * fields of the command that was meant, not of every command in a union.
- */
-export const decodeCommand = (input: unknown): E.Either<InvalidInput, Command> => {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return E.left(invalidInput([{ path: '(root)', message: 'expected a JSON object' }]));
-  }
-  const type = (input as { type?: unknown }).type;
-  if (!isCommandType(type)) {
-    return E.left(invalidInput([{ path: 'type', message: `unknown command type ${JSON.stringify(type) ?? 'nothing'}; expected one of ${commandTypes.join(', ')}` }]));
-  }
-  return decodeWith<Command, unknown>(commandCodecs[type] as t.Type<Command, unknown, unknown>)(input);
-};
+/** Decode untrusted input into a command, or say which fields are wrong. */
+export const decodeCommand = (input: unknown): E.Either<InvalidInput, Command> => commands.decode(input);
 
 /** Encode a command to its wire JSON (decimal strings). */
-export const encodeCommand = (command: Command): unknown =>
-  (commandCodecs[command.type] as t.Type<Command, unknown, unknown>).encode(command);
+export const encodeCommand = (command: Command): unknown => commands.encode(command);

@@ -6,7 +6,7 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveSize, PpmRate, NonNegativeAmount,
-  decodeWith, invalidInput, strictObject, type InvalidInput,
+  byType, strictObject, type InvalidInput,
 } from './codecs.js';
 import { FeeShareParams, Governors, MarketParams, SCHEMA_VERSION, Side, TrancheSpec } from './commands.js';
 
@@ -107,23 +107,12 @@ export const eventCodecs = {
 
 export type EventType = keyof typeof eventCodecs;
 export type Event = t.TypeOf<(typeof eventCodecs)[EventType]>;
-export const eventTypes = Object.keys(eventCodecs) as EventType[];
 
-const isEventType = (u: unknown): u is EventType => typeof u === 'string' && Object.hasOwn(eventCodecs, u);
+const events = byType('event', eventCodecs);
+export const eventTypes = events.types as EventType[];
 
 /** Decode an event read from a store. */
-export const decodeEvent = (input: unknown): E.Either<InvalidInput, Event> => {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return E.left(invalidInput([{ path: '(root)', message: 'expected a JSON object' }]));
-  }
-  const type = (input as { type?: unknown }).type;
-  if (!isEventType(type)) {
-    return E.left(invalidInput([{ path: 'type', message: `unknown event type ${JSON.stringify(type) ?? 'nothing'}` }]));
-  }
-  return decodeWith<Event, unknown>(eventCodecs[type] as t.Type<Event, unknown, unknown>)(input);
-};
+export const decodeEvent = (input: unknown): E.Either<InvalidInput, Event> => events.decode(input);
 
 /** Encode an event to its stored JSON form (decimal strings). */
-export const encodeEvent = (event: Event): unknown =>
-  (eventCodecs[event.type] as t.Type<Event, unknown, unknown>).encode(event);
-
+export const encodeEvent = (event: Event): unknown => events.encode(event);
