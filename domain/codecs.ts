@@ -4,7 +4,6 @@
 
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { pipe } from 'fp-ts/lib/function.js';
 import { defaultDecimalFormat, formatDecimal, parseDecimal, type DecimalFormat } from './money.js';
 
 /** A decimal string on the wire, a ledger-unit bigint inside. */
@@ -34,6 +33,10 @@ export const SignedAmount = decimal('SignedAmount', { signed: true });
 export const PositiveSize = decimal('PositiveSize', { positive: true });
 /** Signed size (positions). */
 export const SignedSize = decimal('SignedSize', { signed: true });
+/** Strictly positive number of tranche shares (18-decimal units). */
+export const PositiveShares = decimal('PositiveShares', { positive: true });
+/** Non-negative number of tranche shares. */
+export const Shares = decimal('Shares');
 /** Strictly positive price. */
 export const PositivePrice = decimal('PositivePrice', { positive: true });
 
@@ -55,6 +58,8 @@ export const PpmRate = integerIn('PpmRate', 0, 1_000_000);
 export const RatioPpm = integerIn('RatioPpm', 0, 1_000_000_000);
 /** Decimal places of a size, a price or the quote asset. */
 export const Decimals = integerIn('Decimals', 0, 18);
+/** A point in time, ms since the epoch. */
+export const TimestampMs = integerIn('TimestampMs', 0, 8_640_000_000_000_000);
 /** A duration in milliseconds (cooldowns). */
 export const DurationMs = integerIn('DurationMs', 0, 10 * 365 * 24 * 3600 * 1000);
 
@@ -70,27 +75,51 @@ export const Id = new t.Type<string, string, unknown>(
   t.identity,
 );
 
-/** An object codec that rejects keys it does not know, so a typo ("amout") is an error, not a silent drop. */
-export const strictObject = <P extends t.Props>(props: P, name: string): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> => {
-  const inner = t.type(props, name);
-  const known = new Set(Object.keys(props));
-  return new t.Type(
+/**
+ * An object codec with required and optional fields that rejects keys it does not know, so a typo
+ * ("amout") is an error, not a silent drop. Both parts validate against the same context, so error
+ * paths are the plain field paths.
+ */
+export const strictObject = <P extends t.Props, O extends t.Props = {}>(
+  props: P,
+  name: string,
+  optional?: O,
+): t.Type<t.TypeOf<t.TypeC<P>> & t.TypeOf<t.PartialC<O>>, t.OutputOf<t.TypeC<P>> & t.OutputOf<t.PartialC<O>>, unknown> => {
+  type A = t.TypeOf<t.TypeC<P>> & t.TypeOf<t.PartialC<O>>;
+  type Out = t.OutputOf<t.TypeC<P>> & t.OutputOf<t.PartialC<O>>;
+  const required = t.type(props, name);
+  const partial = t.partial(optional ?? ({} as O));
+  const optionalKeys = Object.keys(optional ?? {});
+  const known = new Set([...Object.keys(props), ...optionalKeys]);
+  const is = (u: unknown): u is A => required.is(u) && partial.is(u);
+  return new t.Type<A, Out, unknown>(
     name,
-    inner.is,
-    (u, c) =>
-      pipe(
-        inner.validate(u, c),
-        E.chain((decoded) => {
-          const extra = Object.keys(u as object).filter((k) => !known.has(k));
-          if (extra.length === 0) return t.success(decoded);
-          return t.failures(extra.map((key) => ({
-            value: (u as Record<string, unknown>)[key],
-            context: [...c, { key, type: t.never, actual: (u as Record<string, unknown>)[key] }],
-            message: `unknown field "${key}"`,
-          })));
-        }),
-      ),
-    (a) => inner.encode(a),
+    is,
+    (u, c) => {
+      const requiredResult = required.validate(u, c);
+      if (E.isLeft(requiredResult)) return requiredResult;
+      const partialResult = partial.validate(u, c);
+      if (E.isLeft(partialResult)) return partialResult;
+      const extra = Object.keys(u as object).filter((k) => !known.has(k));
+      if (extra.length > 0) {
+        return t.failures(extra.map((key) => ({
+          value: (u as Record<string, unknown>)[key],
+          context: [...c, { key, type: t.never, actual: (u as Record<string, unknown>)[key] }],
+          message: `unknown field "${key}"`,
+        })));
+      }
+      // Optional fields that are absent stay absent (no `key: undefined`).
+      const merged: Record<string, unknown> = { ...requiredResult.right };
+      const decodedOptional = partialResult.right as Record<string, unknown>;
+      for (const k of optionalKeys) if (decodedOptional[k] !== undefined) merged[k] = decodedOptional[k];
+      return t.success(merged as A);
+    },
+    (a) => {
+      const out: Record<string, unknown> = { ...(required.encode(a) as object) };
+      const encodedOptional = partial.encode(a) as Record<string, unknown>;
+      for (const k of optionalKeys) if (encodedOptional[k] !== undefined) out[k] = encodedOptional[k];
+      return out as Out;
+    },
   );
 };
 
@@ -142,7 +171,7 @@ export const invalidInput = (errors: ReadonlyArray<FieldError>): InvalidInput =>
 
 /** Decode with a codec, failing with a structured InvalidInput. */
 export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>) => (input: unknown): E.Either<InvalidInput, A> =>
-  pipe(codec.decode(input), E.mapLeft((errors) => invalidInput(fieldErrors(errors))));
+  E.mapLeft((errors: t.Errors) => invalidInput(fieldErrors(errors)))(codec.decode(input));
 
 /**
  * Codecs for a family of objects told apart by a literal `type` (commands, events). Decoding

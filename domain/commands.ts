@@ -4,7 +4,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveSize, PpmRate, RatioPpm,
+  Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveShares, PositiveSize, PpmRate, RatioPpm,
   byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
 
@@ -59,6 +59,17 @@ export const Governors = strictObject({
   threshold: integerIn('Threshold', 1, 100),
 }, 'Governors');
 export type Governors = t.TypeOf<typeof Governors>;
+
+/** Market parameters that governance may change after listing (decimals are fixed at listing). */
+export const MarketRiskParams = {
+  initialMarginPpm: PpmRate,
+  maintenanceMarginPpm: PpmRate,
+  takerFeePpm: PpmRate,
+  makerFeePpm: PpmRate,
+  liquidationPenaltyPpm: PpmRate,
+  penaltyFundSharePpm: PpmRate,
+  adlPolicy: AdlPolicy,
+};
 
 export const MarketParams = {
   marketId: Id,
@@ -134,6 +145,76 @@ export const UpdateMarkPrice = strictObject({
 }, 'UpdateMarkPrice');
 export type UpdateMarkPrice = t.TypeOf<typeof UpdateMarkPrice>;
 
+export const Stake = strictObject({
+  ...envelope('Stake'),
+  stakerId: Id,
+  trancheId: Id,
+  amount: PositiveAmount,
+}, 'Stake');
+export type Stake = t.TypeOf<typeof Stake>;
+
+export const RequestUnstake = strictObject({
+  ...envelope('RequestUnstake'),
+  requestId: Id,
+  stakerId: Id,
+  trancheId: Id,
+  shares: PositiveShares,
+}, 'RequestUnstake');
+export type RequestUnstake = t.TypeOf<typeof RequestUnstake>;
+
+export const CompleteUnstake = strictObject({ ...envelope('CompleteUnstake'), requestId: Id }, 'CompleteUnstake');
+export type CompleteUnstake = t.TypeOf<typeof CompleteUnstake>;
+
+export const CancelUnstake = strictObject({ ...envelope('CancelUnstake'), requestId: Id }, 'CancelUnstake');
+export type CancelUnstake = t.TypeOf<typeof CancelUnstake>;
+
+export const Liquidate = strictObject({
+  ...envelope('Liquidate'),
+  accountId: Id,
+  marketId: Id,
+  /** The account taking over the position: the venue's liquidation engine or a market maker. */
+  liquidatorId: Id,
+  price: PositivePrice,
+}, 'Liquidate');
+export type Liquidate = t.TypeOf<typeof Liquidate>;
+
+export const PoolChanges = strictObject({}, 'PoolChanges', {
+  feeShare: FeeShareParams,
+  unstakeCooldownMs: DurationMs,
+  governors: Governors,
+  trancheWeights: t.array(TrancheSpec, 'TrancheWeights'),
+});
+export type PoolChanges = t.TypeOf<typeof PoolChanges>;
+
+export const MarketChanges = strictObject({ marketId: Id }, 'MarketChanges', MarketRiskParams);
+export type MarketChanges = t.TypeOf<typeof MarketChanges>;
+
+export const ChangeParameters = strictObject({
+  ...envelope('ChangeParameters'),
+  pool: PoolChanges,
+  markets: t.array(MarketChanges, 'MarketChangesList'),
+  signatures: Signatures,
+}, 'ChangeParameters');
+export type ChangeParameters = t.TypeOf<typeof ChangeParameters>;
+
+export const AddTranche = strictObject({
+  ...envelope('AddTranche'),
+  trancheId: Id,
+  incomeWeight: integerIn('IncomeWeight', 1, 1_000_000),
+  /** Position in the seniority order: 0 is the most junior; the number of tranches appends a new most senior one. */
+  seniority: integerIn('Seniority', 0, 100),
+  signatures: Signatures,
+}, 'AddTranche');
+export type AddTranche = t.TypeOf<typeof AddTranche>;
+
+export const Recapitalize = strictObject({
+  ...envelope('Recapitalize'),
+  trancheId: Id,
+  amount: PositiveAmount,
+  signatures: Signatures,
+}, 'Recapitalize');
+export type Recapitalize = t.TypeOf<typeof Recapitalize>;
+
 export const commandCodecs = {
   CreatePool,
   ListMarket,
@@ -141,8 +222,15 @@ export const commandCodecs = {
   Withdraw,
   ExecuteTrade,
   UpdateMarkPrice,
+  Stake,
+  RequestUnstake,
+  CompleteUnstake,
+  CancelUnstake,
+  Liquidate,
+  ChangeParameters,
+  AddTranche,
+  Recapitalize,
 } as const;
-
 export type CommandType = keyof typeof commandCodecs;
 export type Command = t.TypeOf<(typeof commandCodecs)[CommandType]>;
 

@@ -2,7 +2,7 @@
 // clock (time comes in `ctx`), no randomness, and the state is never modified.
 
 import * as E from 'fp-ts/lib/Either.js';
-import type { Command, CreatePool, Deposit, ExecuteTrade, ListMarket, UpdateMarkPrice, Withdraw } from './commands.js';
+import type { Command, Deposit, ExecuteTrade, UpdateMarkPrice, Withdraw } from './commands.js';
 import { SCHEMA_VERSION } from './commands.js';
 import { domainError, type DomainError } from './errors.js';
 import type { Event, TradeExecuted } from './events.js';
@@ -14,6 +14,9 @@ import { fitsDecimals, formatDecimal, ppmOfNotionalCeil } from './money.js';
 import type { ActivePool, Market, PoolState } from './state.js';
 import { positionIn } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
+import { liquidate } from './liquidation.js';
+import { addTranche, changeParameters, createPool, listMarket, recapitalize } from './parameters.js';
+import { cancelUnstake, completeUnstake, requestUnstake, stake } from './staking.js';
 
 export interface CommandContext {
   /** When the command is decided, in ms since the epoch (from the caller, never a clock here). */
@@ -37,54 +40,9 @@ const precisionError = (value: bigint, decimals: number, field: string): DomainE
     ? undefined
     : domainError('PRECISION_EXCEEDED', `${field} ${formatDecimal(value)} has more than ${decimals} decimal places`, field);
 
-const firstDuplicate = (values: ReadonlyArray<string>): number => values.findIndex((v, i) => values.indexOf(v) !== i);
-
 export const marketsOf = (pool: ActivePool): MarketLookup => (id) => pool.markets.get(id);
 
 // ---------------------------------------------------------------------------------------------
-
-const createPool = (command: CreatePool, state: PoolState): Decision => {
-  if (state.status === 'active') return fail('POOL_ALREADY_EXISTS', `pool "${state.poolId}" already exists`, 'poolId');
-  if (command.tranches.length === 0) return fail('INVALID_PARAMETER', 'a pool needs at least one tranche', 'tranches');
-  const duplicateTranche = firstDuplicate(command.tranches.map((t) => t.trancheId));
-  if (duplicateTranche >= 0) return fail('INVALID_PARAMETER', 'tranche ids must be unique', `tranches.${duplicateTranche}.trancheId`);
-  const { baseFundSharePpm, maxFundSharePpm } = command.feeShare;
-  if (maxFundSharePpm < baseFundSharePpm) {
-    return fail('INVALID_PARAMETER', 'maxFundSharePpm must be at least baseFundSharePpm', 'feeShare.maxFundSharePpm');
-  }
-  const { publicKeys, threshold } = command.governors;
-  const duplicateKey = firstDuplicate(publicKeys);
-  if (duplicateKey >= 0) return fail('INVALID_PARAMETER', 'governor keys must be distinct', `governors.publicKeys.${duplicateKey}`);
-  if (threshold > publicKeys.length) {
-    return fail('INVALID_PARAMETER', `threshold ${threshold} exceeds the ${publicKeys.length} governor keys`, 'governors.threshold');
-  }
-  return ok({
-    type: 'PoolCreated',
-    schemaVersion: SCHEMA_VERSION,
-    poolId: command.poolId,
-    quoteAsset: command.quoteAsset,
-    quoteDecimals: command.quoteDecimals,
-    tranches: command.tranches,
-    feeShare: command.feeShare,
-    unstakeCooldownMs: command.unstakeCooldownMs,
-    governors: command.governors,
-  });
-};
-
-const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
-  if (pool.markets.has(command.marketId)) return fail('MARKET_ALREADY_LISTED', `market "${command.marketId}" is already listed`, 'marketId');
-  if (command.sizeDecimals + command.priceDecimals > 18) {
-    return fail('INVALID_PARAMETER', 'sizeDecimals + priceDecimals must not exceed 18, so that notional is exact', 'priceDecimals');
-  }
-  if (command.maintenanceMarginPpm === 0) return fail('INVALID_PARAMETER', 'maintenance margin must be above zero', 'maintenanceMarginPpm');
-  if (command.initialMarginPpm < command.maintenanceMarginPpm) {
-    return fail('INVALID_PARAMETER', 'initial margin must be at least the maintenance margin', 'initialMarginPpm');
-  }
-  const precision = precisionError(command.markPrice, command.priceDecimals, 'markPrice');
-  if (precision !== undefined) return E.left(precision);
-  const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
-  return ok({ ...listed, type: 'MarketListed' });
-};
 
 const deposit = (command: Deposit, pool: ActivePool): Decision => {
   const precision = precisionError(command.amount, pool.quoteDecimals, 'amount');
@@ -199,21 +157,38 @@ const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision =
 
 // ---------------------------------------------------------------------------------------------
 
-export const decide = (command: Command, state: PoolState, _ctx: CommandContext): Decision => {
+export const decide = (command: Command, state: PoolState, ctx: CommandContext): Decision => {
   if (command.type === 'CreatePool') return createPool(command, state);
-  const pool = activePool(state, command.poolId);
-  if (E.isLeft(pool)) return pool;
+  const found = activePool(state, command.poolId);
+  if (E.isLeft(found)) return found;
+  const pool = found.right;
   switch (command.type) {
     case 'ListMarket':
-      return listMarket(command, pool.right);
+      return listMarket(command, pool);
     case 'Deposit':
-      return deposit(command, pool.right);
+      return deposit(command, pool);
     case 'Withdraw':
-      return withdraw(command, pool.right);
+      return withdraw(command, pool);
     case 'ExecuteTrade':
-      return executeTrade(command, pool.right);
+      return executeTrade(command, pool);
     case 'UpdateMarkPrice':
-      return updateMarkPrice(command, pool.right);
+      return updateMarkPrice(command, pool);
+    case 'Stake':
+      return stake(command, pool);
+    case 'RequestUnstake':
+      return requestUnstake(command, pool, ctx.now);
+    case 'CompleteUnstake':
+      return completeUnstake(command, pool, ctx.now);
+    case 'CancelUnstake':
+      return cancelUnstake(command, pool);
+    case 'Liquidate':
+      return liquidate(command, pool, marketsOf(pool));
+    case 'ChangeParameters':
+      return changeParameters(command, pool);
+    case 'AddTranche':
+      return addTranche(command, pool);
+    case 'Recapitalize':
+      return recapitalize(command, pool);
     default: {
       const unreachable: never = command;
       return unreachable;

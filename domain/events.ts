@@ -5,10 +5,11 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveSize, PpmRate, NonNegativeAmount,
-  byType, strictObject, type InvalidInput,
+  Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveShares, PositiveSize, PpmRate, NonNegativeAmount,
+  Shares, SignedAmount, SignedSize, TimestampMs,
+  byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
-import { FeeShareParams, Governors, MarketParams, SCHEMA_VERSION, Side, TrancheSpec } from './commands.js';
+import { FeeShareParams, Governors, MarketChanges, MarketParams, PoolChanges, SCHEMA_VERSION, Side, TrancheSpec } from './commands.js';
 
 // ---------------------------------------------------------------------------------------------
 // Ledger accounts and postings
@@ -23,8 +24,13 @@ export const CollateralAccount = strictObject({ kind: t.literal('collateral'), a
 export const PositionAccount = strictObject({ kind: t.literal('position'), accountId: Id, marketId: Id }, 'PositionAccount');
 export const TrancheAccount = strictObject({ kind: t.literal('tranche'), trancheId: Id }, 'TrancheAccount');
 export const TreasuryAccount = strictObject({ kind: t.literal('treasury') }, 'TreasuryAccount');
+/**
+ * Loss nobody could absorb. Its balance is minus the outstanding bad debt: a posting out of it
+ * records new bad debt, a posting into it (a recapitalization) repays it.
+ */
+export const BadDebtAccount = strictObject({ kind: t.literal('badDebt') }, 'BadDebtAccount');
 
-export const LedgerAccount = t.union([ExternalAccount, CollateralAccount, PositionAccount, TrancheAccount, TreasuryAccount], 'LedgerAccount');
+export const LedgerAccount = t.union([ExternalAccount, CollateralAccount, PositionAccount, TrancheAccount, TreasuryAccount, BadDebtAccount], 'LedgerAccount');
 export type LedgerAccount = t.TypeOf<typeof LedgerAccount>;
 
 export const Posting = strictObject({ from: LedgerAccount, to: LedgerAccount, amount: PositiveAmount }, 'Posting');
@@ -96,6 +102,157 @@ export const MarkPriceUpdated = strictObject({
 }, 'MarkPriceUpdated');
 export type MarkPriceUpdated = t.TypeOf<typeof MarkPriceUpdated>;
 
+export const Staked = strictObject({
+  ...header('Staked'),
+  stakerId: Id,
+  trancheId: Id,
+  amount: PositiveAmount,
+  sharesMinted: PositiveShares,
+  /** Shares minted to the protocol for assets the tranche held while it had no shares (0 otherwise). */
+  protocolShares: Shares,
+  postings: Postings,
+}, 'Staked');
+export type Staked = t.TypeOf<typeof Staked>;
+
+export const UnstakeRequested = strictObject({
+  ...header('UnstakeRequested'),
+  requestId: Id,
+  stakerId: Id,
+  trancheId: Id,
+  shares: PositiveShares,
+  /** What the shares were worth when requested: the most the request can pay. */
+  value: NonNegativeAmount,
+  requestedAt: TimestampMs,
+  availableAt: TimestampMs,
+}, 'UnstakeRequested');
+export type UnstakeRequested = t.TypeOf<typeof UnstakeRequested>;
+
+export const UnstakeCompleted = strictObject({
+  ...header('UnstakeCompleted'),
+  requestId: Id,
+  stakerId: Id,
+  trancheId: Id,
+  shares: Shares,
+  payout: NonNegativeAmount,
+  postings: Postings,
+}, 'UnstakeCompleted');
+export type UnstakeCompleted = t.TypeOf<typeof UnstakeCompleted>;
+
+export const UnstakeCancelled = strictObject({
+  ...header('UnstakeCancelled'),
+  requestId: Id,
+  stakerId: Id,
+  trancheId: Id,
+  shares: Shares,
+}, 'UnstakeCancelled');
+export type UnstakeCancelled = t.TypeOf<typeof UnstakeCancelled>;
+
+export const PositionLiquidated = strictObject({
+  ...header('PositionLiquidated'),
+  accountId: Id,
+  marketId: Id,
+  liquidatorId: Id,
+  /** The whole position closed, signed. */
+  size: SignedSize,
+  /** The part the liquidator took at `price`, signed like the position (the rest was auto-deleveraged). */
+  liquidatorSize: SignedSize,
+  price: PositivePrice,
+  mark: PositivePrice,
+  /** The account's equity E and this position's share of it, E_q = E * mm_q / mm_total. */
+  equity: SignedAmount,
+  equityShare: SignedAmount,
+  /** mark - E_q / q, to 18 decimals (fills at it are settled exactly in value). */
+  bankruptcyPrice: SignedAmount,
+  /** What the waterfall must cover: -S(price) when negative, else 0. */
+  deficit: NonNegativeAmount,
+  penalty: NonNegativeAmount,
+  penaltyToFund: NonNegativeAmount,
+  postings: Postings,
+}, 'PositionLiquidated');
+export type PositionLiquidated = t.TypeOf<typeof PositionLiquidated>;
+
+export const TrancheDraw = strictObject({
+  trancheId: Id,
+  amount: PositiveAmount,
+  /** The draw took the tranche to zero: its shares (and pending requests) are written off. */
+  writtenOff: t.boolean,
+}, 'TrancheDraw');
+export type TrancheDraw = t.TypeOf<typeof TrancheDraw>;
+
+export const InsuranceFundDrawn = strictObject({
+  ...header('InsuranceFundDrawn'),
+  accountId: Id,
+  marketId: Id,
+  amount: PositiveAmount,
+  draws: t.array(TrancheDraw),
+  postings: Postings,
+}, 'InsuranceFundDrawn');
+export type InsuranceFundDrawn = t.TypeOf<typeof InsuranceFundDrawn>;
+
+export const AdlFill = strictObject({
+  accountId: Id,
+  /** The counterparty's signed size change (positive when it buys back a short). */
+  size: SignedSize,
+  /** size * bankruptcy price, settled in ledger units (rounded against the counterparty). */
+  notional: NonNegativeAmount,
+}, 'AdlFill');
+export type AdlFill = t.TypeOf<typeof AdlFill>;
+
+export const PositionsAutoDeleveraged = strictObject({
+  ...header('PositionsAutoDeleveraged'),
+  accountId: Id,
+  marketId: Id,
+  bankruptcyPrice: SignedAmount,
+  fills: t.array(AdlFill),
+  postings: Postings,
+}, 'PositionsAutoDeleveraged');
+export type PositionsAutoDeleveraged = t.TypeOf<typeof PositionsAutoDeleveraged>;
+
+export const LossSocialized = strictObject({
+  ...header('LossSocialized'),
+  accountId: Id,
+  marketId: Id,
+  amount: PositiveAmount,
+  /** One posting per haircut account, from its collateral to the bankrupt account's. */
+  postings: Postings,
+}, 'LossSocialized');
+export type LossSocialized = t.TypeOf<typeof LossSocialized>;
+
+export const BadDebtRecorded = strictObject({
+  ...header('BadDebtRecorded'),
+  accountId: Id,
+  marketId: Id,
+  amount: PositiveAmount,
+  postings: Postings,
+}, 'BadDebtRecorded');
+export type BadDebtRecorded = t.TypeOf<typeof BadDebtRecorded>;
+
+export const ParametersChanged = strictObject({
+  ...header('ParametersChanged'),
+  pool: PoolChanges,
+  markets: t.array(MarketChanges),
+}, 'ParametersChanged');
+export type ParametersChanged = t.TypeOf<typeof ParametersChanged>;
+
+export const TrancheAdded = strictObject({
+  ...header('TrancheAdded'),
+  trancheId: Id,
+  incomeWeight: integerIn('IncomeWeight', 1, 1_000_000),
+  seniority: integerIn('Seniority', 0, 100),
+}, 'TrancheAdded');
+export type TrancheAdded = t.TypeOf<typeof TrancheAdded>;
+
+export const Recapitalized = strictObject({
+  ...header('Recapitalized'),
+  trancheId: Id,
+  amount: PositiveAmount,
+  badDebtRepaid: NonNegativeAmount,
+  /** Shares minted to the protocol for what went into the tranche. */
+  sharesMinted: Shares,
+  postings: Postings,
+}, 'Recapitalized');
+export type Recapitalized = t.TypeOf<typeof Recapitalized>;
+
 export const eventCodecs = {
   PoolCreated,
   MarketListed,
@@ -103,8 +260,19 @@ export const eventCodecs = {
   CollateralWithdrawn,
   TradeExecuted,
   MarkPriceUpdated,
+  Staked,
+  UnstakeRequested,
+  UnstakeCompleted,
+  UnstakeCancelled,
+  PositionLiquidated,
+  InsuranceFundDrawn,
+  PositionsAutoDeleveraged,
+  LossSocialized,
+  BadDebtRecorded,
+  ParametersChanged,
+  TrancheAdded,
+  Recapitalized,
 } as const;
-
 export type EventType = keyof typeof eventCodecs;
 export type Event = t.TypeOf<(typeof eventCodecs)[EventType]>;
 

@@ -1,11 +1,11 @@
 // evolve: the only place pool state changes. Pure and total: an event that cannot apply to the
-// state it is given (one `decide` would never have produced) leaves the state unchanged, and the
-// audit's invariant checks are what report such a log.
+// state it is given (one `decide` would never have produced) leaves the state unchanged where it
+// cannot apply, and the audit's invariant checks are what report such a log.
 
-import { PersistentMap, PersistentSet } from './persistent-map.js';
 import type { Event, TradeExecuted } from './events.js';
 import { LedgerDraft } from './ledger.js';
-import { withOpenInterest, type ActivePool, type PoolState } from './state.js';
+import { PersistentMap, PersistentSet } from './persistent-map.js';
+import { PROTOCOL_STAKER, stakeOf, withOpenInterest, type ActivePool, type Market, type PoolState, type Tranche } from './state.js';
 
 // `decide` has to work out the state a trade leads to in order to check margins. It leaves that
 // state here, with the event it returned, and `evolve` reuses it when asked to apply that very
@@ -17,6 +17,10 @@ let lastDecided: { readonly event: Event; readonly base: PoolState; readonly nex
 export const rememberNextState = (base: PoolState, event: Event, next: PoolState): void => {
   lastDecided = { event, base, next };
 };
+
+const newTranche = (trancheId: string, incomeWeight: number): Tranche => ({
+  trancheId, incomeWeight, assets: 0n, shares: 0n, epoch: 0, stakes: PersistentMap.empty(),
+});
 
 /** The state after a trade, given a draft that already holds the trade. */
 export const commitTrade = (pool: ActivePool, draft: LedgerDraft, event: TradeExecuted): ActivePool =>
@@ -30,6 +34,76 @@ export const applyTrade = (draft: LedgerDraft, event: TradeExecuted): void => {
   draft.postAll(event.postings);
 };
 
+/**
+ * The value an event moves: its size changes and its postings. `decide` applies events to a
+ * draft with this to see their effect before it commits to them; `evolve` commits the draft.
+ */
+export const applyValueEvent = (draft: LedgerDraft, event: Event): void => {
+  switch (event.type) {
+    case 'TradeExecuted':
+      applyTrade(draft, event);
+      return;
+    case 'PositionLiquidated':
+      draft.changeSize(event.accountId, event.marketId, -event.liquidatorSize);
+      draft.changeSize(event.liquidatorId, event.marketId, event.liquidatorSize);
+      draft.postAll(event.postings);
+      return;
+    case 'PositionsAutoDeleveraged':
+      for (const fill of event.fills) {
+        draft.changeSize(fill.accountId, event.marketId, fill.size);
+        draft.changeSize(event.accountId, event.marketId, -fill.size);
+      }
+      draft.postAll(event.postings);
+      return;
+    case 'CollateralDeposited':
+      draft.open(event.accountId);
+      draft.postAll(event.postings);
+      return;
+    case 'CollateralWithdrawn':
+    case 'InsuranceFundDrawn':
+    case 'LossSocialized':
+    case 'BadDebtRecorded':
+    case 'Staked':
+    case 'UnstakeCompleted':
+    case 'Recapitalized':
+      draft.postAll(event.postings);
+      return;
+    case 'PoolCreated':
+    case 'MarketListed':
+    case 'MarkPriceUpdated':
+    case 'UnstakeRequested':
+    case 'UnstakeCancelled':
+    case 'ParametersChanged':
+    case 'TrancheAdded':
+      return;
+    default: {
+      const unreachable: never = event;
+      return unreachable;
+    }
+  }
+};
+
+const withValue = (pool: ActivePool, event: Event): ActivePool => {
+  const draft = new LedgerDraft(pool);
+  applyValueEvent(draft, event);
+  return draft.commit();
+};
+
+const updateTranche = (pool: ActivePool, trancheId: string, change: (t: Tranche) => Tranche): ActivePool => ({
+  ...pool,
+  tranches: pool.tranches.map((t) => (t.trancheId === trancheId ? change(t) : t)),
+});
+
+/** Credit free shares to a staker in the tranche's current epoch (older-epoch holdings are worth nothing). */
+const creditShares = (tranche: Tranche, stakerId: string, shares: bigint): Tranche => {
+  if (shares === 0n) return tranche;
+  return { ...tranche, stakes: tranche.stakes.set(stakerId, { shares: stakeOf(tranche, stakerId) + shares, epoch: tranche.epoch }) };
+};
+
+/** At zero assets, whatever shares remain are worthless: write them off by starting a new epoch. */
+const writeOffIfEmpty = (tranche: Tranche): Tranche =>
+  tranche.assets === 0n && tranche.shares > 0n ? { ...tranche, shares: 0n, epoch: tranche.epoch + 1 } : tranche;
+
 const evolveActive = (pool: ActivePool, event: Event): PoolState => {
   switch (event.type) {
     case 'PoolCreated':
@@ -38,17 +112,13 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
       const { type: _type, schemaVersion: _v, markPrice, ...params } = event;
       return { ...pool, markets: pool.markets.set(event.marketId, { ...params, mark: markPrice, longSize: 0n, openInterest: 0n }) };
     }
-    case 'CollateralDeposited': {
-      const draft = new LedgerDraft(pool);
-      draft.open(event.accountId);
-      draft.postAll(event.postings);
-      return draft.commit();
-    }
-    case 'CollateralWithdrawn': {
-      const draft = new LedgerDraft(pool);
-      draft.postAll(event.postings);
-      return draft.commit();
-    }
+    case 'CollateralDeposited':
+    case 'CollateralWithdrawn':
+    case 'PositionLiquidated':
+    case 'PositionsAutoDeleveraged':
+    case 'LossSocialized':
+    case 'BadDebtRecorded':
+      return withValue(pool, event);
     case 'TradeExecuted': {
       const draft = new LedgerDraft(pool);
       applyTrade(draft, event);
@@ -58,7 +128,68 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
       const market = pool.markets.get(event.marketId);
       if (market === undefined) return pool;
       const next = withOpenInterest(market, market.longSize, event.price);
-      return { ...pool, markets: pool.markets.set(event.marketId, next), openInterest: pool.openInterest + next.openInterest - market.openInterest };
+      return {
+        ...pool,
+        markets: pool.markets.set(event.marketId, next),
+        openInterest: pool.openInterest + next.openInterest - market.openInterest,
+        markEpoch: pool.markEpoch + 1,
+      };
+    }
+    case 'InsuranceFundDrawn': {
+      let next = withValue(pool, event);
+      for (const draw of event.draws) {
+        if (draw.writtenOff) next = updateTranche(next, draw.trancheId, writeOffIfEmpty);
+      }
+      return next;
+    }
+    case 'Staked':
+      return updateTranche(withValue(pool, event), event.trancheId, (t) =>
+        creditShares(creditShares({ ...t, shares: t.shares + event.sharesMinted + event.protocolShares }, event.stakerId, event.sharesMinted), PROTOCOL_STAKER, event.protocolShares));
+    case 'UnstakeRequested': {
+      const next = updateTranche(pool, event.trancheId, (t) => ({
+        ...t, stakes: t.stakes.set(event.stakerId, { shares: stakeOf(t, event.stakerId) - event.shares, epoch: t.epoch }),
+      }));
+      const epoch = next.tranches.find((t) => t.trancheId === event.trancheId)?.epoch ?? 0;
+      return {
+        ...next,
+        unstakeRequests: next.unstakeRequests.set(event.requestId, {
+          requestId: event.requestId, stakerId: event.stakerId, trancheId: event.trancheId, shares: event.shares,
+          value: event.value, epoch, requestedAt: event.requestedAt, availableAt: event.availableAt,
+        }),
+      };
+    }
+    case 'UnstakeCompleted': {
+      const next = updateTranche(withValue(pool, event), event.trancheId, (t) => writeOffIfEmpty({ ...t, shares: t.shares - event.shares }));
+      return { ...next, unstakeRequests: next.unstakeRequests.delete(event.requestId) };
+    }
+    case 'UnstakeCancelled': {
+      const next = updateTranche(pool, event.trancheId, (t) => creditShares(t, event.stakerId, event.shares));
+      return { ...next, unstakeRequests: next.unstakeRequests.delete(event.requestId) };
+    }
+    case 'Recapitalized':
+      return updateTranche(withValue(pool, event), event.trancheId, (t) =>
+        creditShares({ ...t, shares: t.shares + event.sharesMinted }, PROTOCOL_STAKER, event.sharesMinted));
+    case 'ParametersChanged': {
+      const { feeShare, unstakeCooldownMs, governors, trancheWeights } = event.pool;
+      const weights = new Map((trancheWeights ?? []).map((w) => [w.trancheId, w.incomeWeight]));
+      const markets: [string, Market][] = [];
+      for (const { marketId, ...changes } of event.markets) {
+        const market = pool.markets.get(marketId);
+        if (market !== undefined) markets.push([marketId, { ...market, ...changes }]);
+      }
+      return {
+        ...pool,
+        feeShare: feeShare ?? pool.feeShare,
+        unstakeCooldownMs: unstakeCooldownMs ?? pool.unstakeCooldownMs,
+        governors: governors ?? pool.governors,
+        tranches: pool.tranches.map((t) => (weights.has(t.trancheId) ? { ...t, incomeWeight: weights.get(t.trancheId)! } : t)),
+        markets: pool.markets.setAll(markets),
+      };
+    }
+    case 'TrancheAdded': {
+      const tranches = [...pool.tranches];
+      tranches.splice(event.seniority, 0, newTranche(event.trancheId, event.incomeWeight));
+      return { ...pool, tranches };
     }
     default: {
       const unreachable: never = event;
@@ -85,13 +216,16 @@ export const evolve = (state: PoolState, event: Event): PoolState => {
     governors: event.governors,
     markets: PersistentMap.empty(),
     accounts: PersistentMap.empty(),
-    tranches: event.tranches.map((t) => ({ trancheId: t.trancheId, incomeWeight: t.incomeWeight, assets: 0n, shares: 0n })),
+    tranches: event.tranches.map((t) => newTranche(t.trancheId, t.incomeWeight)),
     treasury: 0n,
     externalIn: 0n,
     externalOut: 0n,
     badDebt: 0n,
     tradeIds: PersistentSet.empty(),
     openInterest: 0n,
+    unstakeRequests: PersistentMap.empty(),
+    positionHolders: PersistentMap.empty(),
+    markEpoch: 0,
   };
 };
 

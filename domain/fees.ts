@@ -1,7 +1,7 @@
 // Trading fees and where they go (DESIGN section 5, "Fees" and "Dynamic fund fee share").
 
 import { largestRemainderSplit, mulDivFloor, PPM, ppmOfFloor, type Amount, type Ppm } from './money.js';
-import type { Posting } from './events.js';
+import type { LedgerAccount, Posting } from './events.js';
 import { fundAssets, type ActivePool } from './state.js';
 
 /**
@@ -22,23 +22,31 @@ export const fundFeeShare = (pool: ActivePool): Ppm => {
 };
 
 /**
- * Postings that charge `fee` to a trader's collateral: the fund's part (floor of fee * share)
- * split across tranches by income weight with largest remainder, the rest to the treasury.
+ * Postings that move `amount` of fund income from `from` into the tranches, split by income weight
+ * with the largest remainder method. With no tranche to receive it, it goes to the treasury rather
+ * than vanish.
+ */
+export const fundIncomePostings = (pool: ActivePool, from: LedgerAccount, amount: Amount): Posting[] => {
+  if (amount === 0n) return [];
+  if (pool.tranches.length === 0) return [{ from, to: { kind: 'treasury' }, amount }];
+  const parts = largestRemainderSplit(amount, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
+  const postings: Posting[] = [];
+  pool.tranches.forEach((tranche, i) => {
+    const part = parts[i] ?? 0n;
+    if (part > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount: part });
+  });
+  return postings;
+};
+
+/**
+ * Postings that charge `fee` to a trader's collateral: the fund's part (floor of fee * share) to
+ * the tranches, the rest to the treasury.
  */
 export const feePostings = (pool: ActivePool, accountId: string, fee: Amount, fundSharePpm: Ppm): Posting[] => {
   if (fee === 0n) return [];
   const from = { kind: 'collateral', accountId } as const;
-  const fundPart = ppmOfFloor(fee, fundSharePpm);
-  const trancheParts = largestRemainderSplit(fundPart, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
-  const postings: Posting[] = [];
-  let toFund = 0n;
-  pool.tranches.forEach((tranche, i) => {
-    const amount = trancheParts[i] ?? 0n;
-    toFund += amount;
-    if (amount > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount });
-  });
-  // With no tranche to receive it, the fund's part stays with the treasury rather than vanish.
-  const toTreasury = fee - toFund;
-  if (toTreasury > 0n) postings.push({ from, to: { kind: 'treasury' }, amount: toTreasury });
+  const toFund = ppmOfFloor(fee, fundSharePpm);
+  const postings = fundIncomePostings(pool, from, toFund);
+  if (fee > toFund) postings.push({ from, to: { kind: 'treasury' }, amount: fee - toFund });
   return postings;
 };

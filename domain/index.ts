@@ -13,3 +13,8 @@ export * from './queries.js';
 export * from './invariants.js';
 export * from './snapshot.js';
 export * from './persistent-map.js';
+export * from './governance.js';
+export * from './staking.js';
+export * from './adl.js';
+export * from './liquidation.js';
+export * from './parameters.js';

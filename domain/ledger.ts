@@ -5,14 +5,19 @@
 // checked is what is applied.
 
 import type { LedgerAccount, Posting } from './events.js';
-import { withOpenInterest, type Account, type ActivePool, type Market, type Position } from './state.js';
+import { PersistentSet } from './persistent-map.js';
+import { withOpenInterest, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
 
 /** Mutable copies, private to one draft (mutation confined to the fold step). */
 interface DraftPosition {
   readonly marketId: string;
+  /** Whether the account held this position before the draft (for the index of holders). */
+  readonly existed: boolean;
   size: bigint;
   entryNotional: bigint;
 }
+
+const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
 
 interface DraftAccount {
   readonly accountId: string;
@@ -31,16 +36,11 @@ const positionsOf = (draft: DraftAccount): Position[] => {
     positions.push(p);
   }
   // A position with size and basis both zero is closed; anything else stays visible.
-  for (const c of draft.changed) if (c.size !== 0n || c.entryNotional !== 0n) positions.push({ marketId: c.marketId, size: c.size, entryNotional: c.entryNotional });
+  for (const c of draft.changed) if (isOpen(c)) positions.push({ marketId: c.marketId, size: c.size, entryNotional: c.entryNotional });
   return positions;
 };
 
-interface DraftTranche {
-  readonly trancheId: string;
-  readonly incomeWeight: number;
-  assets: bigint;
-  shares: bigint;
-}
+type DraftTranche = { -readonly [K in keyof Tranche]: Tranche[K] };
 
 export class LedgerDraft {
   private readonly accounts = new Map<string, DraftAccount>();
@@ -49,11 +49,13 @@ export class LedgerDraft {
   private treasury: bigint;
   private externalIn: bigint;
   private externalOut: bigint;
+  private badDebt: bigint;
 
   constructor(private readonly base: ActivePool) {
     this.treasury = base.treasury;
     this.externalIn = base.externalIn;
     this.externalOut = base.externalOut;
+    this.badDebt = base.badDebt;
   }
 
   /** The draft copy of an account (an empty one if the pool has never seen it). */
@@ -76,9 +78,14 @@ export class LedgerDraft {
     const account = this.draftAccount(accountId);
     for (const c of account.changed) if (c.marketId === marketId) return c;
     const existing = account.before.find((p) => p.marketId === marketId);
-    const copy: DraftPosition = { marketId, size: existing?.size ?? 0n, entryNotional: existing?.entryNotional ?? 0n };
+    const copy: DraftPosition = { marketId, existed: existing !== undefined, size: existing?.size ?? 0n, entryNotional: existing?.entryNotional ?? 0n };
     account.changed.push(copy);
     return copy;
+  }
+
+  /** An account's collateral as the draft has it (the pool's, if the draft has not touched it). */
+  collateralOf(accountId: string): bigint {
+    return this.accounts.get(accountId)?.collateral ?? this.base.accounts.get(accountId)?.collateral ?? 0n;
   }
 
   /** Start from accounts the caller already looked up, sparing the draft a lookup each. */
@@ -135,6 +142,10 @@ export class LedgerDraft {
       case 'treasury':
         this.treasury += delta;
         return;
+      case 'badDebt':
+        // The account's balance is minus the outstanding bad debt.
+        this.badDebt -= delta;
+        return;
       default: {
         const unreachable: never = account;
         return unreachable;
@@ -145,8 +156,14 @@ export class LedgerDraft {
   /** The new state: touched accounts replaced (closed positions dropped), everything else shared. */
   commit(changes: Partial<Pick<ActivePool, 'tradeIds'>> = {}): ActivePool {
     const touched: [string, Account][] = [];
+    let positionHolders = this.base.positionHolders;
     for (const draft of this.accounts.values()) {
       touched.push([draft.accountId, { accountId: draft.accountId, collateral: draft.collateral, positions: positionsOf(draft) }]);
+      for (const c of draft.changed) {
+        if (c.existed === isOpen(c)) continue;
+        const holders = positionHolders.get(c.marketId) ?? PersistentSet.empty<string>();
+        positionHolders = positionHolders.set(c.marketId, c.existed ? holders.delete(draft.accountId) : holders.add(draft.accountId));
+      }
     }
     let openInterest = this.base.openInterest;
     const markets: [string, Market][] = [];
@@ -165,7 +182,9 @@ export class LedgerDraft {
       treasury: this.treasury,
       externalIn: this.externalIn,
       externalOut: this.externalOut,
+      badDebt: this.badDebt,
       openInterest,
+      positionHolders,
       ...changes,
     };
   }

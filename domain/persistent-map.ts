@@ -122,6 +122,22 @@ export class PersistentMap<K, V> {
     return next;
   }
 
+  /**
+   * The keys set or deleted between `older` and this version, if `older` is an ancestor still
+   * linked forward to this one (the usual case for a writer moving forward); otherwise undefined,
+   * and the caller must not assume anything about what changed.
+   */
+  keysChangedSince(older: PersistentMap<K, V>, limit = Number.POSITIVE_INFINITY): K[] | undefined {
+    const keys: K[] = [];
+    let version: PersistentMap<K, V> = older;
+    while (version !== this) {
+      if (version.node.kind !== 'diff' || keys.length > limit) return undefined;
+      keys.push(...version.node.keys);
+      version = version.node.next;
+    }
+    return keys;
+  }
+
   values(): V[] {
     return [...this.reroot().values()];
   }
@@ -153,6 +169,11 @@ export class PersistentSet<K> {
 
   get size(): number {
     return this.map.size;
+  }
+
+  delete(key: K): PersistentSet<K> {
+    const next = this.map.delete(key);
+    return next === this.map ? this : new PersistentSet(next);
   }
 
   values(): K[] {

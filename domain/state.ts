@@ -39,13 +39,38 @@ export interface Market {
   readonly openInterest: Amount;
 }
 
+export interface StakeHolding {
+  /** Free shares (not locked in an unstake request), 18-decimal units. */
+  readonly shares: bigint;
+  /** The tranche epoch the shares belong to; shares of an earlier epoch were written off. */
+  readonly epoch: number;
+}
+
 export interface Tranche {
   readonly trancheId: string;
   readonly incomeWeight: number;
   readonly assets: Amount;
-  /** Shares outstanding, 18-decimal units like amounts. */
+  /** Shares outstanding (free and locked in requests), 18-decimal units like amounts. */
   readonly shares: bigint;
+  /** Starts at 0 and grows by one each time a draw takes the tranche to zero and writes its shares off. */
+  readonly epoch: number;
+  readonly stakes: PersistentMap<string, StakeHolding>;
 }
+
+export interface UnstakeRequest {
+  readonly requestId: string;
+  readonly stakerId: string;
+  readonly trancheId: string;
+  readonly shares: bigint;
+  /** Value of the shares when requested: the most the request can pay. */
+  readonly value: Amount;
+  readonly epoch: number;
+  readonly requestedAt: number;
+  readonly availableAt: number;
+}
+
+/** The staker id under which shares minted to the protocol (recapitalization, unowned assets) are held. */
+export const PROTOCOL_STAKER = 'protocol';
 
 export interface UninitializedPool {
   readonly status: 'uninitialized';
@@ -72,6 +97,11 @@ export interface ActivePool {
   readonly tradeIds: PersistentSet<string>;
   /** Sum of the markets' open interest at mark: the denominator of fund coverage. */
   readonly openInterest: Amount;
+  readonly unstakeRequests: PersistentMap<string, UnstakeRequest>;
+  /** Per market, the accounts holding a position in it: where ADL looks for counterparties. */
+  readonly positionHolders: PersistentMap<string, PersistentSet<string>>;
+  /** Grows by one with every mark update: equity-dependent caches are valid within one epoch. */
+  readonly markEpoch: number;
 }
 
 export type PoolState = UninitializedPool | ActivePool;
@@ -84,6 +114,13 @@ export const positionIn = (account: Pick<Account, 'positions'>, marketId: string
 };
 
 export const emptyAccount = (accountId: string): Account => ({ accountId, collateral: 0n, positions: [] });
+
+export const stakeOf = (tranche: Tranche, stakerId: string): bigint => {
+  const holding = tranche.stakes.get(stakerId);
+  return holding !== undefined && holding.epoch === tranche.epoch ? holding.shares : 0n;
+};
+
+export const trancheById = (pool: ActivePool, trancheId: string): Tranche | undefined => pool.tranches.find((t) => t.trancheId === trancheId);
 
 export const fundAssets = (pool: ActivePool): Amount => {
   let total = 0n;

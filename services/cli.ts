@@ -3,22 +3,28 @@
 //   ledger help
 // `run` keeps the pool in memory for now; the event store arrives with the storage work.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decide, decodeCommand, evolve, formatDecimal, initialState, invalidInput, poolView,
+  decide, decodeCommand, evolve, formatDecimal, initialState, invalidInput, isGovernanceCommand, poolView,
   type Event, type PoolState,
 } from '../domain/index.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
+import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
 const usage = `usage:
-  ledger run <file.jsonl> [--json] [--strict]
+  ledger run <file.jsonl> [--json] [--strict] [--governor-key FILE]...
       run one JSON command per line through the pool decider, print each line's outcome, then the
       pool (accounts, tranches, markets). A line that cannot be decoded is reported with its line
       number and the run goes on.
-      --json     one JSON object per line, then {"pool": ...}
-      --strict   exit with status 2 if any line could not be decoded
+      --json              one JSON object per line, then {"pool": ...}
+      --strict            exit with status 2 if any line could not be decoded
+      --governor-key FILE sign every governance command that carries no signatures with this key
+                          (repeat for more keys)
+  ledger keygen [--out FILE]
+      generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
+      (readable by its owner only) or printed
   ledger help    this text
 
 Exit status: 0 when the file was run, 2 with --strict when a line could not be decoded,
@@ -30,7 +36,12 @@ interface LineOutcome {
 }
 
 /** Decode, decide and apply each line in order; bad lines are reported and skipped. */
-export const runLines = (lines: ReadonlyArray<string>, now: () => number = Date.now): { outcomes: LineOutcome[]; state: PoolState } => {
+export const runLines = (
+  lines: ReadonlyArray<string>,
+  options: { readonly now?: () => number; readonly governorKeys?: ReadonlyArray<GovernorKey> } = {},
+): { outcomes: LineOutcome[]; state: PoolState } => {
+  const now = options.now ?? Date.now;
+  const keys = options.governorKeys ?? [];
   let state: PoolState = initialState;
   const outcomes: LineOutcome[] = [];
   lines.forEach((text, index) => {
@@ -49,7 +60,9 @@ export const runLines = (lines: ReadonlyArray<string>, now: () => number = Date.
       outcomes.push({ line, outcome: { status: 'invalid', ...(typeof commandId === 'string' ? { commandId } : {}), error: command.left } });
       return;
     }
-    const decision = decide(command.right, state, { now: now(), actor: 'cli' });
+    const unsigned = command.right;
+    const toDecide = keys.length > 0 && isGovernanceCommand(unsigned) && unsigned.signatures.length === 0 ? signCommand(unsigned, ...keys) : unsigned;
+    const decision = decide(toDecide, state, { now: now(), actor: 'cli' });
     if (E.isLeft(decision)) {
       outcomes.push({ line, outcome: { status: 'rejected', commandId: command.right.commandId, error: decision.left } });
       return;
@@ -73,6 +86,30 @@ const describeEvent = (event: Event): string => {
       return `${event.type} ${event.marketId}`;
     case 'PoolCreated':
       return `${event.type} ${event.poolId}`;
+    case 'Staked':
+      return `${event.type} ${event.stakerId} ${formatDecimal(event.amount)} into ${event.trancheId} for ${formatDecimal(event.sharesMinted)} shares`;
+    case 'UnstakeRequested':
+      return `${event.type} ${event.requestId}: ${event.stakerId} ${formatDecimal(event.shares)} shares of ${event.trancheId} worth ${formatDecimal(event.value)}, from ${new Date(event.availableAt).toISOString()}`;
+    case 'UnstakeCompleted':
+      return `${event.type} ${event.requestId}: ${event.stakerId} paid ${formatDecimal(event.payout)} for ${formatDecimal(event.shares)} shares of ${event.trancheId}`;
+    case 'UnstakeCancelled':
+      return `${event.type} ${event.requestId}`;
+    case 'PositionLiquidated':
+      return `${event.type} ${event.accountId} ${formatDecimal(event.size)} ${event.marketId}: ${event.liquidatorId} takes ${formatDecimal(event.liquidatorSize)} @ ${formatDecimal(event.price)} (bankruptcy ${formatDecimal(event.bankruptcyPrice)}); deficit ${formatDecimal(event.deficit)}, penalty ${formatDecimal(event.penalty)}`;
+    case 'InsuranceFundDrawn':
+      return `${event.type} ${formatDecimal(event.amount)}: ${event.draws.map((d) => `${d.trancheId} ${formatDecimal(d.amount)}${d.writtenOff ? ' (written off)' : ''}`).join(', ')}`;
+    case 'PositionsAutoDeleveraged':
+      return `${event.type} at ${formatDecimal(event.bankruptcyPrice)}: ${event.fills.map((f) => `${f.accountId} ${formatDecimal(f.size)} for ${formatDecimal(f.notional)}`).join(', ')}`;
+    case 'LossSocialized':
+      return `${event.type} ${formatDecimal(event.amount)} over ${event.postings.length} accounts`;
+    case 'BadDebtRecorded':
+      return `${event.type} ${formatDecimal(event.amount)}`;
+    case 'ParametersChanged':
+      return `${event.type}`;
+    case 'TrancheAdded':
+      return `${event.type} ${event.trancheId} at seniority ${event.seniority}`;
+    case 'Recapitalized':
+      return `${event.type} ${formatDecimal(event.amount)}: bad debt repaid ${formatDecimal(event.badDebtRepaid)}, ${formatDecimal(event.sharesMinted)} shares of ${event.trancheId} to the protocol`;
     default: {
       const unreachable: never = event;
       return unreachable;
@@ -96,7 +133,15 @@ const describeOutcome = ({ line, outcome }: LineOutcome): string => {
 };
 
 const run = (args: string[]): number => {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean', default: false }, strict: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      json: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+      'governor-key': { type: 'string', multiple: true, default: [] },
+    },
+    allowPositionals: true,
+  });
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0) {
     console.error(usage);
@@ -109,7 +154,16 @@ const run = (args: string[]): number => {
     console.error(`cannot read ${file}: ${(error as Error).message}`);
     return 1;
   }
-  const { outcomes, state } = runLines(text.split('\n'));
+  const governorKeys: GovernorKey[] = [];
+  for (const path of values['governor-key'] ?? []) {
+    const key = readGovernorKey(path);
+    if (E.isLeft(key)) {
+      console.error(key.left.message);
+      return 1;
+    }
+    governorKeys.push(key.right);
+  }
+  const { outcomes, state } = runLines(text.split('\n'), { governorKeys });
   const view = poolView(state);
   if (values.json) {
     for (const o of outcomes) console.log(JSON.stringify({ line: o.line, ...(encodeOutcome(o.outcome) as object) }));
@@ -121,9 +175,29 @@ const run = (args: string[]): number => {
   return values.strict && outcomes.some((o) => o.outcome.status === 'invalid') ? 2 : 0;
 };
 
+const keygen = (args: string[]): number => {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  const key = generateGovernorKey();
+  const json = `${JSON.stringify(key, null, 2)}\n`;
+  if (values.out === undefined) {
+    process.stdout.write(json);
+  } else {
+    writeFileSync(values.out, json, { mode: 0o600, flag: 'wx' });
+    console.log(`wrote ${values.out}; public key ${key.publicKey}`);
+  }
+  return 0;
+};
+
 export const main = (argv: string[]): number => {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'keygen':
+      try {
+        return keygen(rest);
+      } catch (error) {
+        console.error((error as Error).message);
+        return 1;
+      }
     case 'run':
       try {
         return run(rest);

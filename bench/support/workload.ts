@@ -4,10 +4,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { generateGovernorKey, signCommand } from '../../services/governance-keys.js';
 import {
   decide, evolve, ONE, pow10, SCHEMA_VERSION,
   type Command, type CommandContext, type PoolState,
 } from '../../domain/index.js';
+
+const governor = generateGovernorKey();
 
 export const benchContext: CommandContext = { now: Date.UTC(2026, 0, 1), actor: 'bench' };
 
@@ -44,19 +47,19 @@ export interface PoolSetup {
 }
 
 export function* setupCommands(setup: PoolSetup, startPrice: (market: number) => bigint): Generator<Command> {
-  yield {
+  yield signCommand({
     ...envelope('CreatePool'), quoteAsset: 'USDC', quoteDecimals: 6,
     tranches: [{ trancheId: 'junior', incomeWeight: 3 }, { trancheId: 'senior', incomeWeight: 1 }],
     feeShare: { baseFundSharePpm: 200_000, maxFundSharePpm: 500_000, targetCoveragePpm: 50_000 },
-    unstakeCooldownMs: 86_400_000, governors: { publicKeys: ['ab'.repeat(32)], threshold: 1 }, signatures: [],
-  };
+    unstakeCooldownMs: 86_400_000, governors: { publicKeys: [governor.publicKey], threshold: 1 }, signatures: [],
+  }, governor);
   for (const [i, marketId] of marketIds(setup.markets).entries()) {
-    yield {
+    yield signCommand({
       ...envelope('ListMarket'), marketId, sizeDecimals: SIZE_DECIMALS, priceDecimals: PRICE_DECIMALS,
       initialMarginPpm: setup.initialMarginPpm ?? 100_000, maintenanceMarginPpm: setup.maintenanceMarginPpm ?? 50_000,
       takerFeePpm: 500, makerFeePpm: 200, liquidationPenaltyPpm: 10_000, penaltyFundSharePpm: 500_000, adlPolicy: 'ranked',
       markPrice: startPrice(i), signatures: [],
-    };
+    }, governor);
   }
   for (const accountId of accountIds(setup.accounts)) {
     yield { ...envelope('Deposit'), accountId, amount: setup.collateral * ONE };

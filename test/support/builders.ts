@@ -3,10 +3,11 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { expect } from 'vitest';
+import { generateGovernorKey, signCommand, type GovernorKey } from '../../services/governance-keys.js';
 import {
   decide, evolve, initialState, units, SCHEMA_VERSION,
   type ActivePool, type Command, type CommandContext, type CreatePool, type Decision, type DomainError,
-  type Event, type ExecuteTrade, type ListMarket, type PoolState,
+  type Event, type ExecuteTrade, type GovernanceCommand, type ListMarket, type PoolState,
 } from '../../domain/index.js';
 
 export const POOL = 'main';
@@ -18,7 +19,15 @@ let sequence = 0;
 const nextId = (prefix: string): string => `${prefix}-${++sequence}`;
 const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION, commandId: nextId('cmd'), poolId: POOL });
 
-export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => ({
+/** The standard pool's governors: three real ed25519 keys, threshold two. */
+export const governorKeys: readonly [GovernorKey, GovernorKey, GovernorKey] = [generateGovernorKey(), generateGovernorKey(), generateGovernorKey()];
+const sign = <C extends GovernanceCommand>(command: C): C =>
+  command.signatures.length > 0 ? command : signCommand(command, governorKeys[0], governorKeys[1]);
+
+/** A governance command with signatures by the first two governors (unless it brings its own). */
+export const signed = sign;
+
+export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => sign({
   ...envelope('CreatePool'),
   quoteAsset: 'USDC',
   quoteDecimals: 6,
@@ -28,12 +37,12 @@ export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => (
   ],
   feeShare: { baseFundSharePpm: 200_000, maxFundSharePpm: 500_000, targetCoveragePpm: 50_000 },
   unstakeCooldownMs: 7 * 24 * 3600 * 1000,
-  governors: { publicKeys: ['aa'.repeat(32), 'bb'.repeat(32), 'cc'.repeat(32)], threshold: 2 },
+  governors: { publicKeys: governorKeys.map((k) => k.publicKey), threshold: 2 },
   signatures: [],
   ...overrides,
 });
 
-export const listMarket = (overrides: Partial<ListMarket> = {}): ListMarket => ({
+export const listMarket = (overrides: Partial<ListMarket> = {}): ListMarket => sign({
   ...envelope('ListMarket'),
   marketId: BTC,
   sizeDecimals: 4,

@@ -9,6 +9,9 @@ import {
   type Command, type CreatePool, type Event, type ListMarket, type PoolState,
 } from '../../domain/index.js';
 import { ctx } from './builders.js';
+import { generateGovernorKey, signCommand } from '../../services/governance-keys.js';
+
+const governor = generateGovernorKey();
 
 export type Step =
   | { readonly kind: 'deposit'; readonly account: number; readonly wholeUnits: number; readonly cents: number }
@@ -39,9 +42,9 @@ const poolArb: fc.Arbitrary<CreatePool> = fc.record({
   tranches: weights.map((incomeWeight, i) => ({ trancheId: `t${i}`, incomeWeight })),
   feeShare: { baseFundSharePpm: base, maxFundSharePpm: Math.min(1_000_000, base + extra), targetCoveragePpm: target },
   unstakeCooldownMs: 1000,
-  governors: { publicKeys: ['ab'.repeat(32)], threshold: 1 },
+  governors: { publicKeys: [governor.publicKey], threshold: 1 },
   signatures: [],
-}));
+})).map((command) => signCommand(command, governor));
 
 const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   sizeDecimals: fc.integer({ min: 0, max: 6 }),
@@ -65,7 +68,7 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   adlPolicy: 'ranked' as const,
   markPrice: BigInt(m.markWhole) * ONE,
   signatures: [],
-}));
+})).map((command) => signCommand(command, governor));
 
 const stepArb = (accounts: number, markets: number): fc.Arbitrary<Step> => fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('deposit' as const), account: fc.nat(accounts - 1), wholeUnits: fc.integer({ min: 0, max: 2_000_000 }), cents: fc.nat(99) }) },

@@ -18,9 +18,9 @@ describe('CreatePool', () => {
   it('creates the pool with empty tranches in seniority order', () => {
     const { state } = given(createPool());
     const pool = active(state);
-    expect(pool.tranches).toEqual([
-      { trancheId: 'junior', incomeWeight: 3, assets: 0n, shares: 0n },
-      { trancheId: 'senior', incomeWeight: 1, assets: 0n, shares: 0n },
+    expect(pool.tranches.map(({ trancheId, incomeWeight, assets, shares, epoch }) => ({ trancheId, incomeWeight, assets, shares, epoch }))).toEqual([
+      { trancheId: 'junior', incomeWeight: 3, assets: 0n, shares: 0n, epoch: 0 },
+      { trancheId: 'senior', incomeWeight: 1, assets: 0n, shares: 0n, epoch: 0 },
     ]);
     expect(pool.poolId).toBe(POOL);
   });

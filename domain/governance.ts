@@ -1,0 +1,73 @@
+// Governance commands must be signed with ed25519 by at least `threshold` distinct governor keys
+// over the canonical JSON of the command's wire form without its `signatures`: keys sorted at
+// every level, no whitespace. Verification is deterministic (no clock, no randomness), so it is
+// part of `decide`.
+
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { encodeCommand, type AddTranche, type ChangeParameters, type Command, type CreatePool, type Governors, type ListMarket, type Recapitalize } from './commands.js';
+import { domainError, type DomainError } from './errors.js';
+
+export type GovernanceCommand = CreatePool | ListMarket | ChangeParameters | AddTranche | Recapitalize;
+
+export const isGovernanceCommand = (command: Command): command is GovernanceCommand =>
+  command.type === 'CreatePool' || command.type === 'ListMarket' || command.type === 'ChangeParameters' ||
+  command.type === 'AddTranche' || command.type === 'Recapitalize';
+
+/** JSON with object keys sorted at every level and no whitespace. */
+export const canonicalJson = (value: unknown): string => {
+  if (value === null || typeof value !== 'object') {
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError(`canonicalJson: ${typeof value} has no JSON form`);
+    return json;
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+};
+
+/** The exact bytes governors sign: the command's canonical wire JSON without `signatures`. */
+export const signingPayload = (command: GovernanceCommand): Buffer => {
+  const { signatures: _signatures, ...unsigned } = encodeCommand(command) as Record<string, unknown>;
+  return Buffer.from(canonicalJson(unsigned), 'utf8');
+};
+
+const publicKeys = new Map<string, KeyObject>();
+const publicKeyOf = (hex: string): KeyObject => {
+  let key = publicKeys.get(hex);
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') }, format: 'jwk' });
+    publicKeys.set(hex, key);
+  }
+  return key;
+};
+
+const verifies = (payload: Buffer, publicKeyHex: string, signatureHex: string): boolean => {
+  try {
+    return verify(null, payload, publicKeyOf(publicKeyHex), Buffer.from(signatureHex, 'hex'));
+  } catch {
+    // A malformed key is a failed verification, not a crash.
+    return false;
+  }
+};
+
+/** Why the signatures of a governance command are not enough, or undefined when they are. */
+export const signatureError = (command: GovernanceCommand, governors: Governors): DomainError | undefined => {
+  const { signatures } = command;
+  if (signatures.length === 0) {
+    return domainError('MISSING_SIGNATURES', `${command.type} must be signed by ${governors.threshold} governor keys`, 'signatures');
+  }
+  const payload = signingPayload(command);
+  const signers = new Set<string>();
+  for (const [i, { publicKey, signature }] of signatures.entries()) {
+    if (signers.has(publicKey)) return domainError('DUPLICATE_SIGNATURE', `key ${publicKey} signed more than once`, `signatures.${i}.publicKey`);
+    if (!governors.publicKeys.includes(publicKey)) return domainError('UNKNOWN_SIGNER', `key ${publicKey} is not a governor of this pool`, `signatures.${i}.publicKey`);
+    if (!verifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
+    signers.add(publicKey);
+  }
+  if (signers.size < governors.threshold) {
+    return domainError('INSUFFICIENT_SIGNATURES', `${signers.size} valid signatures, ${governors.threshold} required`, 'signatures');
+  }
+  return undefined;
+};

@@ -1,0 +1,293 @@
+// Liquidation and the loss waterfall (DESIGN section 5, "Liquidation").
+//
+// The liquidator offers to take over the whole position q of a liquidatable account at `price`.
+//   E    = the account's equity at marks; mm_q, mm_total its maintenance for q and in all
+//   E_q  = ceil(E * mm_q / mm_total)         the position's share of equity
+//   S(p) = E_q + q * (p - mark)              what closing q at p leaves of that share
+//   p_b  = mark - E_q / q                    the bankruptcy price, where S = 0
+// S(price) >= 0: the liquidator takes all of q at price and earns the penalty (its fund share
+// to the tranches). S(price) < 0: deficit D = -S runs down the waterfall, each step its own event:
+//   1. PositionLiquidated          the liquidator takes q minus what ADL places, at price
+//   2. InsuranceFundDrawn          junior tranche first, each down to zero (written off at zero)
+//   3. PositionsAutoDeleveraged    a = |q| * R / D (whole lots) at p_b against opposite profitable
+//                                  positions, where R is what the fund could not cover
+//   4. LossSocialized              haircuts pro rata over everyone else's positive collateral
+//   5. BadDebtRecorded             what is left; withdrawals stop until governance recapitalizes
+// The bankrupt account ends with exactly E - E_q: the amount it is credited is computed from the
+// postings themselves, so no rounding anywhere creates or destroys value.
+
+import * as E from 'fp-ts/lib/Either.js';
+import { SCHEMA_VERSION, type Liquidate } from './commands.js';
+import { allocateAdl, type AdlAllocation } from './adl.js';
+import { domainError, type DomainError } from './errors.js';
+import type { AdlFill, BadDebtRecorded, Event, InsuranceFundDrawn, LossSocialized, Posting, PositionLiquidated, PositionsAutoDeleveraged, TrancheDraw } from './events.js';
+import { applyValueEvent } from './evolve.js';
+import { fundIncomePostings } from './fees.js';
+import { LedgerDraft } from './ledger.js';
+import { marginOf, type MarketLookup } from './margin.js';
+import {
+  abs, ceilDiv, fitsDecimals, floorDiv, formatDecimal, largestRemainderSplit, min, notional, ONE, PPM, pow10, ppmOfNotionalCeil, sign,
+  type Amount,
+} from './money.js';
+import { fundAssets, positionIn, type ActivePool, type Market, type Position } from './state.js';
+import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
+
+type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
+const fail = (code: DomainError['code'], message: string, field?: string): Decision => E.left(domainError(code, message, field));
+const header = <T extends Event['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION });
+
+const collateral = (accountId: string) => ({ kind: 'collateral', accountId } as const);
+const positionAccount = (accountId: string, marketId: string) => ({ kind: 'position', accountId, marketId } as const);
+
+/** A signed amount paid from one ledger account to another, as a posting in the right direction. */
+const pay = (from: Posting['from'], to: Posting['to'], amount: Amount): Posting[] =>
+  amount > 0n ? [{ from, to, amount }] : amount < 0n ? [{ from: to, to: from, amount: -amount }] : [];
+
+/**
+ * PnL realized when a position closes `closed` (signed like the position) for a signed notional:
+ * the basis released is rounded up so that realized PnL rounds down (as for trades).
+ */
+const realizedFor = (position: Pick<Position, 'size' | 'entryNotional'>, closed: bigint, closedNotional: Amount): Amount => {
+  const released = closed === position.size ? position.entryNotional : ceilDiv(position.entryNotional * closed, position.size);
+  return closedNotional - released;
+};
+
+/** The liquidator's part: the trade legs between account and liquidator for `size` at `price`. */
+const takeoverPostings = (market: Market, accountId: string, before: Position, liquidatorId: string, liquidatorBefore: Pick<Position, 'size' | 'entryNotional'>, size: bigint, price: bigint): Posting[] => {
+  if (size === 0n) return [];
+  // The account sells a long to the liquidator, or buys a short back from it.
+  const [buyer, seller] = size > 0n ? [liquidatorId, accountId] : [accountId, liquidatorId];
+  return tradePostings(market.marketId, buyer, seller, abs(size), price, [
+    { accountId, amount: realizedPnl(before, -size, price) },
+    { accountId: liquidatorId, amount: realizedPnl(liquidatorBefore, size, price) },
+  ]);
+};
+
+/**
+ * The ADL fills at the bankruptcy price. Each fill's notional a_i * p_b = a_i * mark - a_i * E_q / q
+ * is rounded against the counterparty (up when it pays, down when it receives); the bankrupt
+ * account's side of every fill is exactly what the counterparty pays or gets.
+ */
+const adlLegs = (
+  market: Market,
+  accountId: string,
+  q: bigint,
+  equityShare: Amount,
+  fills: ReadonlyArray<AdlAllocation>,
+  draft: LedgerDraft,
+): { fills: AdlFill[]; postings: Posting[] } => {
+  const out: AdlFill[] = [];
+  const postings: Posting[] = [];
+  let bankruptNotional = 0n;
+  for (const fill of fills) {
+    const numerator = fill.size * market.mark * q - fill.size * equityShare * ONE;
+    const denominator = ONE * q;
+    const fillNotional = q > 0n ? ceilDiv(numerator, denominator) : floorDiv(numerator, denominator);
+    const counterpartyDelta = sign(q) * fill.size; // buys back a short when the account was long
+    const counterparty = positionIn(draft.account(fill.accountId), market.marketId)!;
+    // The buyer pays the notional into the seller's position account.
+    postings.push(...(q > 0n
+      ? pay(positionAccount(fill.accountId, market.marketId), positionAccount(accountId, market.marketId), fillNotional)
+      : pay(positionAccount(accountId, market.marketId), positionAccount(fill.accountId, market.marketId), fillNotional)));
+    const closed = -counterpartyDelta;
+    postings.push(...pay(positionAccount(fill.accountId, market.marketId), collateral(fill.accountId), realizedFor(counterparty, closed, sign(closed) * fillNotional)));
+    out.push({ accountId: fill.accountId, size: counterpartyDelta, notional: fillNotional });
+    bankruptNotional += fillNotional;
+  }
+  // The bankrupt account closes what is left of its position against all fills together.
+  const rest = positionIn(draft.account(accountId), market.marketId);
+  if (rest !== undefined && out.length > 0) {
+    postings.push(...pay(positionAccount(accountId, market.marketId), collateral(accountId), realizedFor(rest, rest.size, sign(rest.size) * bankruptNotional)));
+  }
+  return { fills: out, postings };
+};
+
+/** Draws `amount` from the tranches, junior first, each down to zero. */
+const fundDraws = (pool: ActivePool, accountId: string, amount: Amount): { draws: TrancheDraw[]; postings: Posting[] } => {
+  const draws: TrancheDraw[] = [];
+  const postings: Posting[] = [];
+  let left = amount;
+  for (const tranche of pool.tranches) {
+    if (left === 0n) break;
+    const take = min(left, tranche.assets);
+    if (take === 0n) continue;
+    draws.push({ trancheId: tranche.trancheId, amount: take, writtenOff: take === tranche.assets });
+    postings.push({ from: { kind: 'tranche', trancheId: tranche.trancheId }, to: collateral(accountId), amount: take });
+    left -= take;
+  }
+  return { draws, postings };
+};
+
+/** Haircuts over every other account's positive collateral, pro rata, largest remainder (ties by id). */
+const haircuts = (pool: ActivePool, draft: LedgerDraft, accountId: string, amount: Amount): { taken: Amount; postings: Posting[] } => {
+  const payers: { key: string; weight: bigint }[] = [];
+  let total = 0n;
+  for (const other of pool.accounts.keys()) {
+    if (other === accountId) continue;
+    const balance = draft.collateralOf(other);
+    if (balance > 0n) {
+      payers.push({ key: other, weight: balance });
+      total += balance;
+    }
+  }
+  const taken = min(amount, total);
+  const parts = taken === total ? payers.map((p) => p.weight) : largestRemainderSplit(taken, payers);
+  const postings: Posting[] = [];
+  payers.forEach((payer, i) => {
+    const part = parts[i]!;
+    if (part > 0n) postings.push({ from: collateral(payer.key), to: collateral(accountId), amount: part });
+  });
+  return { taken, postings };
+};
+
+export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketLookup): Decision => {
+  const market = pool.markets.get(command.marketId);
+  if (market === undefined) return fail('UNKNOWN_MARKET', `market "${command.marketId}" is not listed`, 'marketId');
+  if (command.liquidatorId === command.accountId) return fail('SELF_LIQUIDATION', 'an account cannot liquidate itself', 'liquidatorId');
+  const account = pool.accounts.get(command.accountId);
+  if (account === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.accountId}" does not exist`, 'accountId');
+  const liquidator = pool.accounts.get(command.liquidatorId);
+  if (liquidator === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.liquidatorId}" does not exist`, 'liquidatorId');
+  if (!fitsDecimals(command.price, market.priceDecimals)) {
+    return fail('PRECISION_EXCEEDED', `price has more than ${market.priceDecimals} decimal places`, 'price');
+  }
+  const position = positionIn(account, market.marketId);
+  if (position === undefined) return fail('NO_POSITION', `account "${account.accountId}" has no position in "${market.marketId}"`, 'marketId');
+  const { equity, requirement } = marginOf(account, markets, 'maintenance');
+  if (equity >= requirement) {
+    return fail('NOT_LIQUIDATABLE', `equity ${formatDecimal(equity)} is not below maintenance margin ${formatDecimal(requirement)}`, 'accountId');
+  }
+
+  const { accountId } = account;
+  const { liquidatorId, price } = command;
+  const q = position.size;
+  const { mark } = market;
+  const positionMargin = ppmOfNotionalCeil(q, mark, market.maintenanceMarginPpm);
+  // Rounded up: the account keeps no more than its share, and the waterfall covers no more.
+  const equityShare = positionMargin === requirement ? equity : ceilDiv(equity * positionMargin, requirement);
+  const surplus = equityShare + notional(q, price) - notional(q, mark);
+  const bankruptcyPrice = mark - floorDiv(equityShare * ONE, q);
+  const liquidatorBefore = positionIn(liquidator, market.marketId) ?? { size: 0n, entryNotional: 0n };
+  const draft = new LedgerDraft(pool).withAccounts(account, liquidator);
+
+  const liquidated = (liquidatorSize: bigint, deficit: Amount, penalty: Amount, penaltyToFund: Amount, extra: Posting[]): PositionLiquidated => ({
+    ...header('PositionLiquidated'),
+    accountId, marketId: market.marketId, liquidatorId,
+    size: q, liquidatorSize, price, mark, equity, equityShare, bankruptcyPrice, deficit, penalty, penaltyToFund,
+    postings: [...takeoverPostings(market, accountId, position, liquidatorId, liquidatorBefore, liquidatorSize, price), ...extra],
+  });
+  const liquidatorMarginError = (liquidatorSize: bigint): DomainError | undefined => {
+    const { equity: after, requirement: initial } = marginOf(draft.account(liquidatorId), markets, 'initial');
+    const needed = onlyReduces(liquidatorBefore.size, liquidatorSize) ? 0n : initial;
+    return after >= needed
+      ? undefined
+      : domainError('LIQUIDATOR_INSUFFICIENT_MARGIN', `liquidator "${liquidatorId}" equity ${formatDecimal(after)} would be below ${formatDecimal(needed)} after the takeover`, 'liquidatorId');
+  };
+
+  if (surplus >= 0n) {
+    // Better than bankruptcy: the liquidator takes everything and earns the penalty.
+    const penalty = min(ppmOfNotionalCeil(q, price, market.liquidationPenaltyPpm), surplus);
+    const penaltyToFund = ceilDiv(penalty * BigInt(market.penaltyFundSharePpm), PPM);
+    const event = liquidated(q, 0n, penalty, penaltyToFund, [
+      ...fundIncomePostings(pool, collateral(accountId), penaltyToFund),
+      ...pay(collateral(accountId), collateral(liquidatorId), penalty - penaltyToFund),
+    ]);
+    applyValueEvent(draft, event);
+    const marginError = liquidatorMarginError(q);
+    return marginError === undefined ? E.right([event]) : E.left(marginError);
+  }
+
+  // Worse than bankruptcy: the deficit runs down the waterfall.
+  const deficit = -surplus;
+  const fund = fundAssets(pool);
+  const uncovered = deficit - min(deficit, fund);
+  const lot = pow10(18 - market.sizeDecimals);
+  const adlTarget = uncovered > 0n ? ((abs(q) * uncovered) / deficit / lot) * lot : 0n;
+  const allocation = allocateAdl(pool, market, q > 0n ? 'short' : 'long', adlTarget, market.adlPolicy, new Set([accountId, liquidatorId]));
+  const placed = allocation.reduce((sum, fill) => sum + fill.size, 0n);
+  const liquidatorSize = q - sign(q) * placed;
+
+  const events: Event[] = [];
+  const takeover = liquidated(liquidatorSize, deficit, 0n, 0n, []);
+  applyValueEvent(draft, takeover);
+  const marginError = liquidatorMarginError(liquidatorSize);
+  if (marginError !== undefined) return E.left(marginError);
+  events.push(takeover);
+
+  const adl = adlLegs(market, accountId, q, equityShare, allocation, draft);
+  const deleveraged: PositionsAutoDeleveraged | undefined = adl.fills.length === 0 ? undefined : {
+    ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adl.postings,
+  };
+  if (deleveraged !== undefined) applyValueEvent(draft, deleveraged);
+
+  // What the account must be credited so that it keeps exactly E - E_q.
+  const needed = equity - equityShare - marginOf(draft.account(accountId), markets, 'maintenance').equity;
+  const drawn = fundDraws(pool, accountId, needed > 0n ? min(needed, fund) : 0n);
+  const drawnTotal = drawn.postings.reduce((sum, p) => sum + p.amount, 0n);
+  if (drawnTotal > 0n) {
+    const fundDrawn: InsuranceFundDrawn = { ...header('InsuranceFundDrawn'), accountId, marketId: market.marketId, amount: drawnTotal, ...drawn };
+    applyValueEvent(draft, fundDrawn);
+    events.push(fundDrawn);
+  }
+  if (deleveraged !== undefined) events.push(deleveraged);
+
+  let left = needed - drawnTotal;
+  if (left > 0n) {
+    const socialized = haircuts(pool, draft, accountId, left);
+    if (socialized.taken > 0n) {
+      const lossSocialized: LossSocialized = { ...header('LossSocialized'), accountId, marketId: market.marketId, amount: socialized.taken, postings: socialized.postings };
+      applyValueEvent(draft, lossSocialized);
+      events.push(lossSocialized);
+      left -= socialized.taken;
+    }
+  }
+  if (left > 0n) {
+    const badDebt: BadDebtRecorded = {
+      ...header('BadDebtRecorded'), accountId, marketId: market.marketId, amount: left,
+      postings: [{ from: { kind: 'badDebt' }, to: collateral(accountId), amount: left }],
+    };
+    events.push(badDebt);
+  }
+  return E.right(events);
+};
+
+export interface LiquidationSummary {
+  readonly accountId: string;
+  readonly marketId: string;
+  readonly liquidatorId: string;
+  readonly liquidatorSize: string;
+  readonly price: string;
+  readonly bankruptcyPrice: string;
+  readonly deficit: string;
+  readonly penalty: string;
+  readonly fundDraws: ReadonlyArray<{ readonly trancheId: string; readonly amount: string; readonly writtenOff: boolean }>;
+  readonly adlFills: ReadonlyArray<{ readonly accountId: string; readonly size: string; readonly notional: string }>;
+  readonly socialized: string;
+  readonly haircuts: ReadonlyArray<{ readonly accountId: string; readonly amount: string }>;
+  readonly badDebt: string;
+}
+
+/** What a liquidation did, from its events: the command's outcome for people and producers. */
+export const summarizeLiquidation = (events: ReadonlyArray<Event>): LiquidationSummary | undefined => {
+  const liquidated = events.find((e): e is PositionLiquidated => e.type === 'PositionLiquidated');
+  if (liquidated === undefined) return undefined;
+  const draws = events.find((e): e is InsuranceFundDrawn => e.type === 'InsuranceFundDrawn');
+  const adl = events.find((e): e is PositionsAutoDeleveraged => e.type === 'PositionsAutoDeleveraged');
+  const socialized = events.find((e): e is LossSocialized => e.type === 'LossSocialized');
+  const badDebt = events.find((e): e is BadDebtRecorded => e.type === 'BadDebtRecorded');
+  return {
+    accountId: liquidated.accountId,
+    marketId: liquidated.marketId,
+    liquidatorId: liquidated.liquidatorId,
+    liquidatorSize: formatDecimal(liquidated.liquidatorSize),
+    price: formatDecimal(liquidated.price),
+    bankruptcyPrice: formatDecimal(liquidated.bankruptcyPrice),
+    deficit: formatDecimal(liquidated.deficit),
+    penalty: formatDecimal(liquidated.penalty),
+    fundDraws: (draws?.draws ?? []).map((d) => ({ trancheId: d.trancheId, amount: formatDecimal(d.amount), writtenOff: d.writtenOff })),
+    adlFills: (adl?.fills ?? []).map((f) => ({ accountId: f.accountId, size: formatDecimal(f.size), notional: formatDecimal(f.notional) })),
+    socialized: formatDecimal(socialized?.amount ?? 0n),
+    haircuts: (socialized?.postings ?? []).map((p) => ({ accountId: p.from.kind === 'collateral' ? p.from.accountId : p.from.kind, amount: formatDecimal(p.amount) })),
+    badDebt: formatDecimal(badDebt?.amount ?? 0n),
+  };
+};

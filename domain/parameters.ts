@@ -1,0 +1,157 @@
+// Governance decisions: pool set-up, market listing, parameter changes, new tranches and
+// recapitalization. Every one must carry enough valid governor signatures (governance.ts);
+// the parameter checks here are shared by set-up and by later changes.
+
+import * as E from 'fp-ts/lib/Either.js';
+import {
+  SCHEMA_VERSION,
+  type AddTranche, type ChangeParameters, type CreatePool, type FeeShareParams, type Governors, type ListMarket, type Recapitalize, type TrancheSpec,
+} from './commands.js';
+import { domainError, type DomainError } from './errors.js';
+import type { Event, Posting } from './events.js';
+import { signatureError } from './governance.js';
+import { fitsDecimals, formatDecimal, min, mulDivFloor } from './money.js';
+import { trancheById, type ActivePool, type PoolState } from './state.js';
+
+type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
+type Check = DomainError | undefined;
+const invalid = (message: string, field: string): DomainError => domainError('INVALID_PARAMETER', message, field);
+const firstError = (...checks: ReadonlyArray<() => Check>): Check => {
+  for (const check of checks) {
+    const error = check();
+    if (error !== undefined) return error;
+  }
+  return undefined;
+};
+const firstDuplicate = (values: ReadonlyArray<string>): number => values.findIndex((v, i) => values.indexOf(v) !== i);
+
+const checkFeeShare = (feeShare: FeeShareParams, at: string): Check =>
+  feeShare.maxFundSharePpm < feeShare.baseFundSharePpm ? invalid('maxFundSharePpm must be at least baseFundSharePpm', `${at}.maxFundSharePpm`) : undefined;
+
+const checkGovernors = (governors: Governors, at: string): Check => {
+  const duplicate = firstDuplicate(governors.publicKeys);
+  if (duplicate >= 0) return invalid('governor keys must be distinct', `${at}.publicKeys.${duplicate}`);
+  return governors.threshold > governors.publicKeys.length
+    ? invalid(`threshold ${governors.threshold} exceeds the ${governors.publicKeys.length} governor keys`, `${at}.threshold`)
+    : undefined;
+};
+
+const checkMargins = (initialMarginPpm: number, maintenanceMarginPpm: number, at: string): Check => {
+  if (maintenanceMarginPpm === 0) return invalid('maintenance margin must be above zero', `${at}maintenanceMarginPpm`);
+  return initialMarginPpm < maintenanceMarginPpm ? invalid('initial margin must be at least the maintenance margin', `${at}initialMarginPpm`) : undefined;
+};
+
+const checkTranches = (tranches: ReadonlyArray<TrancheSpec>, at: string): Check => {
+  const duplicate = firstDuplicate(tranches.map((t) => t.trancheId));
+  return duplicate >= 0 ? invalid('tranche ids must be unique', `${at}.${duplicate}.trancheId`) : undefined;
+};
+
+export const createPool = (command: CreatePool, state: PoolState): Decision => {
+  if (state.status === 'active') return E.left(domainError('POOL_ALREADY_EXISTS', `pool "${state.poolId}" already exists`, 'poolId'));
+  const error = firstError(
+    () => (command.tranches.length === 0 ? invalid('a pool needs at least one tranche', 'tranches') : undefined),
+    () => checkTranches(command.tranches, 'tranches'),
+    () => checkFeeShare(command.feeShare, 'feeShare'),
+    () => checkGovernors(command.governors, 'governors'),
+    // A new pool is signed by the governors it names: they show they hold the keys.
+    () => signatureError(command, command.governors),
+  );
+  if (error !== undefined) return E.left(error);
+  return E.right([{
+    type: 'PoolCreated',
+    schemaVersion: SCHEMA_VERSION,
+    poolId: command.poolId,
+    quoteAsset: command.quoteAsset,
+    quoteDecimals: command.quoteDecimals,
+    tranches: command.tranches,
+    feeShare: command.feeShare,
+    unstakeCooldownMs: command.unstakeCooldownMs,
+    governors: command.governors,
+  }]);
+};
+
+export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
+  const error = firstError(
+    () => signatureError(command, pool.governors),
+    () => (pool.markets.has(command.marketId) ? domainError('MARKET_ALREADY_LISTED', `market "${command.marketId}" is already listed`, 'marketId') : undefined),
+    () => (command.sizeDecimals + command.priceDecimals > 18
+      ? invalid('sizeDecimals + priceDecimals must not exceed 18, so that notional is exact', 'priceDecimals')
+      : undefined),
+    () => checkMargins(command.initialMarginPpm, command.maintenanceMarginPpm, ''),
+    () => (fitsDecimals(command.markPrice, command.priceDecimals)
+      ? undefined
+      : domainError('PRECISION_EXCEEDED', `markPrice has more than ${command.priceDecimals} decimal places`, 'markPrice')),
+  );
+  if (error !== undefined) return E.left(error);
+  const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
+  return E.right([{ ...listed, type: 'MarketListed' }]);
+};
+
+export const changeParameters = (command: ChangeParameters, pool: ActivePool): Decision => {
+  const { feeShare, governors, trancheWeights } = command.pool;
+  const marketError = (): Check => {
+    for (const [i, change] of command.markets.entries()) {
+      const market = pool.markets.get(change.marketId);
+      if (market === undefined) return domainError('UNKNOWN_MARKET', `market "${change.marketId}" is not listed`, `markets.${i}.marketId`);
+      const error = checkMargins(change.initialMarginPpm ?? market.initialMarginPpm, change.maintenanceMarginPpm ?? market.maintenanceMarginPpm, `markets.${i}.`);
+      if (error !== undefined) return error;
+    }
+    const duplicate = firstDuplicate(command.markets.map((m) => m.marketId));
+    return duplicate >= 0 ? invalid('a market may appear once', `markets.${duplicate}.marketId`) : undefined;
+  };
+  const weightError = (): Check => {
+    for (const [i, w] of (trancheWeights ?? []).entries()) {
+      if (trancheById(pool, w.trancheId) === undefined) return domainError('UNKNOWN_TRANCHE', `tranche "${w.trancheId}" does not exist`, `pool.trancheWeights.${i}.trancheId`);
+    }
+    return checkTranches(trancheWeights ?? [], 'pool.trancheWeights');
+  };
+  const error = firstError(
+    () => signatureError(command, pool.governors),
+    () => (feeShare === undefined ? undefined : checkFeeShare(feeShare, 'pool.feeShare')),
+    () => (governors === undefined ? undefined : checkGovernors(governors, 'pool.governors')),
+    weightError,
+    marketError,
+  );
+  if (error !== undefined) return E.left(error);
+  return E.right([{ type: 'ParametersChanged', schemaVersion: SCHEMA_VERSION, pool: command.pool, markets: command.markets }]);
+};
+
+export const addTranche = (command: AddTranche, pool: ActivePool): Decision => {
+  const error = firstError(
+    () => signatureError(command, pool.governors),
+    () => (trancheById(pool, command.trancheId) !== undefined
+      ? domainError('TRANCHE_ALREADY_EXISTS', `tranche "${command.trancheId}" already exists`, 'trancheId')
+      : undefined),
+    () => (command.seniority > pool.tranches.length
+      ? invalid(`seniority must be from 0 (most junior) to ${pool.tranches.length} (most senior)`, 'seniority')
+      : undefined),
+  );
+  if (error !== undefined) return E.left(error);
+  return E.right([{ type: 'TrancheAdded', schemaVersion: SCHEMA_VERSION, trancheId: command.trancheId, incomeWeight: command.incomeWeight, seniority: command.seniority }]);
+};
+
+/**
+ * External capital (raised by token emission) first repays outstanding bad debt, which lifts the
+ * withdrawal gate; the rest goes into the tranche, with its shares minted to the protocol.
+ */
+export const recapitalize = (command: Recapitalize, pool: ActivePool): Decision => {
+  const tranche = trancheById(pool, command.trancheId);
+  const error = firstError(
+    () => signatureError(command, pool.governors),
+    () => (tranche === undefined ? domainError('UNKNOWN_TRANCHE', `tranche "${command.trancheId}" does not exist`, 'trancheId') : undefined),
+    () => (fitsDecimals(command.amount, pool.quoteDecimals)
+      ? undefined
+      : domainError('PRECISION_EXCEEDED', `amount ${formatDecimal(command.amount)} has more than ${pool.quoteDecimals} decimal places`, 'amount')),
+  );
+  if (error !== undefined || tranche === undefined) return E.left(error!);
+  const badDebtRepaid = min(command.amount, pool.badDebt);
+  const toTranche = command.amount - badDebtRepaid;
+  // Into a tranche without shares, the protocol also takes shares for any assets already there.
+  const sharesMinted = toTranche === 0n ? 0n : tranche.shares === 0n ? toTranche + tranche.assets : mulDivFloor(toTranche, tranche.shares, tranche.assets);
+  const postings: Posting[] = [];
+  if (badDebtRepaid > 0n) postings.push({ from: { kind: 'external' }, to: { kind: 'badDebt' }, amount: badDebtRepaid });
+  if (toTranche > 0n) postings.push({ from: { kind: 'external' }, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount: toTranche });
+  return E.right([{
+    type: 'Recapitalized', schemaVersion: SCHEMA_VERSION, trancheId: tranche.trancheId, amount: command.amount, badDebtRepaid, sharesMinted, postings,
+  }]);
+};
