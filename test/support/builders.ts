@@ -130,3 +130,27 @@ export const apply = (history: History, decision: Decision): History => {
   const events = thenEvents(decision);
   return { state: events.reduce(evolve, history.state), events: [...history.events, ...events] };
 };
+
+export const stake = (stakerId: string, trancheId: string, amount: string): Command => ({ ...envelope('Stake'), stakerId, trancheId, amount: units(amount) });
+export const requestUnstake = (requestId: string, stakerId: string, trancheId: string, shares: string): Command =>
+  ({ ...envelope('RequestUnstake'), requestId, stakerId, trancheId, shares: units(shares) });
+export const completeUnstake = (requestId: string): Command => ({ ...envelope('CompleteUnstake'), requestId });
+export const cancelUnstake = (requestId: string): Command => ({ ...envelope('CancelUnstake'), requestId });
+export const liquidate = (accountId: string, price: string, liquidatorId = 'liq', marketId = BTC): Command =>
+  ({ ...envelope('Liquidate'), accountId, marketId, liquidatorId, price: units(price) });
+export const recapitalize = (trancheId: string, amount: string): Command =>
+  signed({ ...envelope('Recapitalize'), trancheId, amount: units(amount), signatures: [] });
+export const addTranche = (trancheId: string, incomeWeight: number, seniority: number): Command =>
+  signed({ ...envelope('AddTranche'), trancheId, incomeWeight, seniority, signatures: [] });
+export const changeParameters = (changes: Partial<Pick<import('../../domain/index.js').ChangeParameters, 'pool' | 'markets'>>) =>
+  ({ ...envelope('ChangeParameters'), pool: {}, markets: [], signatures: [], ...changes });
+
+/** Decide and apply commands one after another at time `now`, each must be accepted. */
+export const at = (now: number, history: History, ...commands: Command[]): History => {
+  let current = history;
+  for (const command of commands) {
+    const decision = decide(command, current.state, { ...ctx, now });
+    current = apply(current, decision);
+  }
+  return current;
+};
