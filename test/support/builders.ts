@@ -7,7 +7,7 @@ import { generateGovernorKey, signCommand, type GovernorKey } from '../../servic
 import {
   decide, evolve, initialState, units, SCHEMA_VERSION,
   type ActivePool, type Command, type CommandContext, type CreatePool, type Decision, type DomainError,
-  type Event, type ExecuteTrade, type GovernanceCommand, type ListMarket, type PoolState,
+  type AddTranche, type ChangeParameters, type Event, type ExecuteTrade, type GovernanceCommand, type ListMarket, type PoolState, type Recapitalize,
 } from '../../domain/index.js';
 
 export const POOL = 'main';
@@ -138,11 +138,11 @@ export const completeUnstake = (requestId: string): Command => ({ ...envelope('C
 export const cancelUnstake = (requestId: string): Command => ({ ...envelope('CancelUnstake'), requestId });
 export const liquidate = (accountId: string, price: string, liquidatorId = 'liq', marketId = BTC): Command =>
   ({ ...envelope('Liquidate'), accountId, marketId, liquidatorId, price: units(price) });
-export const recapitalize = (trancheId: string, amount: string): Command =>
+export const recapitalize = (trancheId: string, amount: string): Recapitalize =>
   signed({ ...envelope('Recapitalize'), trancheId, amount: units(amount), signatures: [] });
-export const addTranche = (trancheId: string, incomeWeight: number, seniority: number): Command =>
+export const addTranche = (trancheId: string, incomeWeight: number, seniority: number): AddTranche =>
   signed({ ...envelope('AddTranche'), trancheId, incomeWeight, seniority, signatures: [] });
-export const changeParameters = (changes: Partial<Pick<import('../../domain/index.js').ChangeParameters, 'pool' | 'markets'>>) =>
+export const changeParameters = (changes: Partial<Pick<ChangeParameters, 'pool' | 'markets'>>): ChangeParameters =>
   ({ ...envelope('ChangeParameters'), pool: {}, markets: [], signatures: [], ...changes });
 
 /** Decide and apply commands one after another at time `now`, each must be accepted. */
