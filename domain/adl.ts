@@ -149,6 +149,17 @@ export const adlQueue = (pool: ActivePool, marketId: string): { readonly long: A
   return { long: queue('long'), short: queue('short') };
 };
 
+/** Positions ADL may take from, in ranking order. */
+export const adlCandidates = (
+  pool: ActivePool,
+  marketId: string,
+  side: PositionSide,
+  exclude: ReadonlySet<string>,
+  eligible: (position: RankedPosition) => boolean,
+  ranking: (pool: ActivePool, marketId: string, side: PositionSide) => ReadonlyArray<RankedPosition> = adlRanking,
+): RankedPosition[] =>
+  ranking(pool, marketId, side).filter((p) => rankable(p) && p.unrealizedPnl > 0n && !exclude.has(p.accountId) && eligible(p));
+
 export interface AdlAllocation {
   readonly accountId: string;
   /** Unsigned size the account gives up. */
@@ -158,7 +169,7 @@ export interface AdlAllocation {
 
 /**
  * Who gives up how much of `target` (unsigned, whole lots) on `side`: profitable positions of
- * accounts with positive equity, except those in `exclude`. `ranked` takes from the top of the
+ * accounts with positive equity that `eligible` accepts, except those in `exclude`. `ranked` takes from the top of the
  * queue, each min(remaining, |size|); `pro-rata` splits across all of them by size, in lots,
  * largest remainder; `none` takes nothing.
  */
@@ -169,10 +180,10 @@ export const allocateAdl = (
   target: bigint,
   policy: Market['adlPolicy'],
   exclude: ReadonlySet<string>,
+  eligible: (position: RankedPosition) => boolean = () => true,
 ): AdlAllocation[] => {
   if (target <= 0n || policy === 'none') return [];
-  const candidates = adlRanking(pool, market.marketId, side)
-    .filter((p) => rankable(p) && p.unrealizedPnl > 0n && !exclude.has(p.accountId));
+  const candidates = adlCandidates(pool, market.marketId, side, exclude, eligible);
   if (policy === 'ranked') {
     const fills: AdlAllocation[] = [];
     let remaining = target;

@@ -6,19 +6,22 @@
 //   S(p) = E_q + q * (p - mark)              what closing q at p leaves of that share
 //   p_b  = mark - E_q / q                    the bankruptcy price, where S = 0
 // S(price) >= 0: the liquidator takes all of q at price and earns the penalty (its fund share
-// to the tranches). S(price) < 0: deficit D = -S runs down the waterfall, each step its own event:
-//   1. PositionLiquidated          the liquidator takes q minus what ADL places, at price
-//   2. InsuranceFundDrawn          junior tranche first, each down to zero (written off at zero)
-//   3. PositionsAutoDeleveraged    a = |q| * R / D (whole lots) at p_b against opposite profitable
-//                                  positions, where R is what the fund could not cover
-//   4. LossSocialized              haircuts pro rata over everyone else's positive collateral
-//   5. BadDebtRecorded             what is left; withdrawals stop until governance recapitalizes
+// to the tranches). S(price) < 0: deficit D = -S runs down the waterfall:
+//   fund draw     junior tranche first, each down to zero (written off at zero)
+//   ADL           a = |q| * R / D (whole lots) at p_b against opposite profitable positions, where
+//                 R is what the fund could not cover; the liquidator takes the rest at price
+//   socialized    haircuts pro rata over everyone else's positive collateral
+//   bad debt      what is left; withdrawals stop until governance recapitalizes
+// Each step is its own event, all in one append. The credits to the bankrupt account are booked
+// first and the position is closed last: InsuranceFundDrawn, LossSocialized, BadDebtRecorded,
+// PositionLiquidated, PositionsAutoDeleveraged. So even between the events of one liquidation no
+// account is ever without a position and below zero (invariant 3 holds at every event).
 // The bankrupt account ends with exactly E - E_q: the amount it is credited is computed from the
 // postings themselves, so no rounding anywhere creates or destroys value.
 
 import * as E from 'fp-ts/lib/Either.js';
 import { SCHEMA_VERSION, type Liquidate } from './commands.js';
-import { allocateAdl, type AdlAllocation } from './adl.js';
+import { allocateAdl, type AdlAllocation, type RankedPosition } from './adl.js';
 import { domainError, type DomainError } from './errors.js';
 import type { AdlFill, BadDebtRecorded, Event, InsuranceFundDrawn, LossSocialized, Posting, PositionLiquidated, PositionsAutoDeleveraged, TrancheDraw } from './events.js';
 import { applyValueEvent } from './evolve.js';
@@ -64,9 +67,34 @@ const takeoverPostings = (market: Market, accountId: string, before: Position, l
 };
 
 /**
- * The ADL fills at the bankruptcy price. Each fill's notional a_i * p_b = a_i * mark - a_i * E_q / q
- * is rounded against the counterparty (up when it pays, down when it receives); the bankrupt
- * account's side of every fill is exactly what the counterparty pays or gets.
+ * size * p_b = size * mark - size * E_q / q for an ADL fill of `size` (unsigned), rounded against
+ * the counterparty: up when it pays (the bankrupt account was long), down when it receives.
+ */
+export const adlFillNotional = (mark: bigint, q: bigint, equityShare: Amount, size: bigint): Amount => {
+  const numerator = size * mark * q - size * equityShare * ONE;
+  const denominator = ONE * q;
+  return q > 0n ? ceilDiv(numerator, denominator) : floorDiv(numerator, denominator);
+};
+
+/**
+ * ADL takes profit, it never makes a counterparty bankrupt: when the bankrupt account's equity
+ * share is negative, p_b lies beyond the mark and closing there costs the counterparty more than
+ * its position is worth at mark. A position qualifies only if its account keeps non-negative
+ * equity even when the whole position is closed at p_b (DESIGN is silent on this; what ADL cannot
+ * place goes on down the waterfall).
+ */
+export const survivesAdl = (mark: bigint, q: bigint, equityShare: Amount) => (position: RankedPosition): boolean => {
+  const size = abs(position.size);
+  const fill = adlFillNotional(mark, q, equityShare, size);
+  const atMark = notional(size, mark);
+  // A short buys back (pays the fill for what is worth atMark); a long sells (gets the fill).
+  const change = q > 0n ? atMark - fill : fill - atMark;
+  return position.equity + change >= 0n;
+};
+
+/**
+ * The ADL fills at the bankruptcy price. The bankrupt account's side of every fill is exactly
+ * what the counterparty pays or gets (adlFillNotional).
  */
 const adlLegs = (
   market: Market,
@@ -80,9 +108,7 @@ const adlLegs = (
   const postings: Posting[] = [];
   let bankruptNotional = 0n;
   for (const fill of fills) {
-    const numerator = fill.size * market.mark * q - fill.size * equityShare * ONE;
-    const denominator = ONE * q;
-    const fillNotional = q > 0n ? ceilDiv(numerator, denominator) : floorDiv(numerator, denominator);
+    const fillNotional = adlFillNotional(market.mark, q, equityShare, fill.size);
     const counterpartyDelta = sign(q) * fill.size; // buys back a short when the account was long
     const counterparty = positionIn(draft.account(fill.accountId), market.marketId)!;
     // The buyer pays the notional into the seller's position account.
@@ -203,33 +229,40 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
   const uncovered = deficit - min(deficit, fund);
   const lot = pow10(18 - market.sizeDecimals);
   const adlTarget = uncovered > 0n ? ((abs(q) * uncovered) / deficit / lot) * lot : 0n;
-  const allocation = allocateAdl(pool, market, q > 0n ? 'short' : 'long', adlTarget, market.adlPolicy, new Set([accountId, liquidatorId]));
+  const allocation = allocateAdl(pool, market, q > 0n ? 'short' : 'long', adlTarget, market.adlPolicy, new Set([accountId, liquidatorId]), survivesAdl(mark, q, equityShare));
   const placed = allocation.reduce((sum, fill) => sum + fill.size, 0n);
   const liquidatorSize = q - sign(q) * placed;
 
-  const events: Event[] = [];
+  // Work the amounts out in the order of the waterfall: the takeover and the ADL fills first, since
+  // what the account must be credited depends on them.
+  const credits: Event[] = [];
   const takeover = liquidated(liquidatorSize, deficit, 0n, 0n, []);
   applyValueEvent(draft, takeover);
   const marginError = liquidatorMarginError(liquidatorSize);
   if (marginError !== undefined) return E.left(marginError);
-  events.push(takeover);
 
   const adl = adlLegs(market, accountId, q, equityShare, allocation, draft);
-  const deleveraged: PositionsAutoDeleveraged | undefined = adl.fills.length === 0 ? undefined : {
-    ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adl.postings,
-  };
-  if (deleveraged !== undefined) applyValueEvent(draft, deleveraged);
+  const adlPostings = adl.postings;
+  if (adl.fills.length > 0) applyValueEvent(draft, { ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adlPostings });
 
-  // What the account must be credited so that it keeps exactly E - E_q.
+  // What the account must be credited so that it keeps exactly E - E_q. Rounding the fills
+  // against the counterparties can leave it a few units over: those go to the treasury.
   const needed = equity - equityShare - marginOf(draft.account(accountId), markets, 'maintenance').equity;
+  if (needed < 0n) {
+    const excess: Posting = { from: collateral(accountId), to: { kind: 'treasury' }, amount: -needed };
+    adlPostings.push(excess);
+    draft.post(excess);
+  }
+  const deleveraged: PositionsAutoDeleveraged | undefined = adl.fills.length === 0 ? undefined : {
+    ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adlPostings,
+  };
   const drawn = fundDraws(pool, accountId, needed > 0n ? min(needed, fund) : 0n);
   const drawnTotal = drawn.postings.reduce((sum, p) => sum + p.amount, 0n);
   if (drawnTotal > 0n) {
     const fundDrawn: InsuranceFundDrawn = { ...header('InsuranceFundDrawn'), accountId, marketId: market.marketId, amount: drawnTotal, ...drawn };
     applyValueEvent(draft, fundDrawn);
-    events.push(fundDrawn);
+    credits.push(fundDrawn);
   }
-  if (deleveraged !== undefined) events.push(deleveraged);
 
   let left = needed - drawnTotal;
   if (left > 0n) {
@@ -237,7 +270,7 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
     if (socialized.taken > 0n) {
       const lossSocialized: LossSocialized = { ...header('LossSocialized'), accountId, marketId: market.marketId, amount: socialized.taken, postings: socialized.postings };
       applyValueEvent(draft, lossSocialized);
-      events.push(lossSocialized);
+      credits.push(lossSocialized);
       left -= socialized.taken;
     }
   }
@@ -246,9 +279,9 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
       ...header('BadDebtRecorded'), accountId, marketId: market.marketId, amount: left,
       postings: [{ from: { kind: 'badDebt' }, to: collateral(accountId), amount: left }],
     };
-    events.push(badDebt);
+    credits.push(badDebt);
   }
-  return E.right(events);
+  return E.right([...credits, takeover, ...(deleveraged === undefined ? [] : [deleveraged])]);
 };
 
 export interface LiquidationSummary {

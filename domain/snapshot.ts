@@ -22,7 +22,17 @@ export const canonicalState = (state: PoolState): unknown => {
     externalOut: formatDecimal(state.externalOut),
     badDebt: formatDecimal(state.badDebt),
     openInterest: formatDecimal(state.openInterest),
-    tranches: state.tranches.map((t) => ({ ...t, assets: formatDecimal(t.assets), shares: formatDecimal(t.shares) })),
+    tranches: state.tranches.map((t) => ({
+      trancheId: t.trancheId,
+      incomeWeight: t.incomeWeight,
+      assets: formatDecimal(t.assets),
+      shares: formatDecimal(t.shares),
+      epoch: t.epoch,
+      stakes: byId(t.stakes.entries()).map(([stakerId, s]) => ({ stakerId, shares: formatDecimal(s.shares), epoch: s.epoch })),
+    })),
+    unstakeRequests: byId(state.unstakeRequests.entries()).map(([, r]) => ({ ...r, shares: formatDecimal(r.shares), value: formatDecimal(r.value) })),
+    positionHolders: byId(state.positionHolders.entries()).map(([marketId, holders]) => ({ marketId, accounts: holders.values().sort() })),
+    markEpoch: state.markEpoch,
     markets: byId(state.markets.entries()).map(([, m]) => ({ ...m, mark: formatDecimal(m.mark), longSize: formatDecimal(m.longSize), openInterest: formatDecimal(m.openInterest) })),
     accounts: byId(state.accounts.entries()).map(([, a]) => ({
       accountId: a.accountId,

@@ -7,5 +7,5 @@ export const propertyParameters = (name: string, defaultRuns = 100): fc.Paramete
   const seed = process.env.PROPERTY_SEED !== undefined ? Number(process.env.PROPERTY_SEED) : (Date.now() ^ Math.floor(Math.random() * 0x7fffffff)) | 0;
   const numRuns = process.env.PROPERTY_RUNS !== undefined ? Number(process.env.PROPERTY_RUNS) : defaultRuns;
   console.log(`[property] ${name}: seed=${seed} runs=${numRuns} (replay: PROPERTY_SEED=${seed})`);
-  return { seed, numRuns, verbose: 1 };
+  return { seed, numRuns };
 };

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decide, evolve, initialState, pow10, ONE, SCHEMA_VERSION,
+  decide, evolve, initialState, liquidatableAccounts, pow10, stakeOf, ONE, SCHEMA_VERSION,
   type Command, type CreatePool, type Event, type ListMarket, type PoolState,
 } from '../../domain/index.js';
 import { ctx } from './builders.js';
@@ -16,8 +16,17 @@ const governor = generateGovernorKey();
 export type Step =
   | { readonly kind: 'deposit'; readonly account: number; readonly wholeUnits: number; readonly cents: number }
   | { readonly kind: 'withdraw'; readonly account: number; readonly fractionPpm: number }
-  | { readonly kind: 'trade'; readonly market: number; readonly taker: number; readonly maker: number; readonly buy: boolean; readonly lots: number; readonly offsetPpm: number }
-  | { readonly kind: 'mark'; readonly market: number; readonly movePpm: number };
+  | {
+    readonly kind: 'trade'; readonly market: number; readonly taker: number; readonly maker: number; readonly buy: boolean;
+    /** Notional as a share of the most the taker's collateral allows at initial margin. */
+    readonly leveragePpm: number; readonly offsetPpm: number;
+  }
+  | { readonly kind: 'mark'; readonly market: number; readonly movePpm: number }
+  | { readonly kind: 'liquidate'; readonly target: number; readonly position: number; readonly liquidator: number; readonly offsetPpm: number }
+  | { readonly kind: 'stake'; readonly staker: number; readonly tranche: number; readonly wholeUnits: number }
+  | { readonly kind: 'requestUnstake'; readonly staker: number; readonly tranche: number; readonly fractionPpm: number }
+  | { readonly kind: 'settleUnstake'; readonly request: number; readonly cancel: boolean }
+  | { readonly kind: 'wait'; readonly hours: number };
 
 export interface Scenario {
   readonly setup: ReadonlyArray<Command>;
@@ -41,19 +50,24 @@ const poolArb: fc.Arbitrary<CreatePool> = fc.record({
   quoteDecimals: 6,
   tranches: weights.map((incomeWeight, i) => ({ trancheId: `t${i}`, incomeWeight })),
   feeShare: { baseFundSharePpm: base, maxFundSharePpm: Math.min(1_000_000, base + extra), targetCoveragePpm: target },
-  unstakeCooldownMs: 1000,
+  unstakeCooldownMs: 6 * 3_600_000,
   governors: { publicKeys: [governor.publicKey], threshold: 1 },
   signatures: [],
 })).map((command) => signCommand(command, governor));
 
+const STAKERS = ['lp0', 'lp1', 'lp2'];
+
 const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
-  sizeDecimals: fc.integer({ min: 0, max: 6 }),
-  priceDecimals: fc.integer({ min: 0, max: 6 }),
-  markWhole: fc.integer({ min: 1, max: 100_000 }),
-  mmr: fc.integer({ min: 5_000, max: 200_000 }),
-  imrExtra: fc.integer({ min: 0, max: 300_000 }),
+  sizeDecimals: fc.integer({ min: 0, max: 3 }),
+  priceDecimals: fc.integer({ min: 0, max: 4 }),
+  markWhole: fc.integer({ min: 1, max: 5_000 }),
+  mmr: fc.integer({ min: 5_000, max: 100_000 }),
+  imrExtra: fc.integer({ min: 0, max: 100_000 }),
   taker: fc.integer({ min: 0, max: 2_000 }),
   maker: fc.integer({ min: 0, max: 2_000 }),
+  adlPolicy: fc.constantFrom('ranked' as const, 'pro-rata' as const, 'none' as const),
+  penalty: fc.integer({ min: 0, max: 50_000 }),
+  penaltyShare: fc.integer({ min: 0, max: 1_000_000 }),
 }).map((m) => ({
   ...envelope('ListMarket'),
   marketId: `M${index}`,
@@ -63,21 +77,30 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   maintenanceMarginPpm: m.mmr,
   takerFeePpm: m.taker,
   makerFeePpm: m.maker,
-  liquidationPenaltyPpm: 10_000,
-  penaltyFundSharePpm: 500_000,
-  adlPolicy: 'ranked' as const,
+  liquidationPenaltyPpm: m.penalty,
+  penaltyFundSharePpm: m.penaltyShare,
+  adlPolicy: m.adlPolicy,
   markPrice: BigInt(m.markWhole) * ONE,
   signatures: [],
 })).map((command) => signCommand(command, governor));
 
 const stepArb = (accounts: number, markets: number): fc.Arbitrary<Step> => fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('deposit' as const), account: fc.nat(accounts - 1), wholeUnits: fc.integer({ min: 0, max: 2_000_000 }), cents: fc.nat(99) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('deposit' as const), account: fc.nat(accounts - 1), wholeUnits: fc.integer({ min: 0, max: 50_000 }), cents: fc.nat(99) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), account: fc.nat(accounts - 1), fractionPpm: fc.integer({ min: 1, max: 1_100_000 }) }) },
   { weight: 6, arbitrary: fc.record({
-    kind: fc.constant('trade' as const), market: fc.nat(markets - 1), taker: fc.nat(accounts - 1), maker: fc.nat(accounts - 1),
-    buy: fc.boolean(), lots: fc.integer({ min: 1, max: 200 }), offsetPpm: fc.integer({ min: -50_000, max: 50_000 }),
+    kind: fc.constant('trade' as const), market: fc.nat(markets - 1), taker: fc.nat(accounts - 1), maker: fc.nat(accounts - 2),
+    buy: fc.boolean(), leveragePpm: fc.integer({ min: 1_000, max: 1_000_000 }), offsetPpm: fc.integer({ min: -20_000, max: 20_000 }),
   }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('mark' as const), market: fc.nat(markets - 1), movePpm: fc.integer({ min: -300_000, max: 300_000 }) }) },
+  // price shocks: mostly crashes, some squeezes
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('mark' as const), market: fc.nat(markets - 1), movePpm: fc.integer({ min: -700_000, max: 600_000 }) }) },
+  { weight: 4, arbitrary: fc.record({
+    kind: fc.constant('liquidate' as const), target: fc.nat(), position: fc.nat(), liquidator: fc.nat(accounts - 1), offsetPpm: fc.integer({ min: -400_000, max: 60_000 }),
+  }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('stake' as const), staker: fc.nat(STAKERS.length - 1), tranche: fc.nat(2), wholeUnits: fc.integer({ min: 1, max: 20_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('requestUnstake' as const), staker: fc.nat(STAKERS.length - 1), tranche: fc.nat(2), fractionPpm: fc.integer({ min: 1, max: 1_000_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('settleUnstake' as const), request: fc.nat(), cancel: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), hours: fc.integer({ min: 1, max: 48 }) }) },
 );
 
 export const scenarioArb = (options: { maxSteps?: number } = {}): fc.Arbitrary<Scenario> =>
@@ -85,8 +108,9 @@ export const scenarioArb = (options: { maxSteps?: number } = {}): fc.Arbitrary<S
     fc.tuple(
       fc.tuple(...Array.from({ length: marketCount }, (_, i) => marketArb(i))),
       fc.array(stepArb(accountCount, marketCount), { minLength: 1, maxLength: options.maxSteps ?? 60, size: 'max' }),
-    ).map(([markets, steps]) => ({
-      setup: [pool, ...markets],
+      fc.array(fc.integer({ min: 100, max: 50_000 }), { minLength: accountCount, maxLength: accountCount }),
+    ).map(([markets, steps, deposits]) => ({
+      setup: [pool, ...markets, ...deposits.map((whole, i): Command => ({ ...envelope('Deposit'), accountId: `a${i}`, amount: BigInt(whole) * ONE }))],
       accounts: Array.from({ length: accountCount }, (_, i) => `a${i}`),
       markets,
       steps,
@@ -100,8 +124,8 @@ const movePrice = (price: bigint, movePpm: number, priceDecimals: number): bigin
   return aligned > 0n ? aligned : tick;
 };
 
-/** The concrete command for a step in the current state. */
-export const commandFor = (scenario: Scenario, step: Step, state: PoolState): Command => {
+/** The concrete command for a step in the current state (undefined for a step that only lets time pass). */
+export const commandFor = (scenario: Scenario, step: Step, state: PoolState): Command | undefined => {
   const accountId = (i: number) => scenario.accounts[i % scenario.accounts.length]!;
   switch (step.kind) {
     case 'deposit':
@@ -116,14 +140,20 @@ export const commandFor = (scenario: Scenario, step: Step, state: PoolState): Co
       const listing = scenario.markets[step.market % scenario.markets.length]!;
       const market = state.status === 'active' ? state.markets.get(listing.marketId) : undefined;
       const mark = market?.mark ?? listing.markPrice;
+      const taker = step.taker % scenario.accounts.length;
+      const maker = (taker + 1 + (step.maker % (scenario.accounts.length - 1))) % scenario.accounts.length;
+      const collateral = state.status === 'active' ? state.accounts.get(accountId(taker))?.collateral ?? 0n : 0n;
+      const lot = pow10(18 - listing.sizeDecimals);
+      const notional = collateral > 0n ? (collateral * BigInt(step.leveragePpm)) / BigInt(listing.initialMarginPpm) : ONE;
+      const lots = (notional * ONE) / mark / lot;
       return {
         ...envelope('ExecuteTrade'),
         tradeId: `T${counter}`,
         marketId: listing.marketId,
-        taker: accountId(step.taker),
-        maker: accountId(step.maker),
+        taker: accountId(taker),
+        maker: accountId(maker),
         takerSide: step.buy ? 'buy' : 'sell',
-        size: BigInt(step.lots) * pow10(18 - listing.sizeDecimals),
+        size: (lots > 0n ? lots : 1n) * lot,
         price: movePrice(mark, step.offsetPpm, listing.priceDecimals),
       };
     }
@@ -132,6 +162,37 @@ export const commandFor = (scenario: Scenario, step: Step, state: PoolState): Co
       const market = state.status === 'active' ? state.markets.get(listing.marketId) : undefined;
       return { ...envelope('UpdateMarkPrice'), marketId: listing.marketId, price: movePrice(market?.mark ?? listing.markPrice, step.movePpm, listing.priceDecimals) };
     }
+    case 'liquidate': {
+      if (state.status !== 'active') return undefined;
+      const candidates = liquidatableAccounts(state);
+      const target = candidates.length > 0 ? candidates[step.target % candidates.length]! : accountId(step.target);
+      const positions = state.accounts.get(target)?.positions ?? [];
+      const marketId = positions.length > 0 ? positions[step.position % positions.length]!.marketId : scenario.markets[0]!.marketId;
+      const market = state.markets.get(marketId)!;
+      return {
+        ...envelope('Liquidate'), accountId: target, marketId, liquidatorId: accountId(step.liquidator),
+        price: movePrice(market.mark, step.offsetPpm, market.priceDecimals),
+      };
+    }
+    case 'stake': {
+      const trancheId = state.status === 'active' ? state.tranches[step.tranche % state.tranches.length]!.trancheId : 't0';
+      return { ...envelope('Stake'), stakerId: STAKERS[step.staker]!, trancheId, amount: BigInt(step.wholeUnits) * ONE };
+    }
+    case 'requestUnstake': {
+      if (state.status !== 'active') return undefined;
+      const tranche = state.tranches[step.tranche % state.tranches.length]!;
+      const free = stakeOf(tranche, STAKERS[step.staker]!);
+      const shares = (free * BigInt(step.fractionPpm)) / 1_000_000n;
+      return { ...envelope('RequestUnstake'), requestId: `r${counter}`, stakerId: STAKERS[step.staker]!, trancheId: tranche.trancheId, shares: shares > 0n ? shares : 1n };
+    }
+    case 'settleUnstake': {
+      if (state.status !== 'active') return undefined;
+      const pending = state.unstakeRequests.keys().sort();
+      const requestId = pending.length > 0 ? pending[step.request % pending.length]! : 'none';
+      return { ...envelope(step.cancel ? 'CancelUnstake' : 'CompleteUnstake'), requestId };
+    }
+    case 'wait':
+      return undefined;
     default: {
       const unreachable: never = step;
       return unreachable;
@@ -144,10 +205,17 @@ export interface RunObserver {
   readonly afterEvent?: (state: PoolState, event: Event, index: number) => void;
   /** Called before each command is decided. */
   readonly beforeCommand?: (state: PoolState, command: Command) => void;
+  /** Called after each accepted command with the states around it and its events. */
+  readonly afterCommand?: (before: PoolState, command: Command, events: ReadonlyArray<Event>, after: PoolState) => void;
+}
+
+export interface TimedCommand {
+  readonly command: Command;
+  readonly now: number;
 }
 
 export interface Run {
-  readonly commands: ReadonlyArray<Command>;
+  readonly commands: ReadonlyArray<TimedCommand>;
   readonly events: ReadonlyArray<Event>;
   readonly state: PoolState;
   readonly accepted: number;
@@ -157,14 +225,16 @@ export interface Run {
 /** Run a scenario: setup commands must be accepted, steps may be rejected. */
 export const runScenario = (scenario: Scenario, observer: RunObserver = {}): Run => {
   let state: PoolState = initialState;
-  const commands: Command[] = [];
+  const commands: TimedCommand[] = [];
   const events: Event[] = [];
   let accepted = 0;
   let rejected = 0;
+  let now = ctx.now;
   const submit = (command: Command, mustSucceed: boolean) => {
-    commands.push(command);
+    commands.push({ command, now });
     observer.beforeCommand?.(state, command);
-    const decision = decide(command, state, ctx);
+    const before = state;
+    const decision = decide(command, state, { ...ctx, now });
     if (E.isLeft(decision)) {
       if (mustSucceed) throw new Error(`setup rejected: ${decision.left.code} ${decision.left.message}`);
       rejected++;
@@ -176,18 +246,23 @@ export const runScenario = (scenario: Scenario, observer: RunObserver = {}): Run
       events.push(event);
       observer.afterEvent?.(state, event, events.length - 1);
     }
+    observer.afterCommand?.(before, command, decision.right, state);
   };
   for (const command of scenario.setup) submit(command, true);
-  for (const step of scenario.steps) submit(commandFor(scenario, step, state), false);
+  for (const step of scenario.steps) {
+    now += step.kind === 'wait' ? step.hours * 3_600_000 : 60_000;
+    const command = commandFor(scenario, step, state);
+    if (command !== undefined) submit(command, false);
+  }
   return { commands, events, state, accepted, rejected };
 };
 
-/** Re-run recorded commands, returning the events they produce. */
-export const rerun = (commands: ReadonlyArray<Command>): { events: Event[]; state: PoolState } => {
+/** Re-run recorded commands at their times, returning the events they produce. */
+export const rerun = (commands: ReadonlyArray<TimedCommand>): { events: Event[]; state: PoolState } => {
   let state: PoolState = initialState;
   const events: Event[] = [];
-  for (const command of commands) {
-    const decision = decide(command, state, ctx);
+  for (const { command, now } of commands) {
+    const decision = decide(command, state, { ...ctx, now });
     if (E.isRight(decision)) for (const event of decision.right) { state = evolve(state, event); events.push(event); }
   }
   return { events, state };

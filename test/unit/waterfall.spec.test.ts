@@ -100,8 +100,8 @@ describe('Liquidate below the bankruptcy price: the waterfall', () => {
     // from the junior tranche, which keeps 100. alice ends with E - E_q = 0.
     const history = crashed({ junior: '1000', senior: '1000' });
     const events = thenEvents(when(history, liquidate('alice', '26000')));
-    expect(events.map((e) => e.type)).toEqual(['PositionLiquidated', 'InsuranceFundDrawn']);
-    expect(events[1]).toMatchObject({ amount: units('900'), draws: [{ trancheId: 'junior', amount: units('900'), writtenOff: false }] });
+    expect(events.map((e) => e.type)).toEqual(['InsuranceFundDrawn', 'PositionLiquidated']);
+    expect(events[0]).toMatchObject({ amount: units('900'), draws: [{ trancheId: 'junior', amount: units('900'), writtenOff: false }] });
     const after = sane(apply(history, when(history, liquidate('alice', '26000'))));
     expect(account(after.state, 'alice').collateral).toBe(0n);
     expect(trancheAssets(after.state)).toEqual([units('100'), units('1000')]);
@@ -117,7 +117,7 @@ describe('Liquidate below the bankruptcy price: the waterfall', () => {
     const history = crashed({ junior: '300', senior: '150' });
     const decision = when(history, liquidate('alice', '26000'));
     const events = thenEvents(decision);
-    expect(events.map((e) => e.type)).toEqual(['PositionLiquidated', 'InsuranceFundDrawn', 'PositionsAutoDeleveraged']);
+    expect(events.map((e) => e.type)).toEqual(['InsuranceFundDrawn', 'PositionLiquidated', 'PositionsAutoDeleveraged']);
     expect(summarizeLiquidation(events)).toEqual({
       accountId: 'alice', marketId: BTC, liquidatorId: 'liq', liquidatorSize: '0.5', price: '26000', bankruptcyPrice: '26900', deficit: '900', penalty: '0',
       fundDraws: [{ trancheId: 'junior', amount: '300', writtenOff: true }, { trancheId: 'senior', amount: '150', writtenOff: true }],
@@ -153,7 +153,7 @@ describe('Liquidate below the bankruptcy price: the waterfall', () => {
     // shared by bob 2000, carol 5000, liq 38000 (total 45000): 1% each = 20, 50, 380.
     const history = crashed({ junior: '300', senior: '150', policy: 'none' });
     const events = thenEvents(when(history, liquidate('alice', '26000')));
-    expect(events.map((e) => e.type)).toEqual(['PositionLiquidated', 'InsuranceFundDrawn', 'LossSocialized']);
+    expect(events.map((e) => e.type)).toEqual(['InsuranceFundDrawn', 'LossSocialized', 'PositionLiquidated']);
     expect(summarizeLiquidation(events)).toMatchObject({
       liquidatorSize: '1', socialized: '450', badDebt: '0',
       haircuts: [{ accountId: 'bob', amount: '20' }, { accountId: 'carol', amount: '50' }, { accountId: 'liq', amount: '380' }],
@@ -172,7 +172,7 @@ describe('Liquidate below the bankruptcy price: the waterfall', () => {
       deposit('alice', '3100'), deposit('bob', '3100'), deposit('liq', '4000'),
       trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '30000' }), mark('10000'));
     const events = thenEvents(when(history, liquidate('alice', '9000')));
-    expect(events.map((e) => e.type)).toEqual(['PositionLiquidated', 'LossSocialized', 'BadDebtRecorded']);
+    expect(events.map((e) => e.type)).toEqual(['LossSocialized', 'BadDebtRecorded', 'PositionLiquidated']);
     expect(summarizeLiquidation(events)).toMatchObject({ deficit: '17900', socialized: '7100', badDebt: '10800' });
     const insolvent = sane(apply(history, when(history, liquidate('alice', '9000'))));
     expect(active(insolvent.state).badDebt).toBe(units('10800'));
