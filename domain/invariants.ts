@@ -4,7 +4,7 @@
 import { adlCandidates, adlRankingUncached } from './adl.js';
 import { survivesAdl } from './liquidation.js';
 import type { Event, InsuranceFundDrawn, PositionLiquidated, PositionsAutoDeleveraged } from './events.js';
-import { abs, formatDecimal, notional, ONE, pow10, type Price } from './money.js';
+import { abs, ceilDiv, formatDecimal, notional, ONE, pow10, type Price } from './money.js';
 import { equityOf, isLiquidatable } from './margin.js';
 import { marketsOf } from './decide.js';
 import { fundAssets, type ActivePool, type PoolState } from './state.js';
@@ -153,13 +153,16 @@ export const checkWaterfall = (before: ActivePool, events: ReadonlyArray<Event>,
     const q = liquidated.size;
     const uncovered = liquidated.deficit - (liquidated.deficit < fundBefore ? liquidated.deficit : fundBefore);
     const lot = pow10(18 - market.sizeDecimals);
-    const target = liquidated.deficit === 0n ? 0n : ((abs(q) * uncovered) / liquidated.deficit / lot) * lot;
+    const target = liquidated.deficit === 0n || uncovered === 0n ? 0n : ceilDiv(ceilDiv(abs(q) * uncovered, liquidated.deficit), lot) * lot;
+    const wanted = target < abs(q) ? target : abs(q);
     const placed = (adl?.fills ?? []).reduce((sum, f) => sum + abs(f.size), 0n);
     const exclude = new Set([liquidated.accountId, liquidated.liquidatorId]);
-    const capacity = adlCandidates(before, market.marketId, q > 0n ? 'short' : 'long', exclude, survivesAdl(liquidated.mark, q, liquidated.equityShare), adlRankingUncached)
-      .reduce((sum, p) => sum + abs(p.size), 0n);
-    if (placed < target && placed < capacity) {
-      fail(`loss socialized after ADL placed ${formatDecimal(placed)} of ${formatDecimal(target)} with ${formatDecimal(capacity)} eligible`);
+    let capacity = 0n;
+    for (const p of adlCandidates(before, market.marketId, q > 0n ? 'short' : 'long', exclude, survivesAdl(liquidated.mark, q, liquidated.equityShare), adlRankingUncached)) {
+      capacity += abs(p.size);
+    }
+    if (placed < wanted && placed < capacity) {
+      fail(`loss socialized after ADL placed ${formatDecimal(placed)} of ${formatDecimal(wanted)} with ${formatDecimal(capacity)} eligible`);
     }
   }
   if (badDebt) {

@@ -8,8 +8,10 @@
 // S(price) >= 0: the liquidator takes all of q at price and earns the penalty (its fund share
 // to the tranches). S(price) < 0: deficit D = -S runs down the waterfall:
 //   fund draw     junior tranche first, each down to zero (written off at zero)
-//   ADL           a = |q| * R / D (whole lots) at p_b against opposite profitable positions, where
-//                 R is what the fund could not cover; the liquidator takes the rest at price
+//   ADL           a = |q| * R / D, rounded up to whole lots, at p_b against opposite profitable
+//                 positions, where R is what the fund could not cover; the liquidator takes the
+//                 rest at price. (Rounding up, the fund may keep less than a lot's worth: rounding
+//                 down would leave a sub-lot remainder to socialize over every account instead.)
 //   socialized    haircuts pro rata over everyone else's positive collateral
 //   bad debt      what is left; withdrawals stop until governance recapitalizes
 // Each step is its own event, all in one append. The credits to the bankrupt account are booked
@@ -228,7 +230,7 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
   const fund = fundAssets(pool);
   const uncovered = deficit - min(deficit, fund);
   const lot = pow10(18 - market.sizeDecimals);
-  const adlTarget = uncovered > 0n ? ((abs(q) * uncovered) / deficit / lot) * lot : 0n;
+  const adlTarget = uncovered > 0n ? min(abs(q), ceilDiv(ceilDiv(abs(q) * uncovered, deficit), lot) * lot) : 0n;
   const allocation = allocateAdl(pool, market, q > 0n ? 'short' : 'long', adlTarget, market.adlPolicy, new Set([accountId, liquidatorId]), survivesAdl(mark, q, equityShare));
   const placed = allocation.reduce((sum, fill) => sum + fill.size, 0n);
   const liquidatorSize = q - sign(q) * placed;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
+import { propertyParameters } from '../support/property.js';
 import {
   ceilDiv, floorDiv, formatDecimal, largestRemainderSplit, mulDivCeil, mulDivFloor, notional, parseDecimal,
   ppmOfFloor, ppmOfNotionalCeil, units, ONE, MAX_MAGNITUDE, defaultDecimalFormat, fitsDecimals,
@@ -46,7 +47,7 @@ describe('rounding', () => {
       expect(lowerOk).toBe(true);
       expect(c === f || c === f + 1n).toBe(true);
       expect(c === f).toBe(a % b === 0n);
-    }));
+    }), propertyParameters('floor and ceil division'));
   });
 });
 
@@ -76,14 +77,17 @@ describe('largest remainder split', () => {
         const weights = ws.map((weight, i) => ({ key: `k${i}`, weight }));
         const parts = largestRemainderSplit(total, weights);
         const sum = ws.reduce((a, b) => a + b, 0n);
-        if (sum === 0n) return expect(parts.every((p) => p === 0n)).toBe(true);
+        if (sum === 0n) {
+          expect(parts.every((p) => p === 0n)).toBe(true);
+          return;
+        }
         expect(parts.reduce((a, b) => a + b, 0n)).toBe(total);
         parts.forEach((part, i) => {
           const exactFloor = (total * ws[i]!) / sum;
           expect(part === exactFloor || part === exactFloor + 1n).toBe(true);
         });
       },
-    ));
+    ), propertyParameters('largest remainder split'));
   });
 });
 
@@ -143,7 +147,7 @@ describe('decimal strings', () => {
     expect(formatDecimal(0n)).toBe('0');
     fc.assert(fc.property(fc.bigInt({ min: -MAX_MAGNITUDE, max: MAX_MAGNITUDE }), (v) => {
       expect(ok(formatDecimal(v), { ...defaultDecimalFormat, signed: true })).toBe(v);
-    }));
+    }), propertyParameters('decimal round trip'));
   });
 
   it('knows whether a value fits a number of decimal places', () => {
