@@ -2,11 +2,34 @@ import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { runLines } from '../../services/cli.js';
-import { poolView } from '../../domain/index.js';
+import { checkInvariants, poolView, summarizeLiquidation, units } from '../../domain/index.js';
 
 const example = readFileSync('examples/trading.jsonl', 'utf8').split('\n');
 
+const waterfall = readFileSync('examples/waterfall.jsonl', 'utf8').split('\n');
+
 describe('ledger run', () => {
+  it('runs the waterfall example: fund draw and ADL, then socialization into bad debt, the withdrawal gate and recapitalization', () => {
+    const { outcomes, state } = runLines(waterfall);
+    expect(outcomes.filter((o) => o.outcome.status !== 'accepted').map((o) => o.line)).toEqual([19]);
+    const events = (line: number) => {
+      const o = outcomes.find((x) => x.line === line)!.outcome;
+      if (o.status !== 'accepted') throw new Error(`line ${line} was ${o.status}`);
+      return o.events;
+    };
+    expect(summarizeLiquidation(events(15))).toMatchObject({
+      deficit: '915', bankruptcyPrice: '26915', liquidatorSize: '0.2778',
+      fundDraws: [{ trancheId: 'junior', amount: '153.15', writtenOff: true }, { trancheId: 'senior', amount: '101.037', writtenOff: false }],
+      adlFills: [{ accountId: 'bob', size: '0.7222', notional: '19438.013' }], socialized: '0', badDebt: '0',
+    });
+    expect(summarizeLiquidation(events(17))).toMatchObject({ deficit: '16100', bankruptcyPrice: '895', socialized: '9821.987', badDebt: '6278' });
+    const rejected = outcomes.find((o) => o.line === 19)!.outcome;
+    expect(rejected.status === 'rejected' && rejected.error.code).toBe('WITHDRAWALS_GATED');
+    expect(events(20)[0]).toMatchObject({ type: 'Recapitalized', badDebtRepaid: units('6278'), sharesMinted: units('3722') });
+    expect(poolView(state)).toMatchObject({ badDebt: '0', fundAssets: '3722' });
+    expect(checkInvariants(state)).toEqual([]);
+  });
+
   it('runs the example: accepted, rejected and undecodable lines, and the documented balances', () => {
     const { outcomes, state } = runLines(example);
     expect(outcomes.map((o) => `${o.line}:${o.outcome.status}`)).toEqual([
