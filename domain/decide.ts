@@ -5,13 +5,14 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Command, Deposit, ExecuteTrade, UpdateMarkPrice, Withdraw } from './commands.js';
 import { SCHEMA_VERSION } from './commands.js';
 import { domainError, type DomainError } from './errors.js';
-import type { Event, TradeExecuted } from './events.js';
+import { fail, knownAccount, knownMarket, ok, precisionError, type Decision } from './decision.js';
+import type { TradeExecuted } from './events.js';
 import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
 import { feePostings, fundFeeShare } from './fees.js';
 import { LedgerDraft } from './ledger.js';
 import { marginOf, type MarketLookup } from './margin.js';
-import { fitsDecimals, formatDecimal, ppmOfNotionalCeil } from './money.js';
-import type { ActivePool, Market, PoolState } from './state.js';
+import { formatDecimal, ppmOfNotionalCeil } from './money.js';
+import type { ActivePool, PoolState } from './state.js';
 import { positionIn } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
 import { liquidate } from './liquidation.js';
@@ -25,20 +26,12 @@ export interface CommandContext {
   readonly actor: string;
 }
 
-export type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
-
-const ok = (...events: Event[]): Decision => E.right(events);
-const fail = (code: DomainError['code'], message: string, field?: string): Decision => E.left(domainError(code, message, field));
+export type { Decision } from './decision.js';
 
 const activePool = (state: PoolState, poolId: string): E.Either<DomainError, ActivePool> =>
   state.status === 'active' && state.poolId === poolId
     ? E.right(state)
     : E.left(domainError('UNKNOWN_POOL', `pool "${poolId}" does not exist`, 'poolId'));
-
-const precisionError = (value: bigint, decimals: number, field: string): DomainError | undefined =>
-  fitsDecimals(value, decimals)
-    ? undefined
-    : domainError('PRECISION_EXCEEDED', `${field} ${formatDecimal(value)} has more than ${decimals} decimal places`, field);
 
 export const marketsOf = (pool: ActivePool): MarketLookup => (id) => pool.markets.get(id);
 
@@ -57,8 +50,9 @@ const deposit = (command: Deposit, pool: ActivePool): Decision => {
 };
 
 const withdraw = (command: Withdraw, pool: ActivePool): Decision => {
-  const account = pool.accounts.get(command.accountId);
-  if (account === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.accountId}" does not exist`, 'accountId');
+  const found = knownAccount(pool, command.accountId, 'accountId');
+  if (E.isLeft(found)) return found;
+  const account = found.right;
   const precision = precisionError(command.amount, pool.quoteDecimals, 'amount');
   if (precision !== undefined) return E.left(precision);
   if (pool.badDebt > 0n) {
@@ -96,13 +90,16 @@ const marginAfterTrade = (draft: LedgerDraft, pool: ActivePool, accountId: strin
 };
 
 const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
-  const market: Market | undefined = pool.markets.get(command.marketId);
-  if (market === undefined) return fail('UNKNOWN_MARKET', `market "${command.marketId}" is not listed`, 'marketId');
+  const found = knownMarket(pool, command.marketId);
+  if (E.isLeft(found)) return found;
+  const market = found.right;
   if (command.taker === command.maker) return fail('SELF_TRADE', 'taker and maker must be different accounts', 'maker');
-  const taker = pool.accounts.get(command.taker);
-  if (taker === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.taker}" does not exist`, 'taker');
-  const maker = pool.accounts.get(command.maker);
-  if (maker === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.maker}" does not exist`, 'maker');
+  const foundTaker = knownAccount(pool, command.taker, 'taker');
+  if (E.isLeft(foundTaker)) return foundTaker;
+  const foundMaker = knownAccount(pool, command.maker, 'maker');
+  if (E.isLeft(foundMaker)) return foundMaker;
+  const taker = foundTaker.right;
+  const maker = foundMaker.right;
   if (pool.tradeIds.has(command.tradeId)) return fail('DUPLICATE_TRADE', `trade "${command.tradeId}" was already executed`, 'tradeId');
   const precision = precisionError(command.size, market.sizeDecimals, 'size') ?? precisionError(command.price, market.priceDecimals, 'price');
   if (precision !== undefined) return E.left(precision);
@@ -148,9 +145,9 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
 };
 
 const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision => {
-  const market = pool.markets.get(command.marketId);
-  if (market === undefined) return fail('UNKNOWN_MARKET', `market "${command.marketId}" is not listed`, 'marketId');
-  const precision = precisionError(command.price, market.priceDecimals, 'price');
+  const found = knownMarket(pool, command.marketId);
+  if (E.isLeft(found)) return found;
+  const precision = precisionError(command.price, found.right.priceDecimals, 'price');
   if (precision !== undefined) return E.left(precision);
   return ok({ type: 'MarkPriceUpdated', schemaVersion: SCHEMA_VERSION, marketId: command.marketId, price: command.price });
 };

@@ -24,6 +24,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { SCHEMA_VERSION, type Liquidate } from './commands.js';
 import { allocateAdl, type AdlAllocation, type RankedPosition } from './adl.js';
+import { fail, knownAccount, knownMarket, precisionError, type Decision } from './decision.js';
 import { domainError, type DomainError } from './errors.js';
 import type { AdlFill, BadDebtRecorded, Event, InsuranceFundDrawn, LossSocialized, Posting, PositionLiquidated, PositionsAutoDeleveraged, TrancheDraw } from './events.js';
 import { applyValueEvent } from './evolve.js';
@@ -31,14 +32,12 @@ import { fundIncomePostings } from './fees.js';
 import { LedgerDraft } from './ledger.js';
 import { marginOf, type MarketLookup } from './margin.js';
 import {
-  abs, ceilDiv, fitsDecimals, floorDiv, formatDecimal, largestRemainderSplit, min, notional, ONE, PPM, pow10, ppmOfNotionalCeil, sign,
+  abs, ceilDiv, floorDiv, formatDecimal, largestRemainderSplit, min, notional, ONE, PPM, pow10, ppmOfNotionalCeil, sign,
   type Amount,
 } from './money.js';
 import { fundAssets, positionIn, type ActivePool, type Market, type Position } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
 
-type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
-const fail = (code: DomainError['code'], message: string, field?: string): Decision => E.left(domainError(code, message, field));
 const header = <T extends Event['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION });
 
 const collateral = (accountId: string) => ({ kind: 'collateral', accountId } as const);
@@ -169,16 +168,18 @@ const haircuts = (pool: ActivePool, draft: LedgerDraft, accountId: string, amoun
 };
 
 export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketLookup): Decision => {
-  const market = pool.markets.get(command.marketId);
-  if (market === undefined) return fail('UNKNOWN_MARKET', `market "${command.marketId}" is not listed`, 'marketId');
+  const foundMarket = knownMarket(pool, command.marketId);
+  if (E.isLeft(foundMarket)) return foundMarket;
+  const market = foundMarket.right;
   if (command.liquidatorId === command.accountId) return fail('SELF_LIQUIDATION', 'an account cannot liquidate itself', 'liquidatorId');
-  const account = pool.accounts.get(command.accountId);
-  if (account === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.accountId}" does not exist`, 'accountId');
-  const liquidator = pool.accounts.get(command.liquidatorId);
-  if (liquidator === undefined) return fail('UNKNOWN_ACCOUNT', `account "${command.liquidatorId}" does not exist`, 'liquidatorId');
-  if (!fitsDecimals(command.price, market.priceDecimals)) {
-    return fail('PRECISION_EXCEEDED', `price has more than ${market.priceDecimals} decimal places`, 'price');
-  }
+  const foundAccount = knownAccount(pool, command.accountId, 'accountId');
+  if (E.isLeft(foundAccount)) return foundAccount;
+  const foundLiquidator = knownAccount(pool, command.liquidatorId, 'liquidatorId');
+  if (E.isLeft(foundLiquidator)) return foundLiquidator;
+  const account = foundAccount.right;
+  const liquidator = foundLiquidator.right;
+  const precision = precisionError(command.price, market.priceDecimals, 'price');
+  if (precision !== undefined) return E.left(precision);
   const position = positionIn(account, market.marketId);
   if (position === undefined) return fail('NO_POSITION', `account "${account.accountId}" has no position in "${market.marketId}"`, 'marketId');
   const { equity, requirement } = marginOf(account, markets, 'maintenance');

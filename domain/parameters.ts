@@ -7,13 +7,13 @@ import {
   SCHEMA_VERSION,
   type AddTranche, type ChangeParameters, type CreatePool, type FeeShareParams, type Governors, type ListMarket, type Recapitalize, type TrancheSpec,
 } from './commands.js';
+import { precisionError, type Decision } from './decision.js';
 import { domainError, type DomainError } from './errors.js';
-import type { Event, Posting } from './events.js';
+import type { Posting } from './events.js';
 import { signatureError } from './governance.js';
-import { fitsDecimals, formatDecimal, min, mulDivFloor } from './money.js';
+import { min, mulDivFloor } from './money.js';
 import { trancheById, type ActivePool, type PoolState } from './state.js';
 
-type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
 type Check = DomainError | undefined;
 const invalid = (message: string, field: string): DomainError => domainError('INVALID_PARAMETER', message, field);
 const firstError = (...checks: ReadonlyArray<() => Check>): Check => {
@@ -78,9 +78,7 @@ export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
       ? invalid('sizeDecimals + priceDecimals must not exceed 18, so that notional is exact', 'priceDecimals')
       : undefined),
     () => checkMargins(command.initialMarginPpm, command.maintenanceMarginPpm, ''),
-    () => (fitsDecimals(command.markPrice, command.priceDecimals)
-      ? undefined
-      : domainError('PRECISION_EXCEEDED', `markPrice has more than ${command.priceDecimals} decimal places`, 'markPrice')),
+    () => precisionError(command.markPrice, command.priceDecimals, 'markPrice'),
   );
   if (error !== undefined) return E.left(error);
   const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
@@ -139,9 +137,7 @@ export const recapitalize = (command: Recapitalize, pool: ActivePool): Decision 
   const error = firstError(
     () => signatureError(command, pool.governors),
     () => (tranche === undefined ? domainError('UNKNOWN_TRANCHE', `tranche "${command.trancheId}" does not exist`, 'trancheId') : undefined),
-    () => (fitsDecimals(command.amount, pool.quoteDecimals)
-      ? undefined
-      : domainError('PRECISION_EXCEEDED', `amount ${formatDecimal(command.amount)} has more than ${pool.quoteDecimals} decimal places`, 'amount')),
+    () => precisionError(command.amount, pool.quoteDecimals, 'amount'),
   );
   if (error !== undefined || tranche === undefined) return E.left(error!);
   const badDebtRepaid = min(command.amount, pool.badDebt);

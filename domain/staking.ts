@@ -7,13 +7,11 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { SCHEMA_VERSION, type CancelUnstake, type CompleteUnstake, type RequestUnstake, type Stake } from './commands.js';
+import { fail, precisionError, type Decision } from './decision.js';
 import { domainError, type DomainError } from './errors.js';
-import type { Event } from './events.js';
-import { fitsDecimals, formatDecimal, min, mulDivFloor } from './money.js';
+import { formatDecimal, min, mulDivFloor } from './money.js';
 import { stakeOf, trancheById, type ActivePool, type Tranche } from './state.js';
 
-type Decision = E.Either<DomainError, ReadonlyArray<Event>>;
-const fail = (code: DomainError['code'], message: string, field?: string): Decision => E.left(domainError(code, message, field));
 
 /** What `shares` of a tranche are worth now, rounded down. */
 export const shareValue = (tranche: Tranche, shares: bigint): bigint =>
@@ -28,9 +26,8 @@ export const stake = (command: Stake, pool: ActivePool): Decision => {
   const found = knownTranche(pool, command.trancheId);
   if (E.isLeft(found)) return found;
   const tranche = found.right;
-  if (!fitsDecimals(command.amount, pool.quoteDecimals)) {
-    return fail('PRECISION_EXCEEDED', `amount has more than ${pool.quoteDecimals} decimal places`, 'amount');
-  }
+  const precision = precisionError(command.amount, pool.quoteDecimals, 'amount');
+  if (precision !== undefined) return E.left(precision);
   // With no shares outstanding the tranche mints 1:1; assets it holds then (income that arrived
   // while nobody was staked) belong to the protocol, which gets shares for them at the same 1:1.
   const empty = tranche.shares === 0n;

@@ -12,8 +12,7 @@ import {
   adlRankingStats, checkInvariants, decide, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, SCHEMA_VERSION,
   type ActivePool, type Command, type Event, type PoolState,
 } from '../../domain/index.js';
-import { generateGovernorKey, signCommand } from '../../services/governance-keys.js';
-import { applyAll, benchContext } from '../support/workload.js';
+import { applyAll, benchContext, benchMarket, benchPool } from '../support/workload.js';
 
 const ACCOUNTS = Number(process.env.CASCADE_ACCOUNTS ?? 100_000);
 const STEPS = 200;
@@ -23,22 +22,13 @@ const TICK = pow10(18 - 2);
 const LOT = pow10(18 - 3);
 const POOL = 'cascade';
 const rng = xoroshiro128plus(7);
-const governor = generateGovernorKey();
 let sequence = 0;
 const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION, commandId: `k${++sequence}`, poolId: POOL });
 
 // --- set-up: longs and shorts paired by trades, random collateral and leverage ---------------
 function* setup(): Generator<Command> {
-  yield signCommand({
-    ...envelope('CreatePool'), quoteAsset: 'USDC', quoteDecimals: 6,
-    tranches: [{ trancheId: 'junior', incomeWeight: 3 }, { trancheId: 'senior', incomeWeight: 1 }],
-    feeShare: { baseFundSharePpm: 200_000, maxFundSharePpm: 500_000, targetCoveragePpm: 50_000 },
-    unstakeCooldownMs: 86_400_000, governors: { publicKeys: [governor.publicKey], threshold: 1 }, signatures: [],
-  }, governor);
-  yield signCommand({
-    ...envelope('ListMarket'), marketId: MARKET, sizeDecimals: 3, priceDecimals: 2, initialMarginPpm: 50_000, maintenanceMarginPpm: 25_000,
-    takerFeePpm: 0, makerFeePpm: 0, liquidationPenaltyPpm: 10_000, penaltyFundSharePpm: 500_000, adlPolicy: 'ranked', markPrice: START * ONE, signatures: [],
-  }, governor);
+  yield benchPool(POOL);
+  yield benchMarket(POOL, MARKET, START * ONE, { initialMarginPpm: 50_000, maintenanceMarginPpm: 25_000, takerFeePpm: 0, makerFeePpm: 0 });
   yield { ...envelope('Deposit'), accountId: 'engine', amount: 10n ** 12n * ONE };
   const pairs = ACCOUNTS / 2;
   let openInterest = 0n;

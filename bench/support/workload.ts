@@ -7,7 +7,7 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { generateGovernorKey, signCommand } from '../../services/governance-keys.js';
 import {
   decide, evolve, ONE, pow10, SCHEMA_VERSION,
-  type Command, type CommandContext, type PoolState,
+  type Command, type CommandContext, type CreatePool, type ListMarket, type PoolState,
 } from '../../domain/index.js';
 
 const governor = generateGovernorKey();
@@ -46,20 +46,28 @@ export interface PoolSetup {
   readonly maintenanceMarginPpm?: number;
 }
 
+/** A signed CreatePool for a benchmark pool: USDC, a junior and a senior tranche. */
+export const benchPool = (poolId: string): CreatePool => signCommand({
+  type: 'CreatePool', schemaVersion: SCHEMA_VERSION, commandId: `b${++sequence}`, poolId, quoteAsset: 'USDC', quoteDecimals: 6,
+  tranches: [{ trancheId: 'junior', incomeWeight: 3 }, { trancheId: 'senior', incomeWeight: 1 }],
+  feeShare: { baseFundSharePpm: 200_000, maxFundSharePpm: 500_000, targetCoveragePpm: 50_000 },
+  unstakeCooldownMs: 86_400_000, governors: { publicKeys: [governor.publicKey], threshold: 1 }, signatures: [],
+}, governor);
+
+/** A signed ListMarket for a benchmark pool: 3 size and 2 price decimals, the given risk parameters. */
+export const benchMarket = (poolId: string, marketId: string, markPrice: bigint, params: Partial<ListMarket> = {}): ListMarket => signCommand({
+  type: 'ListMarket', schemaVersion: SCHEMA_VERSION, commandId: `b${++sequence}`, poolId, marketId, sizeDecimals: SIZE_DECIMALS, priceDecimals: PRICE_DECIMALS,
+  initialMarginPpm: 100_000, maintenanceMarginPpm: 50_000, takerFeePpm: 500, makerFeePpm: 200, liquidationPenaltyPpm: 10_000,
+  penaltyFundSharePpm: 500_000, adlPolicy: 'ranked', markPrice, signatures: [], ...params,
+}, governor);
+
 export function* setupCommands(setup: PoolSetup, startPrice: (market: number) => bigint): Generator<Command> {
-  yield signCommand({
-    ...envelope('CreatePool'), quoteAsset: 'USDC', quoteDecimals: 6,
-    tranches: [{ trancheId: 'junior', incomeWeight: 3 }, { trancheId: 'senior', incomeWeight: 1 }],
-    feeShare: { baseFundSharePpm: 200_000, maxFundSharePpm: 500_000, targetCoveragePpm: 50_000 },
-    unstakeCooldownMs: 86_400_000, governors: { publicKeys: [governor.publicKey], threshold: 1 }, signatures: [],
-  }, governor);
+  yield benchPool(POOL_ID);
   for (const [i, marketId] of marketIds(setup.markets).entries()) {
-    yield signCommand({
-      ...envelope('ListMarket'), marketId, sizeDecimals: SIZE_DECIMALS, priceDecimals: PRICE_DECIMALS,
-      initialMarginPpm: setup.initialMarginPpm ?? 100_000, maintenanceMarginPpm: setup.maintenanceMarginPpm ?? 50_000,
-      takerFeePpm: 500, makerFeePpm: 200, liquidationPenaltyPpm: 10_000, penaltyFundSharePpm: 500_000, adlPolicy: 'ranked',
-      markPrice: startPrice(i), signatures: [],
-    }, governor);
+    yield benchMarket(POOL_ID, marketId, startPrice(i), {
+      ...(setup.initialMarginPpm === undefined ? {} : { initialMarginPpm: setup.initialMarginPpm }),
+      ...(setup.maintenanceMarginPpm === undefined ? {} : { maintenanceMarginPpm: setup.maintenanceMarginPpm }),
+    });
   }
   for (const accountId of accountIds(setup.accounts)) {
     yield { ...envelope('Deposit'), accountId, amount: setup.collateral * ONE };
