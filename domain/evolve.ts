@@ -175,7 +175,9 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
       const markets: [string, Market][] = [];
       for (const { marketId, ...changes } of event.markets) {
         const market = pool.markets.get(marketId);
-        if (market !== undefined) markets.push([marketId, { ...market, ...changes }]);
+        // Only the parameters the change names (an absent or undefined field keeps its value).
+        const named = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+        if (market !== undefined) markets.push([marketId, { ...market, ...named }]);
       }
       return {
         ...pool,

@@ -245,20 +245,21 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
   if (marginError !== undefined) return E.left(marginError);
 
   const adl = adlLegs(market, accountId, q, equityShare, allocation, draft);
-  const adlPostings = adl.postings;
-  if (adl.fills.length > 0) applyValueEvent(draft, { ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adlPostings });
+  const deleveraged: PositionsAutoDeleveraged | undefined = adl.fills.length === 0
+    ? undefined
+    : { ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adl.postings };
+  if (deleveraged !== undefined) applyValueEvent(draft, deleveraged);
 
   // What the account must be credited so that it keeps exactly E - E_q. Rounding the fills
   // against the counterparties can leave it a few units over: those go to the treasury.
+  // (Without fills the account is short by exactly the deficit, never over.)
   const needed = equity - equityShare - marginOf(draft.account(accountId), markets, 'maintenance').equity;
-  if (needed < 0n) {
-    const excess: Posting = { from: collateral(accountId), to: { kind: 'treasury' }, amount: -needed };
-    adlPostings.push(excess);
-    draft.post(excess);
-  }
-  const deleveraged: PositionsAutoDeleveraged | undefined = adl.fills.length === 0 ? undefined : {
-    ...header('PositionsAutoDeleveraged'), accountId, marketId: market.marketId, bankruptcyPrice, fills: adl.fills, postings: adlPostings,
-  };
+  const excess: Posting[] = needed < 0n ? [{ from: collateral(accountId), to: { kind: 'treasury' }, amount: -needed }] : [];
+  excess.forEach((p) => draft.post(p));
+  // The excess rides on the last closing event.
+  const closing: Event[] = deleveraged !== undefined
+    ? [takeover, { ...deleveraged, postings: [...deleveraged.postings, ...excess] }]
+    : [{ ...takeover, postings: [...takeover.postings, ...excess] }];
   const drawn = fundDraws(pool, accountId, needed > 0n ? min(needed, fund) : 0n);
   const drawnTotal = drawn.postings.reduce((sum, p) => sum + p.amount, 0n);
   if (drawnTotal > 0n) {
@@ -284,7 +285,7 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
     };
     credits.push(badDebt);
   }
-  return E.right([...credits, takeover, ...(deleveraged === undefined ? [] : [deleveraged])]);
+  return E.right([...credits, ...closing]);
 };
 
 export interface LiquidationSummary {
