@@ -10,10 +10,10 @@ import type { TradeExecuted } from './events.js';
 import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
 import { feePostings, fundFeeShare } from './fees.js';
 import { LedgerDraft } from './ledger.js';
-import { marginOf, type MarketLookup } from './margin.js';
+import { marginOf } from './margin.js';
 import { formatDecimal, ppmOfNotionalCeil } from './money.js';
 import type { ActivePool, PoolState } from './state.js';
-import { positionIn } from './state.js';
+import { marketsOf, positionIn } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
 import { liquidate } from './liquidation.js';
 import { addTranche, changeParameters, createPool, listMarket, recapitalize } from './parameters.js';
@@ -32,8 +32,6 @@ const activePool = (state: PoolState, poolId: string): E.Either<DomainError, Act
   state.status === 'active' && state.poolId === poolId
     ? E.right(state)
     : E.left(domainError('UNKNOWN_POOL', `pool "${poolId}" does not exist`, 'poolId'));
-
-export const marketsOf = (pool: ActivePool): MarketLookup => (id) => pool.markets.get(id);
 
 // ---------------------------------------------------------------------------------------------
 

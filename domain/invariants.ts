@@ -6,8 +6,7 @@ import { survivesAdl } from './liquidation.js';
 import type { Event, InsuranceFundDrawn, PositionLiquidated, PositionsAutoDeleveraged } from './events.js';
 import { abs, ceilDiv, formatDecimal, notional, ONE, pow10, type Price } from './money.js';
 import { equityOf, isLiquidatable } from './margin.js';
-import { marketsOf } from './decide.js';
-import { fundAssets, type ActivePool, type PoolState } from './state.js';
+import { fundAssets, marketsOf, type ActivePool, type PoolState } from './state.js';
 
 export type InvariantName =
   | 'conservation'

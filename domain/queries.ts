@@ -1,10 +1,9 @@
 // Pure read-only questions about a pool's state.
 
 import { isLiquidatable, marginOf, unrealizedPnl } from './margin.js';
-import { marketsOf } from './decide.js';
 import { fundFeeShare } from './fees.js';
 import { formatDecimal } from './money.js';
-import { fundAssets, type PoolState } from './state.js';
+import { fundAssets, marketsOf, type PoolState } from './state.js';
 
 /** Accounts that have a position and equity below maintenance at current marks, by account id. */
 export const liquidatableAccounts = (state: PoolState): string[] => {

@@ -108,6 +108,9 @@ export type PoolState = UninitializedPool | ActivePool;
 
 export const initialState: PoolState = { status: 'uninitialized' };
 
+/** Look markets of the pool up by id (what margin arithmetic needs). */
+export const marketsOf = (pool: ActivePool) => (marketId: string): Market | undefined => pool.markets.get(marketId);
+
 export const positionIn = (account: Pick<Account, 'positions'>, marketId: string): Position | undefined => {
   for (const p of account.positions) if (p.marketId === marketId) return p;
   return undefined;
