@@ -1,0 +1,94 @@
+// The event store port: what the command side, the projection runner and the audit need from
+// an event store. Implemented by the embedded SQLite adapter and the EventStoreDB adapter, and
+// checked against both by one contract suite (test/contract).
+//
+// Revisions count events within a stream from 0; positions order events across all streams.
+// Both are bigints. Positions are exclusive wherever one is given as a starting point.
+
+import type * as E from 'fp-ts/lib/Either.js';
+
+/** Metadata every ledger event carries (DESIGN sections 6 and 7). */
+export interface EventMetadata {
+  readonly commandId: string;
+  readonly correlationId: string;
+  readonly causationId: string;
+  /** The command's timestamp, ms since the epoch. */
+  readonly timestamp: number;
+  readonly actor: string;
+  readonly schemaVersion: number;
+  /** Hash of the previous event of the stream (64 zeros for the first). */
+  readonly prevHash: string;
+  /** sha256(prevHash + canonical JSON of this event without its hash). */
+  readonly hash: string;
+}
+
+/** An event to append: its data is the encoded (JSON-safe, decimal-string) form. */
+export interface NewEvent {
+  /** A UUID, derived deterministically from the command id and the event's index. */
+  readonly eventId: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: EventMetadata;
+}
+
+export interface StoredEvent extends NewEvent {
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly position: bigint;
+}
+
+/** What the writer expects the stream to hold: nothing yet, or exactly up to this revision. */
+export type ExpectedRevision = 'no-stream' | bigint;
+
+export type StoreError =
+  | { readonly kind: 'revision-conflict'; readonly streamId: string; readonly expected: ExpectedRevision; readonly actual: bigint | 'no-stream' }
+  | { readonly kind: 'stream-not-found'; readonly streamId: string }
+  | { readonly kind: 'unavailable'; readonly message: string };
+
+export interface AppendResult {
+  /** Revision of the last event appended. */
+  readonly revision: bigint;
+  /** Position of the last event appended. */
+  readonly position: bigint;
+}
+
+export interface Subscription {
+  /** Stop delivering events; resolves once the handler is no longer running. */
+  stop(): Promise<void>;
+}
+
+export interface SubscriptionOptions {
+  /** Deliver events with a position after this one ('start' for all). */
+  readonly after: bigint | 'start';
+  /** Called for each event, strictly one after another: the next waits for the previous promise. */
+  readonly onEvent: (event: StoredEvent) => Promise<void>;
+  /** Called when the subscription gives up (after its own retries), or the handler throws. */
+  readonly onError?: (error: StoreError | Error) => void;
+}
+
+export interface EventStore {
+  /** Append atomically, only if the stream is exactly at `expected`. */
+  append(streamId: string, expected: ExpectedRevision, events: ReadonlyArray<NewEvent>): Promise<E.Either<StoreError, AppendResult>>;
+  /** Events of a stream from `fromRevision` (inclusive), at most `maxCount`. */
+  readStream(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
+  /** Events of all streams with a position after `after`, at most `maxCount`, in order. */
+  readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
+  /** Catch up from `after`, then follow live appends. */
+  subscribeAll(options: SubscriptionOptions): Subscription;
+  close(): Promise<void>;
+}
+
+export const describeStoreError = (error: StoreError): string => {
+  switch (error.kind) {
+    case 'revision-conflict':
+      return `stream ${error.streamId} is at ${String(error.actual)}, expected ${String(error.expected)}`;
+    case 'stream-not-found':
+      return `stream ${error.streamId} does not exist`;
+    case 'unavailable':
+      return `event store unavailable: ${error.message}`;
+    default: {
+      const unreachable: never = error;
+      return unreachable;
+    }
+  }
+};
