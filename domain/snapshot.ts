@@ -2,8 +2,13 @@
 // bigints decimal strings. Two states are the same iff their canonical forms are byte-identical,
 // which is how replays are compared with live state.
 
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { Decimals, DurationMs, Id, SignedAmount, decodeWith, integerIn, type InvalidInput } from './codecs.js';
+import { FeeShareParams, Governors, MarketParams } from './commands.js';
 import { formatDecimal } from './money.js';
-import type { PoolState } from './state.js';
+import { PersistentMap, PersistentSet } from './persistent-map.js';
+import { initialState, type ActivePool, type PoolState } from './state.js';
 
 const byId = <T>(entries: Iterable<[string, T]>): [string, T][] => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
@@ -44,3 +49,58 @@ export const canonicalState = (state: PoolState): unknown => {
 };
 
 export const canonicalStateJson = (state: PoolState): string => JSON.stringify(canonicalState(state));
+
+// ---------------------------------------------------------------------------------------------
+// Reading a canonical state back (snapshots): decoded with io-ts like any other store read.
+
+const Int = integerIn('Integer', 0, Number.MAX_SAFE_INTEGER);
+
+const CanonicalActive = t.type({
+  status: t.literal('active'),
+  poolId: Id,
+  quoteAsset: Id,
+  quoteDecimals: Decimals,
+  feeShare: FeeShareParams,
+  unstakeCooldownMs: DurationMs,
+  governors: Governors,
+  treasury: SignedAmount,
+  externalIn: SignedAmount,
+  externalOut: SignedAmount,
+  badDebt: SignedAmount,
+  openInterest: SignedAmount,
+  tranches: t.array(t.type({
+    trancheId: Id, incomeWeight: Int, assets: SignedAmount, shares: SignedAmount, epoch: Int,
+    stakes: t.array(t.type({ stakerId: Id, shares: SignedAmount, epoch: Int })),
+  })),
+  unstakeRequests: t.array(t.type({
+    requestId: Id, stakerId: Id, trancheId: Id, shares: SignedAmount, value: SignedAmount, epoch: Int, requestedAt: Int, availableAt: Int,
+  })),
+  positionHolders: t.array(t.type({ marketId: Id, accounts: t.array(Id) })),
+  markEpoch: Int,
+  markets: t.array(t.type({ ...MarketParams, mark: SignedAmount, longSize: SignedAmount, openInterest: SignedAmount })),
+  accounts: t.array(t.type({
+    accountId: Id, collateral: SignedAmount, positions: t.array(t.type({ marketId: Id, size: SignedAmount, entryNotional: SignedAmount })),
+  })),
+  tradeIds: t.array(Id),
+}, 'CanonicalPoolState');
+
+/** The state a canonical form (canonicalState) describes. */
+export const stateFromCanonical = (input: unknown): E.Either<InvalidInput, PoolState> => {
+  if (typeof input === 'object' && input !== null && (input as { status?: unknown }).status === 'uninitialized') return E.right(initialState);
+  return E.map((decoded: t.TypeOf<typeof CanonicalActive>): PoolState => {
+    const { markets, accounts, tranches, unstakeRequests, positionHolders, tradeIds, ...scalars } = decoded;
+    const active: ActivePool = {
+      ...scalars,
+      markets: PersistentMap.of(markets.map((m) => [m.marketId, m])),
+      accounts: PersistentMap.of(accounts.map((a) => [a.accountId, a])),
+      tranches: tranches.map(({ stakes, ...tranche }) => ({
+        ...tranche,
+        stakes: PersistentMap.of(stakes.map(({ stakerId, shares, epoch }) => [stakerId, { shares, epoch }])),
+      })),
+      unstakeRequests: PersistentMap.of(unstakeRequests.map((r) => [r.requestId, r])),
+      positionHolders: PersistentMap.of(positionHolders.map(({ marketId, accounts: ids }) => [marketId, ids.reduce((set, id) => set.add(id), PersistentSet.empty<string>())])),
+      tradeIds: tradeIds.reduce((set, id) => set.add(id), PersistentSet.empty<string>()),
+    };
+    return active;
+  })(decodeWith(CanonicalActive)(input));
+};
