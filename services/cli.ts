@@ -125,6 +125,8 @@ const describeOutcome = ({ line, outcome }: LineOutcome): string => {
       return `line ${line}: rejected ${outcome.commandId}: ${outcome.error.code}${outcome.error.field !== undefined ? ` (${outcome.error.field})` : ''}: ${outcome.error.message}`;
     case 'invalid':
       return `line ${line}: invalid input${outcome.commandId !== undefined ? ` ${outcome.commandId}` : ''}: ${outcome.error.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`;
+    case 'failed':
+      return `line ${line}: failed ${outcome.commandId}: ${outcome.error.code}: ${outcome.error.message}`;
     default: {
       const unreachable: never = outcome;
       return unreachable;
