@@ -13,18 +13,32 @@ export const isGovernanceCommand = (command: Command): command is GovernanceComm
   command.type === 'CreatePool' || command.type === 'ListMarket' || command.type === 'ChangeParameters' ||
   command.type === 'AddTranche' || command.type === 'Recapitalize';
 
-/** JSON with object keys sorted at every level and no whitespace. */
+/**
+ * JSON with object keys sorted at every level (by UTF-16 code units, as Array#sort does) and no
+ * whitespace; fields whose value is undefined are left out, as JSON.stringify does.
+ */
 export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== 'object') {
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError(`canonicalJson: ${typeof value} has no JSON form`);
     return json;
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const field = record[key];
+    if (field === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(field)}`;
+    first = false;
+  }
+  return `${out}}`;
 };
 
 /** The exact bytes governors sign: the command's canonical wire JSON without `signatures`. */

@@ -148,8 +148,12 @@ export const formatDecimal = (value: bigint): string => {
   const negative = value < 0n;
   const magnitude = negative ? -value : value;
   const whole = magnitude / ONE;
-  const fraction = (magnitude % ONE).toString().padStart(DECIMALS, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${fraction.length > 0 ? `.${fraction}` : ''}`;
+  const remainder = magnitude - whole * ONE;
+  if (remainder === 0n) return `${negative ? '-' : ''}${whole}`;
+  const digits = remainder.toString().padStart(DECIMALS, '0');
+  let end = digits.length;
+  while (digits.charCodeAt(end - 1) === 48) end--; // drop trailing zeros
+  return `${negative ? '-' : ''}${whole}.${digits.slice(0, end)}`;
 };
 
 /** Shorthand for tests, examples and benchmarks: a literal decimal in ledger units. Throws on bad input. */
