@@ -7,8 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
-import type {
-  AppendResult, EventMetadata, EventStore, ExpectedRevision, NewEvent, StoreError, StoredEvent, Subscription, SubscriptionOptions,
+import {
+  decodeMetadata,
+  type AppendResult, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 
 interface Row {
@@ -21,15 +22,36 @@ interface Row {
   metadata: string;
 }
 
-const toStored = (row: Row): StoredEvent => ({
-  streamId: row.stream_id,
-  revision: row.revision,
-  position: row.position,
-  eventId: row.event_id,
-  type: row.type,
-  data: JSON.parse(row.data) as unknown,
-  metadata: JSON.parse(row.metadata) as EventMetadata,
-});
+const parse = (text: string, position: bigint, what: string): E.Either<StoreError, unknown> => {
+  try {
+    return E.right(JSON.parse(text) as unknown);
+  } catch (error) {
+    return E.left({ kind: 'corrupt', position, message: `${what} is not JSON: ${(error as Error).message}` });
+  }
+};
+
+const toStored = (row: Row): E.Either<StoreError, StoredEvent> => {
+  const data = parse(row.data, row.position, 'data');
+  if (E.isLeft(data)) return data;
+  const rawMetadata = parse(row.metadata, row.position, 'metadata');
+  if (E.isLeft(rawMetadata)) return rawMetadata;
+  const metadata = decodeMetadata(rawMetadata.right, row.position);
+  if (E.isLeft(metadata)) return metadata;
+  return E.right({
+    streamId: row.stream_id, revision: row.revision, position: row.position, eventId: row.event_id, type: row.type,
+    data: data.right, metadata: metadata.right,
+  });
+};
+
+const allStored = (rows: ReadonlyArray<Row>): E.Either<StoreError, StoredEvent[]> => {
+  const events: StoredEvent[] = [];
+  for (const row of rows) {
+    const stored = toStored(row);
+    if (E.isLeft(stored)) return stored;
+    events.push(stored.right);
+  }
+  return E.right(events);
+};
 
 const unavailable = (error: unknown): StoreError => ({ kind: 'unavailable', message: error instanceof Error ? error.message : String(error) });
 
@@ -115,7 +137,7 @@ export class SqliteEventStore implements EventStore {
     try {
       const rows = this.statements.readStream.all(streamId, fromRevision, BigInt(maxCount)) as Row[];
       if (rows.length === 0 && this.headOf(streamId) === 'no-stream') return E.left({ kind: 'stream-not-found', streamId });
-      return E.right(rows.map(toStored));
+      return allStored(rows);
     } catch (error) {
       return E.left(unavailable(error));
     }
@@ -124,7 +146,7 @@ export class SqliteEventStore implements EventStore {
   async readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>> {
     try {
       const rows = this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[];
-      return E.right(rows.map(toStored));
+      return allStored(rows);
     } catch (error) {
       return E.left(unavailable(error));
     }

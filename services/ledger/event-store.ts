@@ -2,10 +2,14 @@
 // an event store. Implemented by the embedded SQLite adapter and the EventStoreDB adapter, and
 // checked against both by one contract suite (test/contract).
 //
+// Store reads decode metadata with io-ts (decodeMetadata); event data is decoded by its users
+// (decodeEvent), since only they know which events they expect.
 // Revisions count events within a stream from 0; positions order events across all streams.
 // Both are bigints. Positions are exclusive wherever one is given as a starting point.
 
-import type * as E from 'fp-ts/lib/Either.js';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { decodeWith, integerIn } from '../../domain/index.js';
 
 /** Metadata every ledger event carries (DESIGN sections 6 and 7). */
 export interface EventMetadata {
@@ -21,6 +25,29 @@ export interface EventMetadata {
   /** sha256(prevHash + canonical JSON of this event without its hash). */
   readonly hash: string;
 }
+
+const Hash = new t.Type<string, string, unknown>(
+  'Hash',
+  (u): u is string => typeof u === 'string' && /^[0-9a-f]{64}$/.test(u),
+  (u, c) => (typeof u === 'string' && /^[0-9a-f]{64}$/.test(u) ? t.success(u) : t.failure(u, c, 'expected a sha256 hash (64 lowercase hex digits)')),
+  t.identity,
+);
+
+/** Metadata as read from a store: decoded, like everything read from outside. */
+export const EventMetadataCodec = t.type({
+  commandId: t.string,
+  correlationId: t.string,
+  causationId: t.string,
+  timestamp: integerIn('Timestamp', 0, 8_640_000_000_000_000),
+  actor: t.string,
+  schemaVersion: integerIn('SchemaVersion', 1, 1_000),
+  prevHash: Hash,
+  hash: Hash,
+}, 'EventMetadata');
+
+/** A stored event's metadata, or the reason it is not one. */
+export const decodeMetadata = (raw: unknown, position: bigint): E.Either<StoreError, EventMetadata> =>
+  E.mapLeft((error: { readonly message: string }): StoreError => ({ kind: 'corrupt', position, message: `metadata: ${error.message}` }))(decodeWith(EventMetadataCodec)(raw));
 
 /** An event to append: its data is the encoded (JSON-safe, decimal-string) form. */
 export interface NewEvent {
@@ -43,7 +70,9 @@ export type ExpectedRevision = 'no-stream' | bigint;
 export type StoreError =
   | { readonly kind: 'revision-conflict'; readonly streamId: string; readonly expected: ExpectedRevision; readonly actual: bigint | 'no-stream' }
   | { readonly kind: 'stream-not-found'; readonly streamId: string }
-  | { readonly kind: 'unavailable'; readonly message: string };
+  | { readonly kind: 'unavailable'; readonly message: string }
+  /** A stored event that is not what the ledger writes (tampering, or another writer's data). */
+  | { readonly kind: 'corrupt'; readonly position: bigint; readonly message: string };
 
 export interface AppendResult {
   /** Revision of the last event appended. */
@@ -86,6 +115,8 @@ export const describeStoreError = (error: StoreError): string => {
       return `stream ${error.streamId} does not exist`;
     case 'unavailable':
       return `event store unavailable: ${error.message}`;
+    case 'corrupt':
+      return `corrupt event at position ${error.position}: ${error.message}`;
     default: {
       const unreachable: never = error;
       return unreachable;
