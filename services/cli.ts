@@ -1,23 +1,31 @@
 // `ledger`: the command-line entry point.
-//   ledger run <file.jsonl> [--json] [--strict]   run one command per line through the pool decider
+//   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
+//   ledger keygen [--out FILE]
 //   ledger help
-// `run` keeps the pool in memory for now; the event store arrives with the storage work.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decide, decodeCommand, evolve, formatDecimal, initialState, invalidInput, isGovernanceCommand, poolView,
+  decodeCommand, formatDecimal, invalidInput, isGovernanceCommand, poolView,
   type Event, type PoolState,
 } from '../domain/index.js';
+import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
+import type { EventStore } from './ledger/event-store.js';
+import { PoolWriter } from './ledger/pool-writer.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
 const usage = `usage:
-  ledger run <file.jsonl> [--json] [--strict] [--governor-key FILE]...
-      run one JSON command per line through the pool decider, print each line's outcome, then the
-      pool (accounts, tranches, markets). A line that cannot be decoded is reported with its line
-      number and the run goes on.
+  ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
+      run one JSON command per line through the full command side (decide, hash chain, durable
+      append) on a fresh embedded store, print each line's outcome, then each pool (accounts,
+      tranches, markets). A line that cannot be decoded is reported with its line number and the
+      run goes on.
+      --data DIR          use (and keep) the embedded store in DIR: a second run resumes it, and
+                          commands it already handled are not applied twice
       --json              one JSON object per line, then {"pool": ...}
       --strict            exit with status 2 if any line could not be decoded
       --governor-key FILE sign every governance command that carries no signatures with this key
@@ -35,42 +43,53 @@ interface LineOutcome {
   readonly outcome: Outcome;
 }
 
-/** Decode, decide and apply each line in order; bad lines are reported and skipped. */
-export const runLines = (
-  lines: ReadonlyArray<string>,
-  options: { readonly now?: () => number; readonly governorKeys?: ReadonlyArray<GovernorKey> } = {},
-): { outcomes: LineOutcome[]; state: PoolState } => {
-  const now = options.now ?? Date.now;
+export interface RunOptions {
+  /** The event store the pools' streams live in. */
+  readonly store: EventStore;
+  /** Keys that sign governance commands which carry no signatures. */
+  readonly governorKeys?: ReadonlyArray<GovernorKey>;
+  readonly clock?: () => number;
+}
+
+/**
+ * Each line through the full command side, in order: decoded, then submitted to the pool's
+ * writer (decided, chained, appended durably). A line that does not decode is reported and
+ * skipped. Returns every line's outcome and the final state of every pool the file named.
+ */
+export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions): Promise<{ outcomes: LineOutcome[]; pools: Map<string, PoolState> }> => {
   const keys = options.governorKeys ?? [];
-  let state: PoolState = initialState;
+  const writers = new Map<string, PoolWriter>();
+  const writerFor = async (poolId: string): Promise<PoolWriter> => {
+    let writer = writers.get(poolId);
+    if (writer === undefined) {
+      writer = await PoolWriter.open(options.store, poolId, { maxLatencyMs: 0, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+      writers.set(poolId, writer);
+    }
+    return writer;
+  };
   const outcomes: LineOutcome[] = [];
-  lines.forEach((text, index) => {
+  for (const [index, text] of lines.entries()) {
     const line = index + 1;
-    if (text.trim() === '') return;
+    if (text.trim() === '') continue;
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch (error) {
       outcomes.push({ line, outcome: { status: 'invalid', error: invalidInput([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]) } });
-      return;
+      continue;
     }
     const command = decodeCommand(json);
     if (E.isLeft(command)) {
       const commandId = (json as { commandId?: unknown }).commandId;
       outcomes.push({ line, outcome: { status: 'invalid', ...(typeof commandId === 'string' ? { commandId } : {}), error: command.left } });
-      return;
+      continue;
     }
     const unsigned = command.right;
-    const toDecide = keys.length > 0 && isGovernanceCommand(unsigned) && unsigned.signatures.length === 0 ? signCommand(unsigned, ...keys) : unsigned;
-    const decision = decide(toDecide, state, { now: now(), actor: 'cli' });
-    if (E.isLeft(decision)) {
-      outcomes.push({ line, outcome: { status: 'rejected', commandId: command.right.commandId, error: decision.left } });
-      return;
-    }
-    for (const event of decision.right) state = evolve(state, event);
-    outcomes.push({ line, outcome: { status: 'accepted', commandId: command.right.commandId, events: decision.right } });
-  });
-  return { outcomes, state };
+    const toSubmit = keys.length > 0 && isGovernanceCommand(unsigned) && unsigned.signatures.length === 0 ? signCommand(unsigned, ...keys) : unsigned;
+    const writer = await writerFor(toSubmit.poolId);
+    outcomes.push({ line, outcome: await writer.submit({ command: toSubmit, actor: 'cli' }) });
+  }
+  return { outcomes, pools: new Map([...writers].map(([poolId, writer]) => [poolId, writer.current.state])) };
 };
 
 const describeEvent = (event: Event): string => {
@@ -134,13 +153,14 @@ const describeOutcome = ({ line, outcome }: LineOutcome): string => {
   }
 };
 
-const run = (args: string[]): number => {
+const run = async (args: string[]): Promise<number> => {
   const { values, positionals } = parseArgs({
     args,
     options: {
       json: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       'governor-key': { type: 'string', multiple: true, default: [] },
+      data: { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -165,15 +185,26 @@ const run = (args: string[]): number => {
     }
     governorKeys.push(key.right);
   }
-  const { outcomes, state } = runLines(text.split('\n'), { governorKeys });
-  const view = poolView(state);
-  if (values.json) {
-    for (const o of outcomes) console.log(JSON.stringify({ line: o.line, ...(encodeOutcome(o.outcome) as object) }));
-    console.log(JSON.stringify({ pool: view ?? null }));
-  } else {
-    for (const o of outcomes) console.log(describeOutcome(o));
-    console.log(view === undefined ? '\nno pool was created' : `\npool ${JSON.stringify(view, null, 2)}`);
+  // The events go to the embedded store in --data (kept, so `ledger run` can resume it and an
+  // auditor can check it), or to a fresh one in a temporary directory.
+  const dir = values.data ?? mkdtempSync(join(tmpdir(), 'ledger-run-'));
+  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+  let result: Awaited<ReturnType<typeof runLines>>;
+  try {
+    result = await runLines(text.split('\n'), { store, governorKeys });
+  } finally {
+    await store.close();
+    if (values.data === undefined) rmSync(dir, { recursive: true, force: true });
   }
+  const views = [...result.pools.values()].map(poolView).filter((v) => v !== undefined);
+  if (values.json) {
+    for (const o of result.outcomes) console.log(JSON.stringify({ line: o.line, ...(encodeOutcome(o.outcome) as object) }));
+    for (const view of views) console.log(JSON.stringify({ pool: view }));
+  } else {
+    for (const o of result.outcomes) console.log(describeOutcome(o));
+    console.log(views.length === 0 ? '\nno pool was created' : views.map((view) => `\npool ${JSON.stringify(view, null, 2)}`).join('\n'));
+  }
+  const outcomes = result.outcomes;
   return values.strict && outcomes.some((o) => o.outcome.status === 'invalid') ? 2 : 0;
 };
 
@@ -190,7 +221,7 @@ const keygen = (args: string[]): number => {
   return 0;
 };
 
-export const main = (argv: string[]): number => {
+export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   switch (command) {
     case 'keygen':
@@ -202,10 +233,9 @@ export const main = (argv: string[]): number => {
       }
     case 'run':
       try {
-        return run(rest);
+        return await run(rest);
       } catch (error) {
         console.error((error as Error).message);
-        console.error(usage);
         return 1;
       }
     case 'help':

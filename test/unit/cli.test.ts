@@ -1,16 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { runLines } from '../../services/cli.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLines as runWithStore } from '../../services/cli.js';
+import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { checkInvariants, poolView, summarizeLiquidation, units } from '../../domain/index.js';
 
 const example = readFileSync('examples/trading.jsonl', 'utf8').split('\n');
 
 const waterfall = readFileSync('examples/waterfall.jsonl', 'utf8').split('\n');
 
+/** Run lines on a fresh embedded store; `state` is the pool "main". */
+const runLines = async (lines: ReadonlyArray<string>) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-cli-'));
+  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+  try {
+    const { outcomes, pools } = await runWithStore(lines, { store });
+    return { outcomes, state: pools.get('main') ?? { status: 'uninitialized' as const } };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
 describe('ledger run', () => {
-  it('runs the waterfall example: fund draw and ADL, then socialization into bad debt, the withdrawal gate and recapitalization', () => {
-    const { outcomes, state } = runLines(waterfall);
+  it('runs the waterfall example: fund draw and ADL, then socialization into bad debt, the withdrawal gate and recapitalization', async () => {
+    const { outcomes, state } = await runLines(waterfall);
     expect(outcomes.filter((o) => o.outcome.status !== 'accepted').map((o) => o.line)).toEqual([19]);
     const events = (line: number) => {
       const o = outcomes.find((x) => x.line === line)!.outcome;
@@ -30,8 +46,8 @@ describe('ledger run', () => {
     expect(checkInvariants(state)).toEqual([]);
   });
 
-  it('runs the example: accepted, rejected and undecodable lines, and the documented balances', () => {
-    const { outcomes, state } = runLines(example);
+  it('runs the example: accepted, rejected and undecodable lines, and the documented balances', async () => {
+    const { outcomes, state } = await runLines(example);
     expect(outcomes.map((o) => `${o.line}:${o.outcome.status}`)).toEqual([
       '1:accepted', '2:accepted', '3:accepted', '4:accepted', '5:accepted', '6:accepted', '7:accepted', '8:accepted', '9:accepted',
       '10:rejected', '11:invalid',
@@ -45,8 +61,8 @@ describe('ledger run', () => {
     expect(view).toMatchObject({ fundAssets: '9.96618735', treasury: '22.58381265', openInterest: '33000' });
   });
 
-  it('reports a line that is not JSON with its line number and goes on', () => {
-    const { outcomes } = runLines([example[0]!, '{not json', example[1]!]);
+  it('reports a line that is not JSON with its line number and goes on', async () => {
+    const { outcomes } = await runLines([example[0]!, '{not json', example[1]!]);
     expect(outcomes.map((o) => o.outcome.status)).toEqual(['accepted', 'invalid', 'accepted']);
     expect(outcomes[1]!.line).toBe(2);
   });
@@ -59,6 +75,17 @@ describe('ledger run', () => {
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[5]).toMatchObject({ line: 6, status: 'accepted', events: [{ type: 'TradeExecuted', price: '30000', takerFee: '15' }] });
     expect(lines.at(-1)).toMatchObject({ pool: { poolId: 'main', treasury: '22.58381265' } });
+    // --data keeps the store: a second run resumes it and applies nothing twice
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-cli-data-'));
+    try {
+      const first = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--data', dir], { encoding: 'utf8' });
+      const second = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--data', dir], { encoding: 'utf8' });
+      const parse = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(parse(second.stdout)[5]).toMatchObject({ line: 6, status: 'accepted', deduplicated: true });
+      expect(parse(second.stdout).at(-1)).toEqual(parse(first.stdout).at(-1));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const help = spawnSync(process.execPath, ['bin/ledger.js', 'help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('ledger run <file.jsonl>');
