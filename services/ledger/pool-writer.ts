@@ -14,7 +14,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  canonicalState, decide, decodeEvent, decodeWith, encodeEvent, evolve, formatDecimal, Id, initialState, stateFromCanonical, SCHEMA_VERSION,
+  canonicalState, decide, decodeEvent, decodeWith, encodeEvent, evolve, Id, initialState, stateFromCanonical, SCHEMA_VERSION,
   type Command, type DomainError, type Event, type PoolState,
 } from '../../domain/index.js';
 import type { Outcome } from '../outcome.js';
@@ -339,7 +339,7 @@ export class PoolWriter {
       type: SNAPSHOT_TYPE,
       data,
       metadata: {
-        commandId: `snapshot@${formatDecimal(this.revision * 10n ** 18n)}`,
+        commandId: `snapshot@${this.revision}`,
         correlationId: poolStream(this.poolId), causationId: poolStream(this.poolId), timestamp: this.clock(), actor: 'pool-writer',
         schemaVersion: SCHEMA_VERSION, prevHash: GENESIS_HASH, hash: GENESIS_HASH,
       },
