@@ -75,13 +75,7 @@ export const MarketParams = {
   marketId: Id,
   sizeDecimals: Decimals,
   priceDecimals: Decimals,
-  initialMarginPpm: PpmRate,
-  maintenanceMarginPpm: PpmRate,
-  takerFeePpm: PpmRate,
-  makerFeePpm: PpmRate,
-  liquidationPenaltyPpm: PpmRate,
-  penaltyFundSharePpm: PpmRate,
-  adlPolicy: AdlPolicy,
+  ...MarketRiskParams,
 };
 
 const envelope = <T extends string>(type: T) => ({
