@@ -1,5 +1,6 @@
 // `ledger`: the command-line entry point.
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
+//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
 //   ledger keygen [--out FILE]
 //   ledger help
 
@@ -15,6 +16,8 @@ import {
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore } from './ledger/event-store.js';
 import { PoolWriter } from './ledger/pool-writer.js';
+import { openStore, storeConfigFrom } from './ledger/store-config.js';
+import { audit, describeProblem, type AuditOptions, type AuditReport } from './audit.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
@@ -30,6 +33,12 @@ const usage = `usage:
       --strict            exit with status 2 if any line could not be decoded
       --governor-key FILE sign every governance command that carries no signatures with this key
                           (repeat for more keys)
+  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
+      read the pool's whole log (from DIR/events.sqlite, else EVENTSTORE_URL or DATA_DIR), verify
+      the hash chain, replay every event checking invariants 1 to 4, and report; with --at, the
+      state as of that event position or time. Exits 1 at the first problem, naming its position.
+      --pool ID           the pool (default main)
+      --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
@@ -221,9 +230,94 @@ const keygen = (args: string[]): number => {
   return 0;
 };
 
+const auditCommand = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' },
+      pool: { type: 'string', default: 'main' },
+      at: { type: 'string' },
+      'check-every': { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const checkEvery = Number(values['check-every']);
+  if (!Number.isSafeInteger(checkEvery) || checkEvery < 1) {
+    console.error('--check-every: expected a whole number of events, at least 1');
+    return 1;
+  }
+  let at: AuditOptions['at'];
+  if (values.at !== undefined) {
+    if (/^[0-9]+$/.test(values.at)) at = { position: BigInt(values.at) };
+    else if (!Number.isNaN(Date.parse(values.at))) at = { time: Date.parse(values.at) };
+    else {
+      console.error(`--at: expected an event position or an ISO time, got "${values.at}"`);
+      return 1;
+    }
+  }
+  let store: EventStore;
+  if (values.data !== undefined) {
+    store = new SqliteEventStore(join(values.data, 'events.sqlite'));
+  } else {
+    const config = storeConfigFrom(process.env);
+    if (E.isLeft(config)) {
+      console.error(`configuration: ${config.left.message}`);
+      return 1;
+    }
+    store = openStore(config.right);
+  }
+  try {
+    const report = await audit(store, {
+      poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }),
+      onProgress: (n) => process.stderr.write(`replayed ${n.toLocaleString('en-US')} events...\n`),
+    });
+    if (values.json) console.log(JSON.stringify(auditJson(report), null, 2));
+    else console.log(describeAudit(report, checkEvery, at !== undefined));
+    return report.ok ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+};
+
+const auditJson = (report: AuditReport): unknown => ({
+  poolId: report.poolId,
+  ok: report.ok,
+  eventsReplayed: report.eventsReplayed,
+  lastPosition: report.lastPosition?.toString() ?? null,
+  lastRevision: report.lastRevision?.toString() ?? null,
+  lastHash: report.lastHash,
+  liquidationsChecked: report.liquidationsChecked,
+  problem: report.problem === undefined ? null : { kind: report.problem.kind, message: describeProblem(report.problem) },
+  pool: report.view ?? null,
+});
+
+const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean): string => {
+  const lines = [
+    `audit of pool ${report.poolId}${partial ? ` as of position ${report.lastPosition ?? '-'}` : ''}: ${report.ok ? 'OK' : 'FAILED'}`,
+    `  events replayed:        ${report.eventsReplayed}${report.lastPosition === undefined ? '' : ` (last at position ${report.lastPosition}, revision ${report.lastRevision})`}`,
+    `  hash chain:             ${report.problem?.kind === 'broken-chain' ? 'BROKEN' : 'unbroken'}, last hash ${report.lastHash}`,
+    `  invariants 1-3:         checked after ${checkEvery === 1 ? 'every event' : `every ${checkEvery} events and at the end`}`,
+    `  waterfall (invariant 4): ${report.liquidationsChecked} liquidations checked`,
+  ];
+  if (report.problem !== undefined) lines.push(`  problem:                ${describeProblem(report.problem)}`);
+  if (report.view !== undefined) {
+    const v = report.view;
+    lines.push(`  pool:                   fund ${v.fundAssets} (${v.tranches.map((t) => `${t.trancheId} ${t.assets}`).join(', ')}), treasury ${v.treasury}, open interest ${v.openInterest}, bad debt ${v.badDebt}, ${v.accounts.length} accounts`);
+  }
+  if (partial && report.view !== undefined) lines.push(JSON.stringify(report.view, null, 2));
+  return lines.join('\n');
+};
+
 export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'audit':
+      try {
+        return await auditCommand(rest);
+      } catch (error) {
+        console.error((error as Error).message);
+        return 1;
+      }
     case 'keygen':
       try {
         return keygen(rest);
