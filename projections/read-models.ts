@@ -1,0 +1,394 @@
+// The read models (DESIGN section 8) as documents: plain JSON, amounts as decimal strings, each
+// stamped with the position of the last event applied to it. They are built by a pure fold over
+// the log (projectEvent) that keeps the pool's domain state alongside, so every figure comes from
+// the domain's own arithmetic rather than a second copy of it.
+//
+// What a document stores is what events change; what depends on the current marks (uPnL,
+// equity, margin ratio, liquidation and bankruptcy prices, ADL rank) is derived when the document
+// is read (accountView), since a mark update would otherwise rewrite every holder's document.
+
+import {
+  adlQueue, equityOf, evolve, fundAssets, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl,
+  type ActivePool, type Event, type PoolState,
+} from '../domain/index.js';
+
+export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
+
+export interface HistoryEntry {
+  readonly kind: 'liquidation' | 'adl' | 'haircut';
+  readonly position: string;
+  readonly timestamp: number;
+  readonly marketId: string;
+  /** liquidation: the size closed; adl: the size given up (signed change); haircut: the amount taken. */
+  readonly amount: string;
+  readonly price?: string;
+}
+
+export interface AccountDocument {
+  readonly poolId: string;
+  readonly accountId: string;
+  readonly collateral: string;
+  readonly positions: ReadonlyArray<{ readonly marketId: string; readonly size: string; readonly entryNotional: string }>;
+  readonly history: ReadonlyArray<HistoryEntry>;
+}
+
+export interface MarketDocument {
+  readonly poolId: string;
+  readonly marketId: string;
+  readonly mark: string;
+  readonly longSize: string;
+  readonly shortSize: string;
+  /** Long size at mark, ledger units. */
+  readonly openInterest: string;
+}
+
+export interface TrancheDocument {
+  readonly poolId: string;
+  readonly trancheId: string;
+  readonly seniority: number;
+  readonly incomeWeight: number;
+  readonly assets: string;
+  readonly shares: string;
+  /** assets / shares, 18 decimals, rounded down ("1" when there are no shares). */
+  readonly sharePrice: string;
+  /** Fund income received (fees, penalties) and losses absorbed (draws), since the start. */
+  readonly income: string;
+  readonly losses: string;
+  readonly stakers: ReadonlyArray<{ readonly stakerId: string; readonly shares: string }>;
+  readonly pendingUnstakes: ReadonlyArray<{ readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly availableAt: number }>;
+}
+
+export interface FundHealthPoint {
+  /** Start of the bucket, ms since the epoch. */
+  readonly bucket: number;
+  readonly fundAssets: string;
+  readonly openInterest: string;
+  readonly coveragePpm: number;
+  readonly badDebt: string;
+  /** Cover-2: what the fund would have to cover if the two largest accounts defaulted under the shock. */
+  readonly stressDeficit: string;
+}
+
+export interface FundHealthDocument {
+  readonly poolId: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: string }>;
+  readonly fundAssets: string;
+  readonly openInterest: string;
+  /** fund assets / open interest in ppm (null without open interest). */
+  readonly coveragePpm: number | null;
+  readonly fundFeeSharePpm: number;
+  readonly draws: { readonly count: number; readonly total: string };
+  readonly adl: { readonly count: number; readonly fills: number };
+  readonly socialized: { readonly count: number; readonly total: string };
+  readonly badDebt: string;
+  /** As of the newest bucket of the series. */
+  readonly stressDeficit: string;
+  readonly series: ReadonlyArray<FundHealthPoint>;
+}
+
+export type Document =
+  | { readonly collection: 'fund-health'; readonly id: string; readonly position: bigint; readonly body: FundHealthDocument }
+  | { readonly collection: 'tranches'; readonly id: string; readonly position: bigint; readonly body: TrancheDocument }
+  | { readonly collection: 'accounts'; readonly id: string; readonly position: bigint; readonly body: AccountDocument }
+  | { readonly collection: 'markets'; readonly id: string; readonly position: bigint; readonly body: MarketDocument };
+
+export interface ProjectionOptions {
+  /** Width of a fund-health series bucket, ms (default one hour). */
+  readonly bucketMs?: number;
+  /** The price shock of the Cover-2 stress test, ppm against the holders (default 30%). */
+  readonly stressShockPpm?: number;
+  /** Points kept in the series (default 720: a month of hours). */
+  readonly seriesLength?: number;
+}
+
+interface PoolAggregates {
+  readonly draws: { count: number; total: bigint };
+  readonly adl: { count: number; fills: number };
+  readonly socialized: { count: number; total: bigint };
+  readonly income: Map<string, bigint>;
+  readonly losses: Map<string, bigint>;
+  readonly series: FundHealthPoint[];
+  readonly histories: Map<string, HistoryEntry[]>;
+}
+
+/** Everything the fold carries from one event to the next, per pool. */
+export interface ProjectionModel {
+  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates }>;
+}
+
+export const emptyModel = (): ProjectionModel => ({ pools: new Map() });
+
+const docId = (poolId: string, id: string) => `${poolId}/${id}`;
+
+/**
+ * Cover-2: the two accounts with the largest notional, valued after every mark moves against
+ * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
+ */
+export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
+  const largest: { notional: bigint; shortfall: bigint }[] = [];
+  const markets = marketsOf(pool);
+  for (const account of pool.accounts.values()) {
+    if (account.positions.length === 0) continue;
+    let exposure = 0n;
+    let shocked = account.collateral;
+    for (const p of account.positions) {
+      const market = markets(p.marketId);
+      if (market === undefined) continue;
+      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, BigInt(shockPpm), PPM) : market.mark + mulDivFloor(market.mark, BigInt(shockPpm), PPM);
+      exposure += notional(p.size < 0n ? -p.size : p.size, market.mark);
+      shocked += notional(p.size, moved) - p.entryNotional;
+    }
+    largest.push({ notional: exposure, shortfall: shocked < 0n ? -shocked : 0n });
+    largest.sort((a, b) => (a.notional > b.notional ? -1 : a.notional < b.notional ? 1 : 0));
+    if (largest.length > 2) largest.pop();
+  }
+  return largest.reduce((sum, a) => sum + a.shortfall, 0n);
+};
+
+const coverage = (pool: ActivePool): number | null =>
+  pool.openInterest === 0n ? null : Number((fundAssets(pool) * PPM) / pool.openInterest);
+
+const marketDocument = (pool: ActivePool, marketId: string, position: bigint): Document | undefined => {
+  const market = pool.markets.get(marketId);
+  if (market === undefined) return undefined;
+  return {
+    collection: 'markets', id: docId(pool.poolId, marketId), position,
+    body: {
+      poolId: pool.poolId, marketId, mark: formatDecimal(market.mark), longSize: formatDecimal(market.longSize),
+      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest),
+    },
+  };
+};
+
+const accountDocument = (pool: ActivePool, aggregates: PoolAggregates, accountId: string, position: bigint): Document | undefined => {
+  const account = pool.accounts.get(accountId);
+  if (account === undefined) return undefined;
+  return {
+    collection: 'accounts', id: docId(pool.poolId, accountId), position,
+    body: {
+      poolId: pool.poolId, accountId, collateral: formatDecimal(account.collateral),
+      positions: account.positions.map((p) => ({ marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional) })),
+      history: aggregates.histories.get(accountId) ?? [],
+    },
+  };
+};
+
+const trancheDocuments = (pool: ActivePool, aggregates: PoolAggregates, position: bigint): Document[] =>
+  pool.tranches.map((tranche, seniority) => ({
+    collection: 'tranches' as const, id: docId(pool.poolId, tranche.trancheId), position,
+    body: {
+      poolId: pool.poolId, trancheId: tranche.trancheId, seniority, incomeWeight: tranche.incomeWeight,
+      assets: formatDecimal(tranche.assets), shares: formatDecimal(tranche.shares),
+      sharePrice: formatDecimal(tranche.shares === 0n ? ONE : mulDivFloor(tranche.assets, ONE, tranche.shares)),
+      income: formatDecimal(aggregates.income.get(tranche.trancheId) ?? 0n),
+      losses: formatDecimal(aggregates.losses.get(tranche.trancheId) ?? 0n),
+      stakers: tranche.stakes.keys().sort()
+        .map((stakerId) => ({ stakerId, shares: formatDecimal(stakeOf(tranche, stakerId)) }))
+        .filter((s) => s.shares !== '0' || s.stakerId === PROTOCOL_STAKER),
+      pendingUnstakes: pool.unstakeRequests.values()
+        .filter((r) => r.trancheId === tranche.trancheId)
+        .sort((a, b) => (a.requestId < b.requestId ? -1 : 1))
+        .map((r) => ({ requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(r.value), availableAt: r.availableAt })),
+    },
+  }));
+
+const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint): Document => {
+  const newest = aggregates.series[aggregates.series.length - 1];
+  return {
+    collection: 'fund-health', id: pool.poolId, position,
+    body: {
+      poolId: pool.poolId,
+      tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: formatDecimal(t.assets) })),
+      fundAssets: formatDecimal(fundAssets(pool)),
+      openInterest: formatDecimal(pool.openInterest),
+      coveragePpm: coverage(pool),
+      fundFeeSharePpm: fundFeeShare(pool),
+      draws: { count: aggregates.draws.count, total: formatDecimal(aggregates.draws.total) },
+      adl: { ...aggregates.adl },
+      socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
+      badDebt: formatDecimal(pool.badDebt),
+      stressDeficit: newest?.stressDeficit ?? '0',
+      series: [...aggregates.series],
+    },
+  };
+};
+
+/** Accounts whose document an event changes. */
+const touchedAccounts = (event: Event): string[] => {
+  const fromPostings = 'postings' in event
+    ? event.postings.flatMap((p) => [p.from, p.to]).flatMap((a) => ('accountId' in a ? [a.accountId] : []))
+    : [];
+  switch (event.type) {
+    case 'TradeExecuted':
+      return [event.taker, event.maker, ...fromPostings];
+    case 'PositionLiquidated':
+      return [event.accountId, event.liquidatorId, ...fromPostings];
+    case 'PositionsAutoDeleveraged':
+      return [event.accountId, ...event.fills.map((f) => f.accountId), ...fromPostings];
+    case 'CollateralDeposited':
+    case 'CollateralWithdrawn':
+      return [event.accountId];
+    default:
+      return fromPostings;
+  }
+};
+
+const marketOf = (event: Event): string | undefined =>
+  'marketId' in event && typeof event.marketId === 'string' ? event.marketId : undefined;
+
+const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEntry) => {
+  const history = aggregates.histories.get(accountId) ?? [];
+  history.push(entry);
+  aggregates.histories.set(accountId, history);
+};
+
+/**
+ * Apply one event of the log to the model: returns the documents it changed. The model is owned
+ * by the fold (mutated in place); documents are fresh values.
+ */
+export const projectEvent = (
+  model: ProjectionModel,
+  poolId: string,
+  position: bigint,
+  timestamp: number,
+  event: Event,
+  options: ProjectionOptions = {},
+): Document[] => {
+  let entry = model.pools.get(poolId);
+  if (entry === undefined) {
+    entry = {
+      state: initialState,
+      aggregates: {
+        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0 }, socialized: { count: 0, total: 0n },
+        income: new Map(), losses: new Map(), series: [], histories: new Map(),
+      },
+    };
+    model.pools.set(poolId, entry);
+  }
+  const { aggregates } = entry;
+  entry.state = evolve(entry.state, event);
+  const pool = entry.state;
+  if (pool.status !== 'active') return [];
+
+  const at = position.toString();
+  // Aggregates the documents carry beyond the state.
+  if ('postings' in event) {
+    for (const p of event.postings) {
+      if (p.to.kind === 'tranche' && p.from.kind === 'collateral') aggregates.income.set(p.to.trancheId, (aggregates.income.get(p.to.trancheId) ?? 0n) + p.amount);
+      if (p.from.kind === 'tranche' && p.to.kind === 'collateral') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
+    }
+  }
+  switch (event.type) {
+    case 'InsuranceFundDrawn':
+      aggregates.draws.count++;
+      aggregates.draws.total += event.amount;
+      break;
+    case 'PositionsAutoDeleveraged':
+      aggregates.adl.count++;
+      aggregates.adl.fills += event.fills.length;
+      for (const fill of event.fills) record(aggregates, fill.accountId, { kind: 'adl', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice) });
+      break;
+    case 'LossSocialized':
+      aggregates.socialized.count++;
+      aggregates.socialized.total += event.amount;
+      for (const p of event.postings) if (p.from.kind === 'collateral') record(aggregates, p.from.accountId, { kind: 'haircut', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(p.amount) });
+      break;
+    case 'PositionLiquidated':
+      record(aggregates, event.accountId, { kind: 'liquidation', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(event.size), price: formatDecimal(event.price) });
+      break;
+    default:
+      break;
+  }
+  // The series: one point per bucket, taken at the first event of the bucket (Cover-2 scans all
+  // accounts, so it is computed once a bucket, not once an event).
+  const bucketMs = options.bucketMs ?? 3_600_000;
+  const bucket = timestamp - (timestamp % bucketMs);
+  const newest = aggregates.series[aggregates.series.length - 1];
+  let fundChanged = true;
+  if (newest === undefined || newest.bucket !== bucket) {
+    aggregates.series.push({
+      bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? 0,
+      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stressDeficit(pool, options.stressShockPpm ?? 300_000)),
+    });
+    if (aggregates.series.length > (options.seriesLength ?? 720)) aggregates.series.shift();
+  } else {
+    fundChanged = event.type !== 'CollateralDeposited' && event.type !== 'CollateralWithdrawn' && event.type !== 'UnstakeRequested' && event.type !== 'UnstakeCancelled';
+  }
+
+  const documents: Document[] = [];
+  const accounts = new Set(touchedAccounts(event));
+  for (const accountId of accounts) {
+    const doc = accountDocument(pool, aggregates, accountId, position);
+    if (doc !== undefined) documents.push(doc);
+  }
+  const marketId = marketOf(event);
+  if (marketId !== undefined) {
+    const doc = marketDocument(pool, marketId, position);
+    if (doc !== undefined) documents.push(doc);
+  }
+  const tranchesChanged = event.type === 'PoolCreated' || event.type === 'TrancheAdded' || event.type === 'ParametersChanged' ||
+    event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' ||
+    ('postings' in event && event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche'));
+  if (tranchesChanged) documents.push(...trancheDocuments(pool, aggregates, position));
+  if (fundChanged) documents.push(fundHealthDocument(pool, aggregates, position));
+  return documents;
+};
+
+export interface AccountView extends AccountDocument {
+  readonly equity: string;
+  readonly initialMargin: string;
+  readonly maintenanceMargin: string;
+  /** maintenance / equity in ppm (null when equity is not positive). */
+  readonly marginRatioPpm: number | null;
+  readonly liquidatable: boolean;
+  readonly positionsAtMark: ReadonlyArray<{
+    readonly marketId: string;
+    readonly unrealizedPnl: string;
+    /** The mark at which the account would become liquidatable, all else equal (null if never). */
+    readonly liquidationPrice: string | null;
+    /** The mark at which the account's equity would reach zero, all else equal. */
+    readonly bankruptcyPrice: string | null;
+    readonly adlRank: number | null;
+    readonly adlLights: number | null;
+  }>;
+}
+
+/** The account read model with everything that depends on current marks, from the pool's state. */
+export const accountView = (pool: ActivePool, document: AccountDocument): AccountView | undefined => {
+  const account = pool.accounts.get(document.accountId);
+  if (account === undefined) return undefined;
+  const markets = marketsOf(pool);
+  const maintenance = marginOf(account, markets, 'maintenance');
+  const initial = marginOf(account, markets, 'initial');
+  const equity = equityOf(account, markets);
+  return {
+    ...document,
+    equity: formatDecimal(equity),
+    initialMargin: formatDecimal(initial.requirement),
+    maintenanceMargin: formatDecimal(maintenance.requirement),
+    marginRatioPpm: equity > 0n ? Number((maintenance.requirement * PPM) / equity) : null,
+    liquidatable: account.positions.length > 0 && equity < maintenance.requirement,
+    positionsAtMark: account.positions.map((p) => {
+      const market = markets(p.marketId)!;
+      // With everything else fixed, equity at price x is E + s * (x - m) and the requirement
+      // R_other + |s| * x * mmr: liquidatable below (long) or above (short)
+      //   x = (R_other - E + s * m) / (s - |s| * mmr).
+      const size = p.size < 0n ? -p.size : p.size;
+      const otherRequirement = maintenance.requirement - ppmOfNotionalCeil(p.size, market.mark, market.maintenanceMarginPpm);
+      const numerator = otherRequirement - equity + notional(p.size, market.mark);
+      const denominator = p.size - (size * BigInt(market.maintenanceMarginPpm)) / PPM;
+      const liquidation = denominator === 0n ? null : (numerator * ONE) / denominator;
+      const bankruptcy = (-(equity - notional(p.size, market.mark)) * ONE) / p.size;
+      const queue = adlQueue(pool, p.marketId)[p.size > 0n ? 'long' : 'short'].find((q) => q.accountId === account.accountId);
+      return {
+        marketId: p.marketId,
+        unrealizedPnl: formatDecimal(unrealizedPnl(p, market.mark)),
+        liquidationPrice: liquidation === null || liquidation <= 0n ? null : formatDecimal(liquidation),
+        bankruptcyPrice: bankruptcy <= 0n ? null : formatDecimal(bankruptcy),
+        adlRank: queue?.rank ?? null,
+        adlLights: queue?.lights ?? null,
+      };
+    }),
+  };
+};
