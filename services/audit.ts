@@ -11,12 +11,15 @@ import {
 import { GENESIS_HASH, verifyChain } from './ledger/chain.js';
 import { describeStoreError, type EventStore, type StoredEvent } from './ledger/event-store.js';
 import { poolStream } from './ledger/pool-writer.js';
+import type { ReadModelStore } from '../projections/read-model-store.js';
+import { emptyModel, projectEvent, type Document } from '../projections/read-models.js';
 
 export type AuditProblem =
   | { readonly kind: 'broken-chain'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'undecodable-event'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'invariant'; readonly position: bigint; readonly revision: bigint; readonly violation: InvariantViolation }
-  | { readonly kind: 'store'; readonly message: string };
+  | { readonly kind: 'store'; readonly message: string }
+  | { readonly kind: 'read-model-diff'; readonly collection: string; readonly id: string; readonly message: string };
 
 export interface AuditOptions {
   readonly poolId: string;
@@ -27,6 +30,8 @@ export interface AuditOptions {
   /** Called every `progressEvery` events with the number replayed so far. */
   readonly onProgress?: (replayed: number) => void;
   readonly progressEvery?: number;
+  /** Stored read models to compare with the ones the replay rebuilds (not with `at`). */
+  readonly readModels?: ReadModelStore;
 }
 
 export interface AuditReport {
@@ -59,6 +64,8 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   let last: StoredEvent | undefined;
   // The events of the command being replayed, and the state before it (for the waterfall check).
   let command: { readonly id: string; readonly before: PoolState; readonly events: Event[]; readonly last: StoredEvent } | undefined;
+  // The read models as the log says they should be (only when there are stored ones to compare).
+  const rebuild = options.readModels !== undefined && options.at === undefined ? { model: emptyModel(), documents: new Map<string, Document>() } : undefined;
 
   const report = (problem?: AuditProblem): AuditReport => ({
     poolId: options.poolId,
@@ -104,6 +111,9 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
         command = { id: stored.metadata.commandId, before: state, events: [], last: stored };
       }
       state = evolve(state, decoded.right);
+      if (rebuild !== undefined) {
+        for (const d of projectEvent(rebuild.model, options.poolId, stored.position, stored.metadata.timestamp, decoded.right)) rebuild.documents.set(`${d.collection}/${d.id}`, d);
+      }
       command = { ...command, events: [...command.events, decoded.right], last: stored };
       lastHash = chain.lastHash;
       last = stored;
@@ -121,7 +131,38 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   // Whatever the sampling, the final state is always checked.
   const [violation] = checkInvariants(state);
   if (violation !== undefined && last !== undefined) return report({ kind: 'invariant', position: last.position, revision: last.revision, violation });
+  if (rebuild !== undefined && options.readModels !== undefined) {
+    const difference = await diffReadModels(options.readModels, options.poolId, rebuild.documents);
+    if (difference !== undefined) return report(difference);
+  }
   return report();
+};
+
+const firstDifferentField = (expected: Record<string, unknown>, actual: Record<string, unknown>): string | undefined =>
+  [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort().find((key) => JSON.stringify(expected[key]) !== JSON.stringify(actual[key]));
+
+/** The first stored read model that differs from the rebuilt one, or one that should not exist. */
+export const diffReadModels = async (store: ReadModelStore, poolId: string, expected: ReadonlyMap<string, Document>): Promise<AuditProblem | undefined> => {
+  for (const collection of ['fund-health', 'tranches', 'accounts', 'markets'] as const) {
+    const stored = await store.list(collection, poolId);
+    if (E.isLeft(stored)) return { kind: 'store', message: `read models: ${stored.left.message}` };
+    const storedById = new Map(stored.right.map((d) => [d.id, d as Document]));
+    for (const document of expected.values()) {
+      if (document.collection !== collection) continue;
+      const actual = storedById.get(document.id);
+      if (actual === undefined) return { kind: 'read-model-diff', collection, id: document.id, message: `missing (the log puts it at position ${document.position})` };
+      const field = firstDifferentField(document.body as unknown as Record<string, unknown>, actual.body as unknown as Record<string, unknown>);
+      if (field !== undefined || actual.position !== document.position) {
+        const what = field === undefined ? 'position' : field;
+        const shown = (d: Document) => JSON.stringify(field === undefined ? d.position.toString() : (d.body as unknown as Record<string, unknown>)[field]);
+        return { kind: 'read-model-diff', collection, id: document.id, message: `${what} is ${shown(actual)}, the log says ${shown(document)} (stored at position ${actual.position}, expected ${document.position})` };
+      }
+      storedById.delete(document.id);
+    }
+    const [extra] = storedById.keys();
+    if (extra !== undefined) return { kind: 'read-model-diff', collection, id: extra, message: 'stored, but the log has no such document' };
+  }
+  return undefined;
 };
 
 export const describeProblem = (problem: AuditProblem): string => {
@@ -134,6 +175,8 @@ export const describeProblem = (problem: AuditProblem): string => {
       return `invariant ${problem.violation.invariant} violated after the event at position ${problem.position} (revision ${problem.revision}): ${problem.violation.message}`;
     case 'store':
       return problem.message;
+    case 'read-model-diff':
+      return `read model ${problem.collection}/${problem.id}: ${problem.message}`;
     default: {
       const unreachable: never = problem;
       return unreachable;

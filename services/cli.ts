@@ -18,6 +18,7 @@ import type { EventStore } from './ledger/event-store.js';
 import { PoolWriter } from './ledger/pool-writer.js';
 import { openStore, storeConfigFrom } from './ledger/store-config.js';
 import { audit, describeProblem, type AuditOptions, type AuditReport } from './audit.js';
+import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
@@ -36,7 +37,8 @@ const usage = `usage:
   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
       read the pool's whole log (from DIR/events.sqlite, else EVENTSTORE_URL or DATA_DIR), verify
       the hash chain, replay every event checking invariants 1 to 4, and report; with --at, the
-      state as of that event position or time. Exits 1 at the first problem, naming its position.
+      state as of that event position or time. With MONGODB_URL set, the stored read models are
+      compared with the ones the log gives. Exits 1 at the first problem, naming its position.
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
   ledger keygen [--out FILE]
@@ -266,9 +268,11 @@ const auditCommand = async (args: string[]): Promise<number> => {
     }
     store = openStore(config.right);
   }
+  // Stored read models to compare, when there are any (the in-memory default has none).
+  const readModels = process.env.MONGODB_URL !== undefined && at === undefined ? await MongoReadModelStore.connect(process.env.MONGODB_URL) : undefined;
   try {
     const report = await audit(store, {
-      poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }),
+      poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
       onProgress: (n) => process.stderr.write(`replayed ${n.toLocaleString('en-US')} events...\n`),
     });
     if (values.json) console.log(JSON.stringify(auditJson(report), null, 2));
@@ -276,6 +280,7 @@ const auditCommand = async (args: string[]): Promise<number> => {
     return report.ok ? 0 : 1;
   } finally {
     await store.close();
+    await readModels?.close();
   }
 };
 

@@ -11,6 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { canonicalStateJson, decodeEvent, evolveAll, initialState, type Event } from '../../domain/index.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { audit } from '../../services/audit.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-store.js';
+import { ProjectionRunner } from '../../projections/runner.js';
 import { runLines } from '../../services/cli.js';
 import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
 
@@ -90,6 +93,25 @@ describe('audit', () => {
     db.close();
     const report = await auditFile(file);
     expect(report.problem).toMatchObject({ kind: 'invariant', position: BigInt(trade.position), violation: { invariant: 'conservation' } });
+  });
+
+  it('catches a read model altered behind its back, naming the document and the field', async () => {
+    const { file } = await waterfallLog();
+    const store = new SqliteEventStore(file, { pollIntervalMs: 5 });
+    const readModels = new MemoryReadModelStore();
+    const runner = new ProjectionRunner(store, readModels);
+    await runner.start();
+    await runner.caughtUp(25n);
+    await runner.stop();
+    expect((await audit(store, { poolId: 'main', readModels })).ok).toBe(true);
+    const alice = await readModels.get('accounts', 'main/alice');
+    if (E.isLeft(alice) || alice.right === undefined) throw new Error('no alice');
+    // behind the projection's back: a later position gets past the guard
+    await readModels.write('someone', [{ ...alice.right, position: alice.right.position + 1000n, body: { ...alice.right.body, collateral: '1000000' } }], 25n);
+    const report = await audit(store, { poolId: 'main', readModels });
+    expect(report.problem).toMatchObject({ kind: 'read-model-diff', collection: 'accounts', id: 'main/alice' });
+    expect(report.problem?.kind === 'read-model-diff' && report.problem.message).toContain('collateral is "1000000", the log says "0"');
+    await store.close();
   });
 
   it('reconstructs the state as of a past position', async () => {
