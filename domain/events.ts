@@ -30,8 +30,30 @@ export const TreasuryAccount = strictObject({ kind: t.literal('treasury') }, 'Tr
  */
 export const BadDebtAccount = strictObject({ kind: t.literal('badDebt') }, 'BadDebtAccount');
 
-export const LedgerAccount = t.union([ExternalAccount, CollateralAccount, PositionAccount, TrancheAccount, TreasuryAccount, BadDebtAccount], 'LedgerAccount');
-export type LedgerAccount = t.TypeOf<typeof LedgerAccount>;
+const ledgerAccounts = {
+  external: ExternalAccount,
+  collateral: CollateralAccount,
+  position: PositionAccount,
+  tranche: TrancheAccount,
+  treasury: TreasuryAccount,
+  badDebt: BadDebtAccount,
+} as const;
+type LedgerAccountOf = t.TypeOf<(typeof ledgerAccounts)[keyof typeof ledgerAccounts]>;
+
+/** A ledger account, decoded by its `kind` (one codec tried, not six: every posting has two). */
+export const LedgerAccount = new t.Type<LedgerAccountOf, unknown, unknown>(
+  'LedgerAccount',
+  (u): u is LedgerAccountOf => Object.values(ledgerAccounts).some((codec) => codec.is(u)),
+  (u, c) => {
+    const kind = typeof u === 'object' && u !== null ? (u as { kind?: unknown }).kind : undefined;
+    if (typeof kind !== 'string' || !Object.hasOwn(ledgerAccounts, kind)) {
+      return t.failure(u, c, `expected a ledger account, kind one of ${Object.keys(ledgerAccounts).join(', ')}`);
+    }
+    return (ledgerAccounts[kind as keyof typeof ledgerAccounts] as t.Type<LedgerAccountOf, unknown, unknown>).validate(u, c);
+  },
+  (a) => (ledgerAccounts[a.kind] as t.Type<LedgerAccountOf, unknown, unknown>).encode(a),
+);
+export type LedgerAccount = LedgerAccountOf;
 
 export const Posting = strictObject({ from: LedgerAccount, to: LedgerAccount, amount: PositiveAmount }, 'Posting');
 export type Posting = t.TypeOf<typeof Posting>;

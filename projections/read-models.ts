@@ -108,7 +108,8 @@ interface PoolAggregates {
   readonly socialized: { count: number; total: bigint };
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
-  readonly series: FundHealthPoint[];
+  /** Replaced, never changed in place, so documents can share it. */
+  series: ReadonlyArray<FundHealthPoint>;
   readonly histories: Map<string, HistoryEntry[]>;
 }
 
@@ -209,7 +210,7 @@ const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, positi
       socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
       badDebt: formatDecimal(pool.badDebt),
       stressDeficit: newest?.stressDeficit ?? '0',
-      series: [...aggregates.series],
+      series: aggregates.series,
     },
   };
 };
@@ -307,11 +308,11 @@ export const projectEvent = (
   const newest = aggregates.series[aggregates.series.length - 1];
   let fundChanged = true;
   if (newest === undefined || newest.bucket !== bucket) {
-    aggregates.series.push({
+    const point: FundHealthPoint = {
       bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? 0,
       badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stressDeficit(pool, options.stressShockPpm ?? 300_000)),
-    });
-    if (aggregates.series.length > (options.seriesLength ?? 720)) aggregates.series.shift();
+    };
+    aggregates.series = [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
   } else {
     fundChanged = event.type !== 'CollateralDeposited' && event.type !== 'CollateralWithdrawn' && event.type !== 'UnstakeRequested' && event.type !== 'UnstakeCancelled';
   }
