@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decodeCommand, formatDecimal, invalidInput, isGovernanceCommand, poolView,
+  decodeCommand, formatDecimal, invalidInput, isGovernanceCommand,
   type Event, type PoolState,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore } from './ledger/event-store.js';
-import { PoolWriter } from './ledger/pool-writer.js';
+import { PoolWriter, poolStream } from './ledger/pool-writer.js';
+import { accountView, emptyModel, type Document } from '../projections/read-models.js';
+import { projectAll } from '../projections/runner.js';
 import { openStore, storeConfigFrom } from './ledger/store-config.js';
 import { audit, describeProblem, type AuditOptions, type AuditReport } from './audit.js';
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
@@ -25,8 +27,8 @@ import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } f
 const usage = `usage:
   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
       run one JSON command per line through the full command side (decide, hash chain, durable
-      append) on a fresh embedded store, print each line's outcome, then each pool (accounts,
-      tranches, markets). A line that cannot be decoded is reported with its line number and the
+      append) on a fresh embedded store, print each line's outcome, then every read model of each
+      pool (fund health, tranches, markets, accounts). A line that cannot be decoded is reported with its line number and the
       run goes on.
       --data DIR          use (and keep) the embedded store in DIR: a second run resumes it, and
                           commands it already handled are not applied twice
@@ -101,6 +103,32 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
     outcomes.push({ line, outcome: await writer.submit({ command: toSubmit, actor: 'cli' }) });
   }
   return { outcomes, pools: new Map([...writers].map(([poolId, writer]) => [poolId, writer.current.state])) };
+};
+
+interface ReadModelsOfPool {
+  readonly poolId: string;
+  readonly fundHealth: unknown;
+  readonly tranches: unknown[];
+  readonly markets: unknown[];
+  readonly accounts: unknown[];
+}
+
+/** Every read model of a pool, projected from its log, accounts with their mark-dependent figures. */
+const readModelsOf = async (store: EventStore, poolId: string): Promise<ReadModelsOfPool | undefined> => {
+  const events = await store.readStream(poolStream(poolId), 0n, Number.MAX_SAFE_INTEGER);
+  if (E.isLeft(events)) return undefined;
+  const model = emptyModel();
+  const documents = [...projectAll(events.right, model).values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const state = model.pools.get(poolId)?.state;
+  if (state === undefined || state.status !== 'active') return undefined;
+  const bodies = (collection: Document['collection']) => documents.filter((d) => d.collection === collection).map((d) => d.body);
+  return {
+    poolId,
+    fundHealth: bodies('fund-health')[0] ?? null,
+    tranches: bodies('tranches'),
+    markets: bodies('markets'),
+    accounts: documents.flatMap((d) => (d.collection === 'accounts' ? [accountView(state, d.body)] : [])),
+  };
 };
 
 const describeEvent = (event: Event): string => {
@@ -201,19 +229,23 @@ const run = async (args: string[]): Promise<number> => {
   const dir = values.data ?? mkdtempSync(join(tmpdir(), 'ledger-run-'));
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   let result: Awaited<ReturnType<typeof runLines>>;
+  const models: ReadModelsOfPool[] = [];
   try {
     result = await runLines(text.split('\n'), { store, governorKeys });
+    for (const poolId of result.pools.keys()) {
+      const pool = await readModelsOf(store, poolId);
+      if (pool !== undefined) models.push(pool);
+    }
   } finally {
     await store.close();
     if (values.data === undefined) rmSync(dir, { recursive: true, force: true });
   }
-  const views = [...result.pools.values()].map(poolView).filter((v) => v !== undefined);
   if (values.json) {
     for (const o of result.outcomes) console.log(JSON.stringify({ line: o.line, ...(encodeOutcome(o.outcome) as object) }));
-    for (const view of views) console.log(JSON.stringify({ pool: view }));
+    for (const readModels of models) console.log(JSON.stringify({ readModels }));
   } else {
     for (const o of result.outcomes) console.log(describeOutcome(o));
-    console.log(views.length === 0 ? '\nno pool was created' : views.map((view) => `\npool ${JSON.stringify(view, null, 2)}`).join('\n'));
+    console.log(models.length === 0 ? '\nno pool was created' : models.map((m) => `\nread models of pool ${m.poolId}\n${JSON.stringify(m, null, 2)}`).join('\n'));
   }
   const outcomes = result.outcomes;
   return values.strict && outcomes.some((o) => o.outcome.status === 'invalid') ? 2 : 0;

@@ -94,6 +94,13 @@ describe('read models', () => {
     const fund = await readModels.get('fund-health', 'main');
     expect(E.isRight(fund) && fund.right?.body).toEqual(expected.get('fund-health/main')?.body);
     expect(second.lag()).toEqual({ seen: end, stored: end, behind: 0n });
+    // and built again from zero, the read models come out the same
+    const stray = expected.get('fund-health/main')!;
+    await readModels.write('stray', [{ ...stray, position: end + 100n, body: { ...stray.body, badDebt: '1' } } as typeof stray], end);
+    await second.rebuild();
+    await second.caughtUp(end);
+    const rebuilt = await readModels.get('fund-health', 'main');
+    expect(E.isRight(rebuilt) && rebuilt.right?.body).toEqual(expected.get('fund-health/main')?.body);
     await second.stop();
     await store.close();
   });

@@ -74,7 +74,9 @@ describe('ledger run', () => {
     expect(result.status).toBe(0);
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[5]).toMatchObject({ line: 6, status: 'accepted', events: [{ type: 'TradeExecuted', price: '30000', takerFee: '15' }] });
-    expect(lines.at(-1)).toMatchObject({ pool: { poolId: 'main', treasury: '22.58381265' } });
+    expect(lines.at(-1)).toMatchObject({ readModels: { poolId: 'main', fundHealth: { fundAssets: '9.96618735', openInterest: '33000' } } });
+    const alice = ((lines.at(-1) as { readModels: { accounts: { accountId: string }[] } }).readModels.accounts).find((a) => a.accountId === 'alice');
+    expect(alice).toMatchObject({ collateral: '10476.75', equity: '11976.75', positionsAtMark: [{ marketId: 'BTC-PERP', unrealizedPnl: '1500' }] });
     // --data keeps the store: a second run resumes it and applies nothing twice
     const dir = mkdtempSync(join(tmpdir(), 'ledger-cli-data-'));
     try {
