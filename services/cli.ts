@@ -1,6 +1,7 @@
 // `ledger`: the command-line entry point.
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
 //   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
+//   ledger serve
 //   ledger keygen [--out FILE]
 //   ledger help
 
@@ -21,6 +22,7 @@ import { projectAll } from '../projections/runner.js';
 import { openStore, storeConfigFrom } from './ledger/store-config.js';
 import { audit, describeProblem, type AuditOptions, type AuditReport } from './audit.js';
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
+import { serviceConfigFrom, startService } from './service.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
@@ -43,6 +45,10 @@ const usage = `usage:
       compared with the ones the log gives. Exits 1 at the first problem, naming its position.
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
+  ledger serve
+      the service: HTTP on PORT (default 8080), the SQLite store under DATA_DIR (default ./data),
+      in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL switch to those.
+      Stops cleanly on SIGTERM or SIGINT.
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
@@ -345,9 +351,33 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
   return lines.join('\n');
 };
 
+/** Run the service until SIGTERM or SIGINT, then stop it cleanly. */
+const serve = async (): Promise<number> => {
+  const config = serviceConfigFrom(process.env);
+  if (E.isLeft(config)) {
+    console.error(`refusing to start, bad configuration: ${config.left.message}`);
+    return 1;
+  }
+  const service = await startService(config.right);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await service.stop();
+  return 0;
+};
+
 export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'serve':
+      try {
+        return await serve();
+      } catch (error) {
+        console.error(`the service failed: ${(error as Error).message}`);
+        return 1;
+      }
     case 'audit':
       try {
         return await auditCommand(rest);

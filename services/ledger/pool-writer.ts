@@ -35,6 +35,8 @@ export interface WriterOptions {
   readonly maxConflictRetries?: number;
   /** The time commands are decided at (ms since the epoch). */
   readonly clock?: () => number;
+  /** Told after every durable append: how many events, in how long (for metrics). */
+  readonly onAppend?: (events: number, seconds: number) => void;
 }
 
 export interface Submission {
@@ -93,6 +95,7 @@ export class PoolWriter {
   private readonly snapshotEvery: number;
   private readonly maxConflictRetries: number;
   private readonly clock: () => number;
+  private readonly onAppend: ((events: number, seconds: number) => void) | undefined;
 
   private constructor(readonly store: EventStore, readonly poolId: string, options: WriterOptions) {
     this.batchSize = options.batchSize ?? 256;
@@ -100,6 +103,7 @@ export class PoolWriter {
     this.snapshotEvery = options.snapshotEvery ?? 10_000;
     this.maxConflictRetries = options.maxConflictRetries ?? 5;
     this.clock = options.clock ?? Date.now;
+    this.onAppend = options.onAppend;
   }
 
   /** A writer with the pool's state loaded from the newest snapshot and the tail of the stream. */
@@ -151,8 +155,10 @@ export class PoolWriter {
         await this.resolveAll(batch, decided.results);
         return;
       }
+      const started = process.hrtime.bigint();
       const appended = await this.store.append(poolStream(this.poolId), this.revision, decided.events);
       if (E.isRight(appended)) {
+        this.onAppend?.(decided.events.length, Number(process.hrtime.bigint() - started) / 1e9);
         this.state = decided.state;
         this.revision = appended.right.revision;
         this.lastHash = decided.lastHash;

@@ -1,0 +1,104 @@
+// The service: one process with the embedded defaults (SQLite store under DATA_DIR, in-memory read
+// models rebuilt from the log at start, HTTP on PORT), or EventStoreDB and MongoDB when
+// EVENTSTORE_URL and MONGODB_URL are set. Configuration is decoded like any other input, and a
+// bad value stops the start with a message naming it.
+
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import pino, { type Logger } from 'pino';
+import { decodeWith, type InvalidInput } from '../domain/index.js';
+import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store.js';
+import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
+import { ProjectionRunner } from '../projections/runner.js';
+import type { ReadModelStore } from '../projections/read-model-store.js';
+import { buildHttpApp } from './http.js';
+import { openStore, storeConfigFrom, type StoreConfig } from './ledger/store-config.js';
+import { Metrics } from './metrics.js';
+import { PoolRegistry } from './pools.js';
+
+export interface ServiceConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: string;
+  readonly store: StoreConfig;
+  readonly mongodbUrl?: string;
+}
+
+const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
+  name,
+  (u): u is string => typeof u === 'string' && regex.test(u),
+  (u, c) => (typeof u === 'string' && regex.test(u) ? t.success(u) : t.failure(u, c, expected)),
+  t.identity,
+);
+const PortString = new t.Type<number, string, unknown>('Port', (u): u is number => typeof u === 'number',
+  (u, c) => {
+    const port = typeof u === 'string' && /^[0-9]{1,5}$/.test(u) ? Number(u) : NaN;
+    return port >= 0 && port <= 65_535 ? t.success(port) : t.failure(u, c, 'expected a TCP port, 0 to 65535');
+  }, String);
+
+const ServiceEnvironment = t.partial({
+  PORT: PortString,
+  HOST: pattern('Host', /^[A-Za-z0-9.:-]+$/, 'expected a host name or address'),
+  LOG_LEVEL: pattern('LogLevel', /^(fatal|error|warn|info|debug|trace|silent)$/, 'expected fatal, error, warn, info, debug, trace or silent'),
+  MONGODB_URL: pattern('MongoUrl', /^mongodb(\+srv)?:\/\/\S+$/, 'expected a MongoDB connection string, mongodb://...'),
+});
+
+export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const decoded = decodeWith(ServiceEnvironment)(relevant);
+  if (E.isLeft(decoded)) return decoded;
+  const store = storeConfigFrom(env);
+  if (E.isLeft(store)) return store;
+  return E.right({
+    port: decoded.right.PORT ?? 8080,
+    host: decoded.right.HOST ?? '0.0.0.0',
+    logLevel: decoded.right.LOG_LEVEL ?? 'info',
+    store: store.right,
+    ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
+  });
+};
+
+export interface RunningService {
+  /** Where HTTP listens. */
+  readonly address: string;
+  /** Stop intake, finish what is in flight, stop the projection, close the stores. */
+  stop(): Promise<void>;
+}
+
+export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> => {
+  const events = openStore(config.store);
+  let readModels: ReadModelStore | undefined;
+  let runner: ProjectionRunner | undefined;
+  let app: ReturnType<typeof buildHttpApp> | undefined;
+  const metrics = new Metrics();
+  const pools = new PoolRegistry(events, { onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
+  let address: string;
+  try {
+    readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
+    runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
+    await runner.start();
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, logger });
+    address = await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // Close whatever did open, so that a failed start leaves nothing running.
+    await app?.close().catch(() => undefined);
+    await runner?.stop().catch(() => undefined);
+    await readModels?.close().catch(() => undefined);
+    await events.close().catch(() => undefined);
+    throw error;
+  }
+  const started = { app, runner, readModels };
+  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb' }, 'ledger service listening');
+  return {
+    address,
+    stop: async () => {
+      logger.info('stopping: no new commands, finishing the batch in flight');
+      await started.app.close();
+      await pools.drain();
+      await started.runner.stop();
+      await started.readModels.close();
+      await events.close();
+      logger.info('stopped');
+    },
+  };
+};
