@@ -15,6 +15,8 @@ import { buildHttpApp } from './http.js';
 import { openStore, storeConfigFrom, type StoreConfig } from './ledger/store-config.js';
 import { Metrics } from './metrics.js';
 import { PoolRegistry } from './pools.js';
+import { connect, type NatsConnection } from 'nats';
+import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -22,6 +24,7 @@ export interface ServiceConfig {
   readonly logLevel: string;
   readonly store: StoreConfig;
   readonly mongodbUrl?: string;
+  readonly natsUrl?: string;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -41,10 +44,11 @@ const ServiceEnvironment = t.partial({
   HOST: pattern('Host', /^[A-Za-z0-9.:-]+$/, 'expected a host name or address'),
   LOG_LEVEL: pattern('LogLevel', /^(fatal|error|warn|info|debug|trace|silent)$/, 'expected fatal, error, warn, info, debug, trace or silent'),
   MONGODB_URL: pattern('MongoUrl', /^mongodb(\+srv)?:\/\/\S+$/, 'expected a MongoDB connection string, mongodb://...'),
+  NATS_URL: pattern('NatsUrl', /^(nats|tls):\/\/\S+(,(nats|tls):\/\/\S+)*$/, 'expected nats://host:port (several separated by commas)'),
 });
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
@@ -55,6 +59,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     logLevel: decoded.right.LOG_LEVEL ?? 'info',
     store: store.right,
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
+    ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
   });
 };
 
@@ -70,6 +75,8 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let readModels: ReadModelStore | undefined;
   let runner: ProjectionRunner | undefined;
   let app: ReturnType<typeof buildHttpApp> | undefined;
+  let nats: NatsConnection | undefined;
+  let intake: NatsIntake | undefined;
   const metrics = new Metrics();
   const pools = new PoolRegistry(events, { onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
   let address: string;
@@ -78,23 +85,31 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
     await runner.start();
     app = buildHttpApp({ pools, events, readModels, runner, metrics, logger });
+    if (config.natsUrl !== undefined) {
+      nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
+      intake = await startNatsIntake(nats, pools, metrics);
+    }
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     // Close whatever did open, so that a failed start leaves nothing running.
+    await intake?.stop().catch(() => undefined);
+    await nats?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
     await readModels?.close().catch(() => undefined);
     await events.close().catch(() => undefined);
     throw error;
   }
-  const started = { app, runner, readModels };
-  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb' }, 'ledger service listening');
+  const started = { app, runner, readModels, nats, intake };
+  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
   return {
     address,
     stop: async () => {
       logger.info('stopping: no new commands, finishing the batch in flight');
+      await started.intake?.stop();
       await started.app.close();
       await pools.drain();
+      await started.nats?.drain();
       await started.runner.stop();
       await started.readModels.close();
       await events.close();

@@ -1,0 +1,130 @@
+// NATS intake against a real nats-server started by the test (free port, JetStream, a temporary
+// store): the producer client, duplicates, the reply header, and malformed messages.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { connect, headers, type NatsConnection } from 'nats';
+import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
+import { LedgerClient } from '../../services/bus/client.js';
+import { commandSubject, DLQ_STREAM, dlqSubject, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
+import { poolStream } from '../../services/ledger/pool-writer.js';
+import { startService, type RunningService } from '../../services/service.js';
+import { decodeCommand, type Command } from '../../domain/index.js';
+
+const freePort = () => new Promise<number>((resolve) => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    server.close(() => resolve(port));
+  });
+});
+const listening = async (port: number) => {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('nats-server did not start');
+};
+
+// `.ci/run` installs nats-server when it is missing; where that failed, say so rather than pass.
+const natsServerMissing = spawnSync('nats-server', ['--version']).error !== undefined;
+if (natsServerMissing) console.log('NATS intake suite skipped: no nats-server on PATH (Debian package nats-server).');
+
+const dir = mkdtempSync(join(tmpdir(), 'ledger-nats-'));
+const lines = readFileSync('examples/trading.jsonl', 'utf8').split('\n').filter((l) => l.trim() !== '');
+const commands = lines.map((l) => decodeCommand(JSON.parse(l))).filter(E.isRight).map((c) => c.right as Command);
+let natsServer: ChildProcess;
+let url: string;
+let service: RunningService;
+let client: LedgerClient;
+let raw: NatsConnection;
+
+beforeAll(async () => {
+  if (natsServerMissing) return;
+  const port = await freePort();
+  url = `nats://127.0.0.1:${port}`;
+  natsServer = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], { stdio: 'ignore' });
+  await listening(port);
+  service = await startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url }, pino({ level: 'silent' }));
+  client = await LedgerClient.connect(url);
+  raw = await connect({ servers: url });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await raw?.close();
+  await service?.stop();
+  natsServer?.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const logged = async (commandId: string) => {
+  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+  const read = await store.readStream(poolStream('main'), 0n, 100_000);
+  await store.close();
+  return E.isRight(read) ? read.right.filter((e) => e.metadata.commandId === commandId) : [];
+};
+
+describe.skipIf(natsServerMissing)('NATS intake', () => {
+  it('takes commands from the producer client and answers each with its outcome', async () => {
+    const outcomes = [];
+    for (const command of commands) outcomes.push(await client.submit(command));
+    expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'rejected']);
+    expect(outcomes[5]).toMatchObject({ commandId: 'me-1', events: [{ type: 'TradeExecuted', price: '30000', takerFee: '15' }] });
+    expect(outcomes[9]).toMatchObject({ error: { code: 'INSUFFICIENT_MARGIN', field: 'taker' } });
+  });
+
+  it('applies a command published twice once: by message id, and by command id', async () => {
+    const deposit: Command = { type: 'Deposit', schemaVersion: 1, commandId: 'twice', poolId: 'main', accountId: 'erin', amount: 10n ** 18n };
+    const first = await client.submit(deposit);
+    const again = await client.submit(deposit);
+    expect(first.status).toBe('accepted');
+    expect(again.status).toBe('accepted');
+    // the same command id under another JetStream message id: the ledger's own idempotency
+    const js = raw.jetstream();
+    const outcome = raw.subscribe(outcomeSubject('main', 'twice'), { max: 1 });
+    await js.publish(commandSubject('main', 'Deposit'), JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'twice', poolId: 'main', accountId: 'erin', amount: '1' }), { msgID: 'other-message-id' });
+    for await (const m of outcome) expect(JSON.parse(new TextDecoder().decode(m.data))).toMatchObject({ status: 'accepted', deduplicated: true });
+    expect(await logged('twice')).toHaveLength(1);
+  });
+
+  it('sends the outcome to the subject in the Ledger-Reply-To header too', async () => {
+    const inbox = raw.subscribe('my.reply.inbox', { max: 1 });
+    const h = headers();
+    h.set(REPLY_HEADER, 'my.reply.inbox');
+    await raw.jetstream().publish(commandSubject('main', 'Deposit'), JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'with-reply', poolId: 'main', accountId: 'frank', amount: '3' }), { msgID: 'with-reply', headers: h });
+    for await (const m of inbox) expect(JSON.parse(new TextDecoder().decode(m.data))).toMatchObject({ status: 'accepted', commandId: 'with-reply' });
+  });
+
+  it.each([
+    ['not JSON', 'Deposit', '{"type": "Deposit",', '(root)'],
+    ['wrong types', 'Deposit', JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'bad-types', poolId: 'main', accountId: 7, amount: '1' }), 'accountId'],
+    ['an unknown type', 'Steal', JSON.stringify({ type: 'Steal', schemaVersion: 1, commandId: 'bad-type', poolId: 'main' }), 'type'],
+    ['bad decimals', 'Deposit', JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'bad-decimal', poolId: 'main', accountId: 'a', amount: '1e3' }), 'amount'],
+    ['a huge payload', 'Deposit', JSON.stringify({ type: 'Deposit', padding: 'x'.repeat(300_000) }), '(root)'],
+  ])('answers %s with an error, copies it to the DLQ, and appends nothing', async (_what, type, body, path) => {
+    const dlq = raw.subscribe(dlqSubject('main'), { max: 1 });
+    const copy = (async () => { for await (const m of dlq) return m; return undefined; })();
+    await raw.jetstream().publish(commandSubject('main', type), body, { msgID: `bad-${Math.random()}` });
+    const message = await copy;
+    expect(new TextDecoder().decode(message!.data)).toBe(body);
+    expect(JSON.parse(message!.headers!.get('Ledger-Error'))).toMatchObject({ code: 'INVALID_INPUT', errors: [{ path }] });
+    const id = (() => { try { return (JSON.parse(body) as { commandId?: string }).commandId; } catch { return undefined; } })();
+    if (id !== undefined) expect(await logged(id)).toHaveLength(0);
+  });
+
+  it('keeps the DLQ copies in a stream, for when nobody was listening', async () => {
+    const info = await (await raw.jetstreamManager()).streams.info(DLQ_STREAM);
+    expect(info.state.messages).toBe(5);
+  });
+});
