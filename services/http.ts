@@ -10,7 +10,7 @@ import { adlQueue, decodeCommand, decodeWith, Id, invalidInput, type InvalidInpu
 import type { ReadModelStore } from '../projections/read-model-store.js';
 import { accountView } from '../projections/read-models.js';
 import type { ProjectionRunner } from '../projections/runner.js';
-import type { EventStore } from './ledger/event-store.js';
+import { logIndex, type EventStore } from './ledger/event-store.js';
 import { poolStream } from './ledger/pool-writer.js';
 import type { Metrics } from './metrics.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
@@ -53,8 +53,7 @@ const PoolParams = t.type({ poolId: Id });
 const AccountParams = t.type({ poolId: Id, accountId: Id });
 const MarketParams = t.type({ poolId: Id, marketId: Id });
 const EventsQuery = t.partial({
-  from: new t.Type<bigint, string, unknown>('Revision', (u): u is bigint => typeof u === 'bigint',
-    (u, c) => (typeof u === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(u) ? t.success(BigInt(u)) : t.failure(u, c, 'expected a revision: a non-negative integer')), String),
+  from: logIndex('Revision'),
   limit: new t.Type<number, string, unknown>('Limit', (u): u is number => typeof u === 'number',
     (u, c) => {
       const n = typeof u === 'string' && /^[0-9]{1,4}$/.test(u) ? Number(u) : NaN;

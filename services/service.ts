@@ -17,6 +17,7 @@ import { Metrics } from './metrics.js';
 import { PoolRegistry } from './pools.js';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
+import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -77,6 +78,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let app: ReturnType<typeof buildHttpApp> | undefined;
   let nats: NatsConnection | undefined;
   let intake: NatsIntake | undefined;
+  let forwarder: EventForwarder | undefined;
   const metrics = new Metrics();
   const pools = new PoolRegistry(events, { onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
   let address: string;
@@ -88,11 +90,13 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     if (config.natsUrl !== undefined) {
       nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
       intake = await startNatsIntake(nats, pools, metrics);
+      forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
     }
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
     // Close whatever did open, so that a failed start leaves nothing running.
     await intake?.stop().catch(() => undefined);
+    await forwarder?.stop().catch(() => undefined);
     await nats?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
@@ -100,7 +104,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     await events.close().catch(() => undefined);
     throw error;
   }
-  const started = { app, runner, readModels, nats, intake };
+  const started = { app, runner, readModels, nats, intake, forwarder };
   logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
   return {
     address,
@@ -109,6 +113,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       await started.intake?.stop();
       await started.app.close();
       await pools.drain();
+      await started.forwarder?.stop();
       await started.nats?.drain();
       await started.runner.stop();
       await started.readModels.close();

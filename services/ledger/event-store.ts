@@ -45,6 +45,10 @@ export const EventMetadataCodec = t.type({
   hash: Hash,
 }, 'EventMetadata');
 
+/** A log position or stream revision on the wire: a non-negative integer as a decimal string. */
+export const logIndex = (name: string) => new t.Type<bigint, string, unknown>(name, (u): u is bigint => typeof u === 'bigint',
+  (u, c) => (typeof u === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(u) ? t.success(BigInt(u)) : t.failure(u, c, `expected a ${name.toLowerCase()}: a non-negative integer`)), String);
+
 /** A stored event's metadata, or the reason it is not one. */
 export const decodeMetadata = (raw: unknown, position: bigint): E.Either<StoreError, EventMetadata> =>
   E.mapLeft((error: { readonly message: string }): StoreError => ({ kind: 'corrupt', position, message: `metadata: ${error.message}` }))(decodeWith(EventMetadataCodec)(raw));

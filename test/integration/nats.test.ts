@@ -12,6 +12,7 @@ import pino from 'pino';
 import { connect, headers, type NatsConnection } from 'nats';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { LedgerClient } from '../../services/bus/client.js';
+import { EVENT_STREAM } from '../../services/bus/event-forwarder.js';
 import { commandSubject, DLQ_STREAM, dlqSubject, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
@@ -49,13 +50,19 @@ let service: RunningService;
 let client: LedgerClient;
 let raw: NatsConnection;
 
+let natsPort: number;
+const startNats = async () => {
+  natsServer = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(dir, 'jetstream')], { stdio: 'ignore' });
+  await listening(natsPort);
+};
+const startLedger = () => startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url }, pino({ level: 'silent' }));
+
 beforeAll(async () => {
   if (natsServerMissing) return;
-  const port = await freePort();
-  url = `nats://127.0.0.1:${port}`;
-  natsServer = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], { stdio: 'ignore' });
-  await listening(port);
-  service = await startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url }, pino({ level: 'silent' }));
+  natsPort = await freePort();
+  url = `nats://127.0.0.1:${natsPort}`;
+  await startNats();
+  service = await startLedger();
   client = await LedgerClient.connect(url);
   raw = await connect({ servers: url });
 });
@@ -126,5 +133,69 @@ describe.skipIf(natsServerMissing)('NATS intake', () => {
   it('keeps the DLQ copies in a stream, for when nobody was listening', async () => {
     const info = await (await raw.jetstreamManager()).streams.info(DLQ_STREAM);
     expect(info.state.messages).toBe(5);
+  });
+});
+
+const poolEvents = async () => {
+  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+  const read = await store.readStream(poolStream('main'), 0n, 100_000);
+  await store.close();
+  if (E.isLeft(read)) throw new Error(`log unreadable: ${JSON.stringify(read.left)}`);
+  return read.right;
+};
+const streamed = async () => (await (await raw.jetstreamManager()).streams.info(EVENT_STREAM)).state.messages;
+const describe_ = async () => `${await streamed()} in the stream, ${(await poolEvents()).length} in the log`;
+const eventually = async (check: () => Promise<boolean>, what: string) => {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}: ${await describe_()}`);
+};
+const deposit = (commandId: string, amount: string) =>
+  decodeCommand({ type: 'Deposit', schemaVersion: 1, commandId, poolId: 'main', accountId: 'frank', amount }) as E.Right<Command>;
+
+describe.skipIf(natsServerMissing)('NATS event forwarder', () => {
+  it('publishes every pool event in log order, and the client decodes them to domain types', async () => {
+    const log = await poolEvents();
+    await eventually(async () => (await streamed()) === log.length, 'the forwarder to catch up');
+    const received = [];
+    for await (const item of client.events('main')) {
+      expect(E.isRight(item)).toBe(true);
+      if (E.isRight(item)) received.push(item.right);
+      if (received.length === log.length) break;
+    }
+    expect(received.map((e) => [e.position, e.eventId, e.event.type])).toEqual(log.map((e) => [e.position, e.eventId, e.type]));
+    const trade = received.find((e) => e.event.type === 'TradeExecuted');
+    expect(trade?.event).toMatchObject({ type: 'TradeExecuted', takerFee: 15n * 10n ** 18n });
+    expect(trade?.metadata.commandId).toBe('me-1');
+  });
+
+  it('resumes after a restart of the service without repeating or skipping an event', async () => {
+    await service.stop();
+    // Submitted while the service is down: the command waits in JetStream for the intake.
+    const submitted = client.submit(deposit('after-restart', '4').right, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    service = await startLedger();
+    expect((await submitted).status).toBe('accepted');
+    const log = await poolEvents();
+    await eventually(async () => (await streamed()) === log.length, 'the forwarder to catch up');
+    const after = log[log.length - 2]!.position;
+    for await (const item of client.events('main', { after })) {
+      expect(E.isRight(item) && item.right.event.type).toBe('CollateralDeposited');
+      expect(E.isRight(item) && item.right.metadata.commandId).toBe('after-restart');
+      break;
+    }
+  });
+
+  it('carries on when the NATS server restarts: commands are taken and events forwarded again', async () => {
+    natsServer.kill('SIGKILL');
+    await new Promise((r) => natsServer.once('exit', r));
+    await startNats();
+    const outcome = await client.submit(deposit('after-nats-restart', '5').right, { timeoutMs: 2_000, attempts: 10 });
+    expect(outcome).toMatchObject({ status: 'accepted', commandId: 'after-nats-restart' });
+    expect(await logged('after-nats-restart')).toHaveLength(1);
+    const log = await poolEvents();
+    await eventually(async () => (await streamed()) === log.length, 'the forwarder to catch up');
   });
 });
