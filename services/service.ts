@@ -80,7 +80,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let intake: NatsIntake | undefined;
   let forwarder: EventForwarder | undefined;
   const metrics = new Metrics();
-  const pools = new PoolRegistry(events, { onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
+  const pools = new PoolRegistry(events, { batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);

@@ -1,0 +1,132 @@
+// Commands per second end to end over NATS: publish on JetStream, the service's intake decides,
+// appends durably (embedded SQLite), acks and publishes the outcome; the event forwarder runs as
+// in production. Next to it, the raw rate of JetStream on the same server: publish the same
+// message bodies to a stream and consume them with a durable consumer that acks each one.
+// Targets: >= 10,000 commands/s end to end, and >= 25% of the raw rate.
+// Needs `nats-server` on the PATH; it starts its own on a free port with a temporary store.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AckPolicy, connect, type NatsConnection } from 'nats';
+import { encodeCommand, type Command } from '../../domain/index.js';
+import { commandSubject } from '../../services/bus/nats-intake.js';
+import { POOL_ID, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
+
+const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50_000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2_048);
+
+const freePort = () => new Promise<number>((resolve) => {
+  const server = createServer();
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    server.close(() => resolve(port));
+  });
+});
+const listening = async (port: number) => {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listening on ${port}`);
+};
+
+/** Publish with at most IN_FLIGHT unacknowledged publishes. */
+const publishAll = async (nc: NatsConnection, messages: ReadonlyArray<{ subject: string; body: string; id: string }>) => {
+  const js = nc.jetstream();
+  const inFlight = new Set<Promise<unknown>>();
+  for (const m of messages) {
+    const done = js.publish(m.subject, m.body, { msgID: m.id });
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+};
+
+/** Publish commands and resolve once every outcome has come back, with the count by status. */
+const submitAll = async (nc: NatsConnection, commands: ReadonlyArray<Command>) => {
+  const statuses = new Map<string, number>();
+  const subscription = nc.subscribe(`ledger.${POOL_ID}.outcome.*`);
+  const answered = (async () => {
+    let n = 0;
+    for await (const message of subscription) {
+      const status = (JSON.parse(new TextDecoder().decode(message.data)) as { status: string }).status;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (++n === commands.length) break;
+    }
+  })();
+  await publishAll(nc, commands.map((c) => ({ subject: commandSubject(c.poolId, c.type), body: JSON.stringify(encodeCommand(c)), id: c.commandId })));
+  await answered;
+  return statuses;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-ingest-'));
+const port = await freePort();
+const url = `nats://127.0.0.1:${port}`;
+const natsServer = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], { stdio: 'ignore' });
+try {
+  await listening(port);
+  // The service runs in a process of its own, as in production: producers are elsewhere.
+  const httpPort = await freePort();
+  const address = `http://127.0.0.1:${httpPort}`;
+  const service = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), fileURLToPath(new URL('../../services/main.js', import.meta.url)), 'serve'], {
+    stdio: 'inherit',
+    env: { ...process.env, PORT: String(httpPort), HOST: '127.0.0.1', DATA_DIR: dir, NATS_URL: url, LOG_LEVEL: 'warn' },
+  });
+  await listening(httpPort);
+  const nc = await connect({ servers: url });
+  const setup: PoolSetup = { accounts: 1_000, markets: 10, collateral: 1_000_000_000n };
+  await submitAll(nc, [...setupCommands(setup, defaultStartPrice)]);
+  const trades = tradingCommands(COMMANDS, setup, 11, 1_000_000).filter((c) => c.type === 'ExecuteTrade');
+
+  const started = process.hrtime.bigint();
+  const statuses = await submitAll(nc, trades);
+  const endToEnd = trades.length / (Number(process.hrtime.bigint() - started) / 1e9);
+  // How the writer batched them (group commit), from the service's own metrics.
+  const metrics = await (await fetch(`${address}/metrics`)).text();
+  const metric = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
+  const appends = metric('ledger_append_batch_events_count');
+  const appendSeconds = metric('ledger_append_seconds_sum');
+  const exited = new Promise((resolve) => service.once('exit', resolve));
+  service.kill('SIGTERM');
+  await exited;
+
+  // Raw JetStream: the same bodies through a stream of their own and a durable acking consumer.
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'RAW_BENCH', subjects: ['raw.>'], duplicate_window: 10 * 60 * 1_000_000_000 });
+  await jsm.consumers.add('RAW_BENCH', { durable_name: 'raw', ack_policy: AckPolicy.Explicit, max_ack_pending: 10_000 });
+  const rawMessages = trades.map((c) => ({ subject: `raw.${c.type}`, body: JSON.stringify(encodeCommand(c)), id: c.commandId }));
+  const rawStarted = process.hrtime.bigint();
+  const consumed = (async () => {
+    const messages = await (await nc.jetstream().consumers.get('RAW_BENCH', 'raw')).consume({ max_messages: 1_000 });
+    let n = 0;
+    for await (const message of messages) {
+      message.ack();
+      if (++n === rawMessages.length) break;
+    }
+  })();
+  await publishAll(nc, rawMessages);
+  await consumed;
+  const raw = rawMessages.length / (Number(process.hrtime.bigint() - rawStarted) / 1e9);
+  await nc.close();
+
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  console.log(`commands: ${fmt(trades.length)} trades, ${IN_FLIGHT} in flight; outcomes ${JSON.stringify(Object.fromEntries(statuses))}`);
+  console.log(`end to end (publish, decide, durable append, ack, outcome): ${fmt(endToEnd)} commands/s (target >= 10,000)`);
+  console.log(`appends: ${fmt(appends)} (whole run, ${(metric('ledger_append_batch_events_sum') / appends).toFixed(1)} events each on average), ${(appendSeconds * 1000 / appends).toFixed(2)} ms each`);
+  console.log(`raw JetStream publish and acked consume of the same messages: ${fmt(raw)} messages/s`);
+  console.log(`ratio: ${((endToEnd / raw) * 100).toFixed(1)}% of raw (target >= 25%)`);
+} finally {
+  const stopped = new Promise((resolve) => natsServer.once('exit', resolve));
+  natsServer.kill('SIGTERM');
+  await stopped;
+  rmSync(dir, { recursive: true, force: true });
+}
