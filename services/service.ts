@@ -26,6 +26,8 @@ export interface ServiceConfig {
   readonly store: StoreConfig;
   readonly mongodbUrl?: string;
   readonly natsUrl?: string;
+  /** How long JetStream waits for an ack before redelivering a command. */
+  readonly natsAckWaitMs?: number;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -46,10 +48,14 @@ const ServiceEnvironment = t.partial({
   LOG_LEVEL: pattern('LogLevel', /^(fatal|error|warn|info|debug|trace|silent)$/, 'expected fatal, error, warn, info, debug, trace or silent'),
   MONGODB_URL: pattern('MongoUrl', /^mongodb(\+srv)?:\/\/\S+$/, 'expected a MongoDB connection string, mongodb://...'),
   NATS_URL: pattern('NatsUrl', /^(nats|tls):\/\/\S+(,(nats|tls):\/\/\S+)*$/, 'expected nats://host:port (several separated by commas)'),
+  NATS_ACK_WAIT_MS: new t.Type<number, string, unknown>('AckWaitMs', (u): u is number => typeof u === 'number', (u, c) => {
+    const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
+    return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
+  }, String),
 });
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
@@ -61,6 +67,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     store: store.right,
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
     ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
+    ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
   });
 };
 
@@ -89,7 +96,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     app = buildHttpApp({ pools, events, readModels, runner, metrics, logger });
     if (config.natsUrl !== undefined) {
       nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
-      intake = await startNatsIntake(nats, pools, metrics);
+      intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
       forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
     }
     address = await app.listen({ port: config.port, host: config.host });

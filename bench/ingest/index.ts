@@ -7,36 +7,17 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { encodeCommand, type Command } from '../../domain/index.js';
 import { commandSubject } from '../../services/bus/nats-intake.js';
+import { exited, freePort, listening, NatsServer } from '../../test/support/nats-server.js';
 import { POOL_ID, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2_048);
-
-const freePort = () => new Promise<number>((resolve) => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => resolve(port));
-  });
-});
-const listening = async (port: number) => {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = tcpConnect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listening on ${port}`);
-};
 
 /** Publish with at most IN_FLIGHT unacknowledged publishes. */
 const publishAll = async (nc: NatsConnection, messages: ReadonlyArray<{ subject: string; body: string; id: string }>) => {
@@ -69,11 +50,9 @@ const submitAll = async (nc: NatsConnection, commands: ReadonlyArray<Command>) =
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-ingest-'));
-const port = await freePort();
-const url = `nats://127.0.0.1:${port}`;
-const natsServer = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'jetstream')], { stdio: 'ignore' });
+const natsServer = await NatsServer.start(dir);
+const url = natsServer.url;
 try {
-  await listening(port);
   // The service runs in a process of its own, as in production: producers are elsewhere.
   const httpPort = await freePort();
   const address = `http://127.0.0.1:${httpPort}`;
@@ -95,9 +74,9 @@ try {
   const metric = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
   const appends = metric('ledger_append_batch_events_count');
   const appendSeconds = metric('ledger_append_seconds_sum');
-  const exited = new Promise((resolve) => service.once('exit', resolve));
+  const serviceStopped = exited(service);
   service.kill('SIGTERM');
-  await exited;
+  await serviceStopped;
 
   // Raw JetStream: the same bodies through a stream of their own and a durable acking consumer.
   const jsm = await nc.jetstreamManager();
@@ -125,8 +104,6 @@ try {
   console.log(`raw JetStream publish and acked consume of the same messages: ${fmt(raw)} messages/s`);
   console.log(`ratio: ${((endToEnd / raw) * 100).toFixed(1)}% of raw (target >= 25%)`);
 } finally {
-  const stopped = new Promise((resolve) => natsServer.once('exit', resolve));
-  natsServer.kill('SIGTERM');
-  await stopped;
+  await natsServer.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -28,6 +28,9 @@ export const commandSubject = (poolId: string, type: string): string => `ledger.
 export const outcomeSubject = (poolId: string, commandId: string): string => `ledger.${poolId}.outcome.${commandId}`;
 export const dlqSubject = (poolId: string): string => `ledger.${poolId}.dlq`;
 
+/** How long JetStream waits for an ack before it delivers a command again (after a crash). */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+
 /** Largest command accepted, bytes (larger ones are answered and sent to the DLQ). */
 export const MAX_COMMAND_BYTES = 256 * 1024;
 
@@ -41,11 +44,11 @@ const ensureStream = async (jsm: JetStreamManager, config: { readonly name: stri
 };
 
 /** Create or update the command and outcome streams and the durable intake consumer. */
-export const ensureCommandStream = async (jsm: JetStreamManager): Promise<void> => {
+export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<void> => {
   await ensureStream(jsm, { name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
   await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000 });
   await ensureStream(jsm, { name: DLQ_STREAM, subjects: ['ledger.*.dlq'], max_age: 30 * 24 * 3600 * 1_000_000_000 });
-  const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: 30 * 1_000_000_000, max_ack_pending: 10_000 };
+  const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 10_000 };
   try {
     await jsm.consumers.info(COMMAND_STREAM, INTAKE_CONSUMER);
     await jsm.consumers.update(COMMAND_STREAM, INTAKE_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
@@ -59,9 +62,9 @@ export interface NatsIntake {
   stop(): Promise<void>;
 }
 
-export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, metrics: Metrics): Promise<NatsIntake> => {
+export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, metrics: Metrics, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<NatsIntake> => {
   const jsm = await nc.jetstreamManager();
-  await ensureCommandStream(jsm);
+  await ensureCommandStream(jsm, ackWaitMs);
   const consumer = await nc.jetstream().consumers.get(COMMAND_STREAM, INTAKE_CONSUMER);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 1_000 });
   const inHand = new Set<Promise<void>>();

@@ -1,9 +1,7 @@
 // NATS intake against a real nats-server started by the test (free port, JetStream, a temporary
 // store): the producer client, duplicates, the reply header, and malformed messages.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,52 +14,28 @@ import { EVENT_STREAM } from '../../services/bus/event-forwarder.js';
 import { commandSubject, DLQ_STREAM, dlqSubject, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
+import { NatsServer, natsServerMissing } from '../support/nats-server.js';
 import { decodeCommand, type Command } from '../../domain/index.js';
 
-const freePort = () => new Promise<number>((resolve) => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => resolve(port));
-  });
-});
-const listening = async (port: number) => {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = tcpConnect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('nats-server did not start');
-};
-
 // `.ci/run` installs nats-server when it is missing; where that failed, say so rather than pass.
-const natsServerMissing = spawnSync('nats-server', ['--version']).error !== undefined;
-if (natsServerMissing) console.log('NATS intake suite skipped: no nats-server on PATH (Debian package nats-server).');
+const missing = natsServerMissing();
+if (missing !== undefined) console.log(`NATS suites skipped: ${missing}.`);
 
 const dir = mkdtempSync(join(tmpdir(), 'ledger-nats-'));
 const lines = readFileSync('examples/trading.jsonl', 'utf8').split('\n').filter((l) => l.trim() !== '');
 const commands = lines.map((l) => decodeCommand(JSON.parse(l))).filter(E.isRight).map((c) => c.right as Command);
-let natsServer: ChildProcess;
+let natsServer: NatsServer;
 let url: string;
 let service: RunningService;
 let client: LedgerClient;
 let raw: NatsConnection;
 
-let natsPort: number;
-const startNats = async () => {
-  natsServer = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', join(dir, 'jetstream')], { stdio: 'ignore' });
-  await listening(natsPort);
-};
 const startLedger = () => startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url }, pino({ level: 'silent' }));
 
 beforeAll(async () => {
-  if (natsServerMissing) return;
-  natsPort = await freePort();
-  url = `nats://127.0.0.1:${natsPort}`;
-  await startNats();
+  if (missing !== undefined) return;
+  natsServer = await NatsServer.start(dir);
+  url = natsServer.url;
   service = await startLedger();
   client = await LedgerClient.connect(url);
   raw = await connect({ servers: url });
@@ -71,7 +45,7 @@ afterAll(async () => {
   await client?.close();
   await raw?.close();
   await service?.stop();
-  natsServer?.kill('SIGTERM');
+  await natsServer?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -82,7 +56,7 @@ const logged = async (commandId: string) => {
   return E.isRight(read) ? read.right.filter((e) => e.metadata.commandId === commandId) : [];
 };
 
-describe.skipIf(natsServerMissing)('NATS intake', () => {
+describe.skipIf(missing !== undefined)('NATS intake', () => {
   it('takes commands from the producer client and answers each with its outcome', async () => {
     const outcomes = [];
     for (const command of commands) outcomes.push(await client.submit(command));
@@ -155,7 +129,7 @@ const eventually = async (check: () => Promise<boolean>, what: string) => {
 const deposit = (commandId: string, amount: string) =>
   decodeCommand({ type: 'Deposit', schemaVersion: 1, commandId, poolId: 'main', accountId: 'frank', amount }) as E.Right<Command>;
 
-describe.skipIf(natsServerMissing)('NATS event forwarder', () => {
+describe.skipIf(missing !== undefined)('NATS event forwarder', () => {
   it('publishes every pool event in log order, and the client decodes them to domain types', async () => {
     const log = await poolEvents();
     await eventually(async () => (await streamed()) === log.length, 'the forwarder to catch up');
@@ -189,9 +163,8 @@ describe.skipIf(natsServerMissing)('NATS event forwarder', () => {
   });
 
   it('carries on when the NATS server restarts: commands are taken and events forwarded again', async () => {
-    natsServer.kill('SIGKILL');
-    await new Promise((r) => natsServer.once('exit', r));
-    await startNats();
+    await natsServer.stop('SIGKILL');
+    await natsServer.restart();
     const outcome = await client.submit(deposit('after-nats-restart', '5').right, { timeoutMs: 2_000, attempts: 10 });
     expect(outcome).toMatchObject({ status: 'accepted', commandId: 'after-nats-restart' });
     expect(await logged('after-nats-restart')).toHaveLength(1);
