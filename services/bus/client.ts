@@ -75,8 +75,8 @@ export class LedgerClient {
     const outcome = (async () => {
       for await (const message of subscription) {
         const decoded = decodeMessage(WireOutcomeCodec, message.data);
-        if (E.isRight(decoded)) return decoded.right;
-        throw new Error(`malformed outcome for ${command.commandId}: ${decoded.left.message}`);
+        // A value, not a throw: this promise may settle while nobody awaits it.
+        return E.isRight(decoded) ? decoded.right : { status: 'failed' as const, commandId: command.commandId, error: { code: 'MALFORMED_OUTCOME', message: decoded.left.message } };
       }
       return undefined;
     })();
