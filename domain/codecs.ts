@@ -169,6 +169,15 @@ export const invalidInput = (errors: ReadonlyArray<FieldError>): InvalidInput =>
   errors,
 });
 
+/** Parse JSON text read at a boundary; text that is not JSON is an InvalidInput at the root. */
+export const parseJson = (text: string): E.Either<InvalidInput, unknown> => {
+  try {
+    return E.right(JSON.parse(text) as unknown);
+  } catch (error) {
+    return E.left(invalidInput([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]));
+  }
+};
+
 /** Decode with a codec, failing with a structured InvalidInput. */
 export const decodeWith = <A, O>(codec: t.Type<A, O, unknown>) => (input: unknown): E.Either<InvalidInput, A> =>
   E.mapLeft((errors: t.Errors) => invalidInput(fieldErrors(errors)))(codec.decode(input));

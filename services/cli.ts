@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decodeCommand, formatDecimal, invalidInput, isGovernanceCommand,
+  decodeCommand, formatDecimal, parseJson, isGovernanceCommand,
   type Event, type PoolState,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
@@ -90,14 +90,12 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
   for (const [index, text] of lines.entries()) {
     const line = index + 1;
     if (text.trim() === '') continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      outcomes.push({ line, outcome: { status: 'invalid', error: invalidInput([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]) } });
+    const json = parseJson(text);
+    if (E.isLeft(json)) {
+      outcomes.push({ line, outcome: { status: 'invalid', error: json.left } });
       continue;
     }
-    const command = decodeCommand(json);
+    const command = decodeCommand(json.right);
     if (E.isLeft(command)) {
       const commandId = (json as { commandId?: unknown }).commandId;
       outcomes.push({ line, outcome: { status: 'invalid', ...(typeof commandId === 'string' ? { commandId } : {}), error: command.left } });
@@ -368,37 +366,27 @@ const serve = async (): Promise<number> => {
   return 0;
 };
 
+/** Run a subcommand; an error it throws (I/O, a refused start) is reported and exits 1. */
+const reported = async (subcommand: () => number | Promise<number>, prefix = ''): Promise<number> => {
+  try {
+    return await subcommand();
+  } catch (error) {
+    console.error(`${prefix}${(error as Error).message}`);
+    return 1;
+  }
+};
+
 export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      try {
-        return await serve();
-      } catch (error) {
-        console.error(`the service failed: ${(error as Error).message}`);
-        return 1;
-      }
+      return reported(serve, 'the service failed: ');
     case 'audit':
-      try {
-        return await auditCommand(rest);
-      } catch (error) {
-        console.error((error as Error).message);
-        return 1;
-      }
+      return reported(() => auditCommand(rest));
     case 'keygen':
-      try {
-        return keygen(rest);
-      } catch (error) {
-        console.error((error as Error).message);
-        return 1;
-      }
+      return reported(() => keygen(rest));
     case 'run':
-      try {
-        return await run(rest);
-      } catch (error) {
-        console.error((error as Error).message);
-        return 1;
-      }
+      return reported(() => run(rest));
     case 'help':
     case '--help':
     case undefined:

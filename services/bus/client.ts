@@ -5,20 +5,22 @@
 import { AckPolicy, connect, DeliverPolicy, type NatsConnection, type PubAck } from 'nats';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { decodeEvent, decodeWith, encodeCommand, encodeEvent, invalidInput, type Command, type Event, type InvalidInput } from '../../domain/index.js';
+import { decodeEvent, decodeWith, encodeCommand, encodeEvent, parseJson, type Command, type Event, type InvalidInput } from '../../domain/index.js';
 import { EventMetadataCodec, logIndex, type EventMetadata } from '../ledger/event-store.js';
 import { EVENT_STREAM, eventSubjects } from './event-forwarder.js';
 import { commandSubject, OUTCOME_STREAM, outcomeSubject } from './nats-intake.js';
 
 const Error_ = t.intersection([t.type({ code: t.string, message: t.string }), t.partial({ field: t.string, errors: t.array(t.unknown) })]);
-/** An event as it travels (decimal strings), checked against the event codecs. */
+/** An event from the wire (decimal strings) to the domain's types. */
+const EventFromWire = new t.Type<Event, unknown, unknown>('Event', (_u): _u is Event => false, (u, c) => {
+  const decoded = decodeEvent(u);
+  return E.isRight(decoded) ? t.success(decoded.right) : t.failure(u, c, decoded.left.message);
+}, encodeEvent);
+/** An event as it travels, checked against the event codecs and kept in its wire form. */
 const WireEvent = new t.Type<Record<string, unknown>, Record<string, unknown>, unknown>(
   'Event',
   (u): u is Record<string, unknown> => t.UnknownRecord.is(u) && E.isRight(decodeEvent(u)),
-  (u, c) => {
-    const decoded = decodeEvent(u);
-    return E.isRight(decoded) ? t.success(u as Record<string, unknown>) : t.failure(u, c, decoded.left.message);
-  },
+  (u, c) => E.map(() => u as Record<string, unknown>)(EventFromWire.validate(u, c)),
   t.identity,
 );
 /** An outcome as it travels: amounts as decimal strings, as HTTP gives it. */
@@ -29,15 +31,9 @@ const WireOutcomeCodec = t.intersection([
 export type WireOutcome = t.TypeOf<typeof WireOutcomeCodec>;
 
 /** A message from the ledger, decoded; a malformed one is an error value naming its bad fields. */
-const decodeMessage = <A>(codec: t.Type<A, unknown, unknown>, data: Uint8Array): E.Either<InvalidInput, A> => {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(data));
-  } catch (error) {
-    return E.left(invalidInput([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]));
-  }
-  return decodeWith(codec)(json);
-};
+const utf8 = new TextDecoder();
+const decodeMessage = <A>(codec: t.Type<A, unknown, unknown>, data: Uint8Array): E.Either<InvalidInput, A> =>
+  E.flatMap(parseJson(utf8.decode(data)), decodeWith(codec));
 
 /** A ledger event as the forwarder publishes it, decoded to the domain's types. */
 export interface ForwardedEvent {
@@ -53,10 +49,7 @@ const ForwardedEventCodec = t.type({
   position: logIndex('Position'),
   revision: logIndex('Revision'),
   eventId: t.string,
-  event: new t.Type<Event, unknown, unknown>('Event', (_u): _u is Event => false, (u, c) => {
-    const decoded = decodeEvent(u);
-    return E.isRight(decoded) ? t.success(decoded.right) : t.failure(u, c, decoded.left.message);
-  }, encodeEvent),
+  event: EventFromWire,
   metadata: EventMetadataCodec,
 }, 'ForwardedEvent');
 

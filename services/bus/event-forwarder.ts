@@ -11,6 +11,7 @@ import type { JetStreamManager, NatsConnection } from 'nats';
 import { headers as natsHeaders } from 'nats';
 import type { EventStore, StoredEvent, Subscription } from '../ledger/event-store.js';
 import { poolOf } from '../../projections/runner.js';
+import { ensureStream } from './nats-intake.js';
 
 export const EVENT_STREAM = 'LEDGER_EVENTS';
 export const POSITION_HEADER = 'Ledger-Position';
@@ -27,15 +28,8 @@ export const forwardedBody = (event: StoredEvent, poolId: string) => ({
   metadata: event.metadata,
 });
 
-export const ensureEventStream = async (jsm: JetStreamManager): Promise<void> => {
-  const config = { name: EVENT_STREAM, subjects: ['ledger.*.evt.*'], duplicate_window: 10 * 60 * 1_000_000_000 };
-  try {
-    await jsm.streams.info(EVENT_STREAM);
-    await jsm.streams.update(EVENT_STREAM, config);
-  } catch {
-    await jsm.streams.add(config);
-  }
-};
+export const ensureEventStream = (jsm: JetStreamManager): Promise<void> =>
+  ensureStream(jsm, { name: EVENT_STREAM, subjects: ['ledger.*.evt.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
 
 /** The log position of the last event in the stream, or 'start' when it holds none. */
 export const forwardedUpTo = async (jsm: JetStreamManager): Promise<bigint | 'start'> => {

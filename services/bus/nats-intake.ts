@@ -12,7 +12,7 @@
 
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeCommand, invalidInput } from '../../domain/index.js';
+import { decodeCommand, invalidInput, parseJson } from '../../domain/index.js';
 import type { Metrics } from '../metrics.js';
 import { encodeOutcome, type Outcome } from '../outcome.js';
 import type { PoolRegistry } from '../pools.js';
@@ -29,12 +29,15 @@ export const outcomeSubject = (poolId: string, commandId: string): string => `le
 export const dlqSubject = (poolId: string): string => `ledger.${poolId}.dlq`;
 
 /** How long JetStream waits for an ack before it delivers a command again (after a crash). */
+const utf8 = new TextDecoder();
+
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 
 /** Largest command accepted, bytes (larger ones are answered and sent to the DLQ). */
 export const MAX_COMMAND_BYTES = 256 * 1024;
 
-const ensureStream = async (jsm: JetStreamManager, config: { readonly name: string; readonly subjects: string[] } & Record<string, unknown>): Promise<void> => {
+/** Create the stream, or bring an existing one to this configuration. */
+export const ensureStream = async (jsm: JetStreamManager, config: { readonly name: string; readonly subjects: string[] } & Record<string, unknown>): Promise<void> => {
   try {
     await jsm.streams.info(config.name);
     await jsm.streams.update(config.name, config);
@@ -93,12 +96,9 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
     if (message.data.length > MAX_COMMAND_BYTES) {
       return refuse(poolId, message, { status: 'invalid', error: invalidInput([{ path: '(root)', message: `message of ${message.data.length} bytes, at most ${MAX_COMMAND_BYTES}` }]) });
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder().decode(message.data));
-    } catch (error) {
-      return refuse(poolId, message, { status: 'invalid', error: invalidInput([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]) });
-    }
+    const parsed = parseJson(utf8.decode(message.data));
+    if (E.isLeft(parsed)) return refuse(poolId, message, { status: 'invalid', error: parsed.left });
+    const json = parsed.right;
     const commandId = typeof (json as { commandId?: unknown })?.commandId === 'string' ? (json as { commandId: string }).commandId : undefined;
     const command = decodeCommand(json);
     if (E.isLeft(command)) return refuse(poolId, message, { status: 'invalid', ...(commandId === undefined ? {} : { commandId }), error: command.left });
