@@ -64,7 +64,8 @@ export interface FundHealthPoint {
   readonly bucket: number;
   readonly fundAssets: string;
   readonly openInterest: string;
-  readonly coveragePpm: number;
+  /** Integer ppm as a decimal string: the ratio is unbounded, so it can outgrow a JSON number. */
+  readonly coveragePpm: string;
   readonly badDebt: string;
   /** Cover-2: what the fund would have to cover if the two largest accounts defaulted under the shock. */
   readonly stressDeficit: string;
@@ -76,7 +77,7 @@ export interface FundHealthDocument {
   readonly fundAssets: string;
   readonly openInterest: string;
   /** fund assets / open interest in ppm (null without open interest). */
-  readonly coveragePpm: number | null;
+  readonly coveragePpm: string | null;
   readonly fundFeeSharePpm: number;
   readonly draws: { readonly count: number; readonly total: string };
   readonly adl: { readonly count: number; readonly fills: number };
@@ -147,8 +148,8 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
   return largest.reduce((sum, a) => sum + a.shortfall, 0n);
 };
 
-const coverage = (pool: ActivePool): number | null =>
-  pool.openInterest === 0n ? null : Number((fundAssets(pool) * PPM) / pool.openInterest);
+const coverage = (pool: ActivePool): string | null =>
+  pool.openInterest === 0n ? null : ((fundAssets(pool) * PPM) / pool.openInterest).toString();
 
 const marketDocument = (pool: ActivePool, marketId: string, position: bigint): Document | undefined => {
   const market = pool.markets.get(marketId);
@@ -309,7 +310,7 @@ export const projectEvent = (
   let fundChanged = true;
   if (newest === undefined || newest.bucket !== bucket) {
     const point: FundHealthPoint = {
-      bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? 0,
+      bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? '0',
       badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stressDeficit(pool, options.stressShockPpm ?? 300_000)),
     };
     aggregates.series = [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
@@ -340,8 +341,8 @@ export interface AccountView extends AccountDocument {
   readonly equity: string;
   readonly initialMargin: string;
   readonly maintenanceMargin: string;
-  /** maintenance / equity in ppm (null when equity is not positive). */
-  readonly marginRatioPpm: number | null;
+  /** maintenance / equity in integer ppm, a decimal string (null when equity is not positive). */
+  readonly marginRatioPpm: string | null;
   readonly liquidatable: boolean;
   readonly positionsAtMark: ReadonlyArray<{
     readonly marketId: string;
@@ -368,7 +369,7 @@ export const accountView = (pool: ActivePool, document: AccountDocument): Accoun
     equity: formatDecimal(equity),
     initialMargin: formatDecimal(initial.requirement),
     maintenanceMargin: formatDecimal(maintenance.requirement),
-    marginRatioPpm: equity > 0n ? Number((maintenance.requirement * PPM) / equity) : null,
+    marginRatioPpm: equity > 0n ? ((maintenance.requirement * PPM) / equity).toString() : null,
     liquidatable: account.positions.length > 0 && equity < maintenance.requirement,
     positionsAtMark: account.positions.map((p) => {
       const market = markets(p.marketId)!;

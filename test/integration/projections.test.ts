@@ -45,6 +45,8 @@ describe('read models', () => {
       fundAssets: '3722', badDebt: '0', draws: { count: 2, total: '254.2' }, adl: { count: 1, fills: 1 },
       socialized: { count: 1, total: '9821.987' }, tranches: [{ trancheId: 'junior', assets: '3722' }, { trancheId: 'senior', assets: '0' }],
     });
+    // 3722 / 9861.74 in integer ppm, as a decimal string: the ratio is unbounded
+    expect(body(documents, 'fund-health/main')).toMatchObject({ openInterest: '9861.74', coveragePpm: '377418' });
     // junior: fee income 2.25 + 0.9, lost 153.15, lp1's shares written off, 3722 protocol shares
     expect(body(documents, 'tranches/main/junior')).toMatchObject({
       income: '3.15', losses: '153.15', assets: '3722', shares: '3722', sharePrice: '1', stakers: [{ stakerId: 'protocol', shares: '3722' }],
@@ -118,6 +120,8 @@ describe('read models', () => {
     // x = 26915 / 0.95 = 28331.578947...; bankrupt at 30000 - 3085 = 26915.
     const view = accountView(pool, body(documents, 'accounts/main/alice') as AccountDocument)!;
     expect(view).toMatchObject({ equity: '3085', maintenanceMargin: '1500', liquidatable: false });
+    // maintenance / equity = 1500 / 3085, in integer ppm, as a decimal string (exact at any size)
+    expect(view.marginRatioPpm).toBe('486223');
     expect(view.positionsAtMark[0]).toMatchObject({
       marketId: 'BTC-PERP', unrealizedPnl: '0', liquidationPrice: '28331.578947368421052631', bankruptcyPrice: '26915', adlRank: 1, adlLights: 5,
     });
