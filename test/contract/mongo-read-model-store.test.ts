@@ -3,30 +3,17 @@
 // available. Otherwise the suite is skipped, and says so.
 
 import { afterAll, describe, it } from 'vitest';
-import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait } from 'testcontainers';
+import { externalServer } from '../support/external-server.js';
 import { MongoReadModelStore } from '../../adapters/mongodb/mongo-read-model-store.js';
 import { readModelStoreContract } from './read-model-store.contract.js';
 
-const target = await (async (): Promise<{ url: () => Promise<string>; stop: () => Promise<void> } | string> => {
-  if (process.env.MONGODB_URL !== undefined) return { url: async () => process.env.MONGODB_URL!, stop: async () => undefined };
-  try {
-    await getContainerRuntimeClient();
-  } catch (error) {
-    return `no MONGODB_URL and no container runtime (${(error as Error).message.split('\n')[0]})`;
-  }
-  let container: StartedTestContainer | undefined;
-  return {
-    url: async () => {
-      if (container === undefined) {
-        container = await new GenericContainer('mongo:7').withCommand(['--replSet', 'rs0', '--bind_ip_all']).withExposedPorts(27017)
-          .withWaitStrategy(Wait.forLogMessage(/Waiting for connections/)).start();
-        await container.exec(['mongosh', '--quiet', '--eval', 'rs.initiate({_id:"rs0",members:[{_id:0,host:"localhost:27017"}]})']);
-      }
-      return `mongodb://${container.getHost()}:${container.getMappedPort(27017)}/?directConnection=true`;
-    },
-    stop: async () => { await container?.stop(); },
-  };
-})();
+const target = await externalServer('MONGODB_URL', async () => {
+  const container = await new GenericContainer('mongo:7').withCommand(['--replSet', 'rs0', '--bind_ip_all']).withExposedPorts(27017)
+    .withWaitStrategy(Wait.forLogMessage(/Waiting for connections/)).start();
+  await container.exec(['mongosh', '--quiet', '--eval', 'rs.initiate({_id:"rs0",members:[{_id:0,host:"localhost:27017"}]})']);
+  return container;
+}, (container) => `mongodb://${container.getHost()}:${container.getMappedPort(27017)}/?directConnection=true`);
 
 if (typeof target === 'string') {
   console.log(`MongoDB contract suite skipped: ${target}. Set MONGODB_URL (a replica set, e.g. mongodb://localhost:27017/?replicaSet=rs0) to run it.`);
