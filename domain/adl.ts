@@ -39,6 +39,10 @@ const rankable = (p: RankedPosition): boolean => p.equity > 0n && p.basis > 0n;
 // than this margin are ordered by their estimates; closer ones by exact bigint arithmetic.
 const FLOAT_MARGIN = 1e-12;
 
+/** The float estimate of the score uPnL * notional / (basis * equity); 0 when not rankable. */
+export const scoreEstimate = (unrealizedPnl: bigint, notional: bigint, basis: bigint, equity: bigint): number =>
+  equity > 0n && basis > 0n ? (Number(unrealizedPnl) * Number(notional)) / (Number(basis) * Number(equity)) : 0;
+
 /** Negative when `a` is deleveraged before `b`. Exact: equal to comparing the rational scores. */
 export const compareAdlPriority = (a: RankedPosition, b: RankedPosition): number => {
   const ra = rankable(a);
@@ -86,7 +90,7 @@ const rankedPosition = (account: Account, market: Market, markets: MarketLookup)
     basis,
     equity,
     account,
-    approximateScore: equity > 0n && basis > 0n ? (Number(unrealizedPnl) * Number(notional)) / (Number(basis) * Number(equity)) : 0,
+    approximateScore: scoreEstimate(unrealizedPnl, notional, basis, equity),
   };
 };
 
