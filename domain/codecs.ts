@@ -141,7 +141,15 @@ export interface InvalidInput {
 const describe = (u: unknown): string => {
   if (u === undefined) return 'nothing';
   if (typeof u === 'bigint') return `${u}n`;
-  const json = JSON.stringify(u);
+  // A JSON number too large for a double arrives as Infinity; JSON.stringify would say "null".
+  if (typeof u === 'number') return String(u);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(u);
+  } catch {
+    // Too deeply nested to print (or cyclic): say what it is rather than fail.
+    return Array.isArray(u) ? 'an array' : typeof u;
+  }
   return json === undefined ? typeof u : json.length > 40 ? `${json.slice(0, 40)}...` : json;
 };
 
@@ -169,13 +177,65 @@ export const invalidInput = (errors: ReadonlyArray<FieldError>): InvalidInput =>
   errors,
 });
 
-/** Parse JSON text read at a boundary; text that is not JSON is an InvalidInput at the root. */
+/** Deepest nesting of arrays and objects accepted in input (commands nest four levels). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Why valid JSON text is still refused, or undefined: nesting deeper than MAX_JSON_DEPTH (deep
+ * values exhaust the stack of anything that walks them) or a key repeated within one object
+ * (JSON.parse would silently keep the last, so two readers could see two different commands).
+ * A single pass over text that JSON.parse has accepted, so only the structure needs tracking.
+ */
+const structureError = (text: string): FieldError | undefined => {
+  type Frame = { readonly keys: Set<string>; key: string } | { readonly keys: undefined; index: number };
+  const frames: Frame[] = [];
+  let expectKey = false;
+  const pathOf = (): string => frames.map((f) => (f.keys === undefined ? String(f.index) : f.key)).filter((p) => p !== '').join('.') || '(root)';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* backslash */) i++;
+      const frame = frames[frames.length - 1];
+      if (expectKey && frame?.keys !== undefined) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        frame.key = key;
+        if (frame.keys.has(key)) return { path: pathOf(), message: `duplicate key "${key}"` };
+        frame.keys.add(key);
+        expectKey = false;
+      }
+    } else if (ch === 0x7b /* { */ || ch === 0x5b /* [ */) {
+      if (frames.length >= MAX_JSON_DEPTH) return { path: pathOf(), message: `nested more than ${MAX_JSON_DEPTH} levels deep` };
+      frames.push(ch === 0x7b ? { keys: new Set(), key: '' } : { keys: undefined, index: 0 });
+      expectKey = ch === 0x7b;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      frames.pop();
+      expectKey = false;
+    } else if (ch === 0x2c /* , */) {
+      const frame = frames[frames.length - 1];
+      if (frame?.keys === undefined) {
+        if (frame !== undefined) frame.index++;
+      } else {
+        expectKey = true;
+      }
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Parse JSON text read at a boundary. Text that is not JSON, that nests deeper than
+ * MAX_JSON_DEPTH or that repeats a key within an object is an InvalidInput naming where.
+ */
 export const parseJson = (text: string): E.Either<InvalidInput, unknown> => {
+  let value: unknown;
   try {
-    return E.right(JSON.parse(text) as unknown);
+    value = JSON.parse(text) as unknown;
   } catch (error) {
     return E.left(invalidInput([{ path: '(root)', message: `not JSON: ${(error as Error).message}` }]));
   }
+  const refused = structureError(text);
+  return refused === undefined ? E.right(value) : E.left(invalidInput([refused]));
 };
 
 /** Decode with a codec, failing with a structured InvalidInput. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeCommand, decodeEvent, encodeCommand, encodeEvent, type InvalidInput } from '../../domain/index.js';
+import { decodeCommand, decodeEvent, encodeCommand, encodeEvent, MAX_JSON_DEPTH, parseJson, type InvalidInput } from '../../domain/index.js';
 import { createPool, deposit, listMarket, standardPool, trade } from '../support/builders.js';
 
 const wireTrade = {
@@ -78,5 +78,35 @@ describe('event codecs', () => {
     const stored = encodeEvent(history.events[2]!) as Record<string, unknown>;
     const result = decodeEvent({ ...stored, amount: 1000.5 });
     expect(E.isLeft(result) && result.left.errors[0]!.path).toBe('amount');
+  });
+});
+
+describe('JSON at the boundary (parseJson)', () => {
+  const refusedJson = (text: string) => {
+    const result = parseJson(text);
+    if (E.isRight(result)) throw new Error('text was accepted');
+    expect(result.left.code).toBe('INVALID_INPUT');
+    return result.left.errors[0]!;
+  };
+
+  it('refuses a key repeated within one object, naming it, even when spelt with an escape', () => {
+    expect(refusedJson('{"type":"Deposit","amount":"1","amount":"1000000"}')).toEqual({ path: 'amount', message: 'duplicate key "amount"' });
+    expect(refusedJson('{"a":{"b":[1,{"c":1,"c":2}]}}').path).toBe('a.b.1.c');
+    expect(refusedJson('{"a\\u0062":1,"ab":2}').path).toBe('ab');
+  });
+
+  it('accepts the same key in different objects, and quotes and braces inside strings', () => {
+    expect(parseJson('[{"a":1},{"a":2},{"b":{"a":"x\\"}{["}}]')).toEqual(E.right([{ a: 1 }, { a: 2 }, { b: { a: 'x"}{[' } }]));
+  });
+
+  it('refuses nesting deeper than MAX_JSON_DEPTH without exhausting the stack', () => {
+    const deep = `{"amount":${'['.repeat(5000)}1${']'.repeat(5000)}}`;
+    expect(refusedJson(deep).message).toBe(`nested more than ${MAX_JSON_DEPTH} levels deep`);
+    expect(E.isRight(parseJson(`${'['.repeat(MAX_JSON_DEPTH)}${']'.repeat(MAX_JSON_DEPTH)}`))).toBe(true);
+  });
+
+  it('describes a number too large for a double as Infinity, not null', () => {
+    const result = decodeCommand(JSON.parse(JSON.stringify({ ...wireTrade, size: 1 }).replace('"size":1', '"size":1e400')));
+    expect(E.isLeft(result) && result.left.errors[0]!.message).toBe('expected a decimal string, got Infinity');
   });
 });
