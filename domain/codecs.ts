@@ -75,6 +75,18 @@ export const Id = new t.Type<string, string, unknown>(
   t.identity,
 );
 
+const CORRELATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** A correlation id a producer sends along (a header): stored in every event's metadata, so bounded. */
+export const CorrelationId = new t.Type<string, string, unknown>(
+  'CorrelationId',
+  (u): u is string => typeof u === 'string' && CORRELATION_ID_PATTERN.test(u),
+  (u, c) =>
+    typeof u === 'string' && CORRELATION_ID_PATTERN.test(u)
+      ? t.success(u)
+      : t.failure(u, c, `expected a correlation id (1-128 of letters, digits, '_', '.', ':', '-', starting with a letter or digit), got ${describe(u)}`),
+  t.identity,
+);
+
 /**
  * An object codec with required and optional fields that rejects keys it does not know, so a typo
  * ("amout") is an error, not a silent drop. Both parts validate against the same context, so error
