@@ -437,7 +437,7 @@ const principal = (args: string[]): number => {
   const added = E.isLeft(spec) ? spec : registry.right.add(spec.right);
   if (E.isLeft(added)) {
     // Name the option, as the user typed it.
-    console.error(`${added.left.code}: ${added.left.message.replace(/\broles\b/g, '--role').replace(/\bpools\b/g, '--pool').replace(/\bnatsUser\b/g, '--nats-user')}`);
+    console.error(`${added.left.code}: ${added.left.message.replace(/\broles(\.[0-9]+)?\b/g, '--role').replace(/\bpools(\.[0-9]+)?\b/g, '--pool').replace(/\bnatsUser\b/g, '--nats-user')}`);
     return 1;
   }
   console.error(`added principal ${id} to ${registry.right.path}; send SIGHUP to a running service to apply. Its token (shown this once):`);
