@@ -10,10 +10,14 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
-ENV NODE_ENV=production PORT=8080
+# In a container the service must listen on every interface (the default is 127.0.0.1); the port
+# is published deliberately. DATA_DIR holds the principals file and the operator's token.
+ENV NODE_ENV=production PORT=8080 HOST=0.0.0.0 DATA_DIR=/app/data
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+RUN mkdir -p /app/data && chown node:node /app/data
+VOLUME /app/data
 EXPOSE 8080
 USER node
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT ?? 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -2,6 +2,9 @@
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
 //   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
 //   ledger serve
+//   ledger principal add <id> --role R... --pool P... [--nats-user U] [--description D] [--file F]
+//   ledger principal list [--file F]
+//   ledger principal remove <id> [--file F]
 //   ledger keygen [--out FILE]
 //   ledger help
 
@@ -11,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decodeCommand, formatDecimal, parseJson, isGovernanceCommand,
+  decodeCommand, decodeWith, formatDecimal, parseJson, isGovernanceCommand,
   type Event, type PoolState,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
@@ -23,6 +26,8 @@ import { openStore, storeConfigFrom } from './ledger/store-config.js';
 import { audit, describeProblem, type AuditOptions, type AuditReport } from './audit.js';
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { serviceConfigFrom, startService } from './service.js';
+import { ensurePrincipals } from './auth/principals.js';
+import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
@@ -46,9 +51,18 @@ const usage = `usage:
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
   ledger serve
-      the service: HTTP on PORT (default 8080), the SQLite store under DATA_DIR (default ./data),
-      in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL switch to those.
-      Stops cleanly on SIGTERM or SIGINT.
+      the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
+      (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
+      switch to those. Principals from PRINCIPALS_FILE, else DATA_DIR/principals.json (created
+      on the first start with an operator whose token is in DATA_DIR/operator.token). Re-reads
+      the principals file on SIGHUP; stops cleanly on SIGTERM or SIGINT.
+  ledger principal add <id> --role R [--role R]... --pool P [--pool P]... [--nats-user U]
+                       [--description D] [--file F]
+      add a principal to the principals file (--file, else PRINCIPALS_FILE, else
+      DATA_DIR/principals.json, created if missing) and print its bearer token, this once
+  ledger principal list [--file F]       the principals, without their token hashes (JSON)
+  ledger principal remove <id> [--file F]
+      a running service applies a change on SIGHUP (or at its next start)
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
@@ -357,12 +371,78 @@ const serve = async (): Promise<number> => {
     return 1;
   }
   const service = await startService(config.right);
+  const reload = () => void service.reloadPrincipals();
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  process.off('SIGHUP', reload);
   await service.stop();
+  return 0;
+};
+
+/** The principals file the CLI edits: --file, else the one the service would use. */
+const principalsAt = (file: string | undefined): E.Either<Error, PrincipalRegistry> => {
+  const bootstrap = ensurePrincipals(process.env.DATA_DIR ?? './data', file ?? process.env.PRINCIPALS_FILE);
+  if (E.isLeft(bootstrap)) return bootstrap;
+  if (bootstrap.right.operatorTokenPath !== undefined) {
+    console.error(`created ${bootstrap.right.principalsPath} with the bootstrap operator; its token is in ${bootstrap.right.operatorTokenPath}`);
+  }
+  return PrincipalRegistry.open(bootstrap.right.principalsPath);
+};
+
+const principal = (args: string[]): number => {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: {
+      role: { type: 'string', multiple: true, default: [] },
+      pool: { type: 'string', multiple: true, default: [] },
+      'nats-user': { type: 'string' },
+      description: { type: 'string' },
+      file: { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  const [id, ...extra] = positionals;
+  if (extra.length > 0 || (action === 'list') !== (id === undefined) || !['add', 'list', 'remove'].includes(action ?? '')) {
+    console.error(usage);
+    return 1;
+  }
+  const registry = principalsAt(values.file);
+  if (E.isLeft(registry)) {
+    console.error(registry.left.message);
+    return 1;
+  }
+  if (action === 'list') {
+    console.log(JSON.stringify(registry.right.list(), null, 2));
+    return 0;
+  }
+  if (action === 'remove') {
+    const removed = registry.right.remove(id!);
+    if (E.isLeft(removed)) {
+      console.error(`${removed.left.code}: ${removed.left.message}`);
+      return 1;
+    }
+    console.error(`removed principal ${id} from ${registry.right.path}; send SIGHUP to a running service to apply`);
+    return 0;
+  }
+  const spec = decodeWith(NewPrincipalSpec)({
+    id, roles: values.role, pools: values.pool,
+    ...(values['nats-user'] === undefined ? {} : { natsUser: values['nats-user'] }),
+    ...(values.description === undefined ? {} : { description: values.description }),
+  });
+  const added = E.isLeft(spec) ? spec : registry.right.add(spec.right);
+  if (E.isLeft(added)) {
+    // Name the option, as the user typed it.
+    console.error(`${added.left.code}: ${added.left.message.replace(/\broles(\.[0-9]+)?\b/g, '--role').replace(/\bpools(\.[0-9]+)?\b/g, '--pool').replace(/\bnatsUser\b/g, '--nats-user')}`);
+    return 1;
+  }
+  console.error(`added principal ${id} to ${registry.right.path}; send SIGHUP to a running service to apply. Its token (shown this once):`);
+  // Only the token on stdout, so that it can be captured: TOKEN=$(ledger principal add ...)
+  console.log(added.right.token);
   return 0;
 };
 
@@ -385,6 +465,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => auditCommand(rest));
     case 'keygen':
       return reported(() => keygen(rest));
+    case 'principal':
+      return reported(() => principal(rest));
     case 'run':
       return reported(() => run(rest));
     case 'help':

@@ -19,6 +19,10 @@ export class Metrics {
   readonly batchSize = new Histogram({
     name: 'ledger_append_batch_events', help: 'Events in one durable append', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [this.registry],
   });
+  private readonly authFailures = new Counter({
+    name: 'ledger_http_auth_failures_total', help: 'HTTP requests refused: no or unknown credentials (unauthenticated), or not allowed (forbidden)',
+    labelNames: ['reason'] as const, registers: [this.registry],
+  });
   readonly projectionLag = new Gauge({
     name: 'ledger_projection_lag_events', help: 'Positions between the last event seen and the last stored in the read models', registers: [this.registry],
   });
@@ -26,6 +30,10 @@ export class Metrics {
   recordAppend(events: number, seconds: number): void {
     this.batchSize.observe(events);
     this.appendLatency.observe(seconds);
+  }
+
+  recordAuthFailure(reason: 'unauthenticated' | 'forbidden'): void {
+    this.authFailures.inc({ reason });
   }
 
   recordOutcome(outcome: Outcome, seconds: number): void {

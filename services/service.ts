@@ -1,8 +1,11 @@
 // The service: one process with the embedded defaults (SQLite store under DATA_DIR, in-memory read
 // models rebuilt from the log at start, HTTP on PORT), or EventStoreDB and MongoDB when
 // EVENTSTORE_URL and MONGODB_URL are set. Configuration is decoded like any other input, and a
-// bad value stops the start with a message naming it.
+// bad value stops the start with a message naming it. Secure by default: HTTP listens on
+// 127.0.0.1 unless HOST says otherwise, and every route with ledger data needs a principal's token
+// (the principals file is created with a bootstrap operator on the first start).
 
+import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import pino, { type Logger } from 'pino';
@@ -11,6 +14,8 @@ import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import type { ReadModelStore } from '../projections/read-model-store.js';
+import { ensurePrincipals, type PrincipalsFile } from './auth/principals.js';
+import { PrincipalRegistry } from './auth/registry.js';
 import { buildHttpApp } from './http.js';
 import { openStore, storeConfigFrom, type StoreConfig } from './ledger/store-config.js';
 import { Metrics } from './metrics.js';
@@ -28,6 +33,10 @@ export interface ServiceConfig {
   readonly natsUrl?: string;
   /** How long JetStream waits for an ack before redelivering a command. */
   readonly natsAckWaitMs?: number;
+  /** Where the default principals file is created (default: the SQLite store's directory). */
+  readonly dataDir?: string;
+  /** The principals file to use instead (it must exist). */
+  readonly principalsFile?: string;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -52,33 +61,58 @@ const ServiceEnvironment = t.partial({
     const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
     return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
   }, String),
+  PRINCIPALS_FILE: pattern('PrincipalsFile', /\S/, 'expected the path of a principals file'),
 });
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
   if (E.isLeft(store)) return store;
   return E.right({
     port: decoded.right.PORT ?? 8080,
-    host: decoded.right.HOST ?? '0.0.0.0',
+    // Only this machine, unless told otherwise: exposing the service is a decision.
+    host: decoded.right.HOST ?? '127.0.0.1',
     logLevel: decoded.right.LOG_LEVEL ?? 'info',
     store: store.right,
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
     ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
     ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
+    dataDir: env.DATA_DIR ?? './data',
+    ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
   });
 };
 
 export interface RunningService {
   /** Where HTTP listens. */
   readonly address: string;
+  /**
+   * Re-read the principals file (on SIGHUP). A bad file keeps the principals in force and is
+   * logged as an error; either way the result is returned.
+   */
+  reloadPrincipals(): E.Either<Error, PrincipalsFile>;
   /** Stop intake, finish what is in flight, stop the projection, close the stores. */
   stop(): Promise<void>;
 }
 
+/** The principals the service answers to: the configured file, or the default one, created when missing. */
+const openPrincipals = (config: ServiceConfig, logger: Logger): PrincipalRegistry => {
+  const dataDir = config.dataDir ?? (config.store.kind === 'sqlite' ? dirname(config.store.path) : './data');
+  const bootstrap = ensurePrincipals(dataDir, config.principalsFile);
+  if (E.isLeft(bootstrap)) throw bootstrap.left;
+  if (bootstrap.right.operatorTokenPath !== undefined) {
+    logger.warn({ principalsFile: bootstrap.right.principalsPath, operatorTokenFile: bootstrap.right.operatorTokenPath },
+      'created the principals file with a bootstrap operator; its token is in the operator token file (readable by its owner only)');
+  }
+  const registry = PrincipalRegistry.open(bootstrap.right.principalsPath);
+  if (E.isLeft(registry)) throw registry.left;
+  return registry.right;
+};
+
 export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> => {
+  // A bad principals file stops the start before anything opens.
+  const principals = openPrincipals(config, logger);
   const events = openStore(config.store);
   let readModels: ReadModelStore | undefined;
   let runner: ProjectionRunner | undefined;
@@ -93,7 +127,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
     runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
     await runner.start();
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, logger });
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger });
     if (config.natsUrl !== undefined) {
       nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
       intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
@@ -112,9 +146,15 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
-  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
+  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
   return {
     address,
+    reloadPrincipals: () => {
+      const reloaded = principals.reload();
+      if (E.isLeft(reloaded)) logger.error({ principalsFile: principals.path, err: reloaded.left }, 'principals file not reloaded; the previous principals stay in force');
+      else logger.info({ principalsFile: principals.path, principals: reloaded.right.principals.length }, 'principals file reloaded');
+      return reloaded;
+    },
     stop: async () => {
       logger.info('stopping: no new commands, finishing the batch in flight');
       await started.intake?.stop();

@@ -6,7 +6,7 @@
 // Needs `nats-server` on the PATH; it starts its own on a free port with a temporary store.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,7 +70,9 @@ try {
   const statuses = await submitAll(nc, trades);
   const endToEnd = trades.length / (Number(process.hrtime.bigint() - started) / 1e9);
   // How the writer batched them (group commit), from the service's own metrics.
-  const metrics = await (await fetch(`${address}/metrics`)).text();
+  // As the operator the first start created (metrics need a principal that reads every pool).
+  const operatorToken = readFileSync(join(dir, 'operator.token'), 'utf8').trim();
+  const metrics = await (await fetch(`${address}/metrics`, { headers: { authorization: `Bearer ${operatorToken}` } })).text();
   const metric = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
   const appends = metric('ledger_append_batch_events_count');
   const appendSeconds = metric('ledger_append_seconds_sum');

@@ -20,7 +20,8 @@ const Sha256Hex = new t.Type<string, string, unknown>('Sha256Hex', (u): u is str
   (u, c) => (typeof u === 'string' && /^[0-9a-f]{64}$/.test(u) ? t.success(u) : t.failure(u, c, 'expected a sha256 hash (64 lowercase hex digits)')),
   t.identity);
 
-const PoolGrant = t.union([t.literal('*'), Id], 'PoolGrant');
+/** A pool a principal may act on: a pool id, or `*` for every pool. */
+export const PoolGrant = t.union([t.literal('*'), Id], 'PoolGrant');
 
 export const Principal = strictObject({
   id: PrincipalId,

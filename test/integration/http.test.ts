@@ -13,21 +13,24 @@ import { ProjectionRunner } from '../../projections/runner.js';
 import { buildHttpApp } from '../../services/http.js';
 import { Metrics } from '../../services/metrics.js';
 import { PoolRegistry } from '../../services/pools.js';
+import { bearer, principalsFixture, producerRoles } from '../support/principals.js';
 
 const lines = readFileSync('examples/trading.jsonl', 'utf8').split('\n').filter((l) => l.trim() !== '');
 const dir = mkdtempSync(join(tmpdir(), 'ledger-http-'));
 const store = new SqliteEventStore(join(dir, 'events.sqlite'), { pollIntervalMs: 5 });
 let projection: ProjectionRunner;
 let app: FastifyInstance;
+// A producer that may submit every command, and a reader.
+const principals = principalsFixture(dir, { producer: { roles: producerRoles }, auditor: { roles: ['reader'] } });
 
-const post = (body: string) => app.inject({ method: 'POST', url: '/v1/pools/main/commands', headers: { 'content-type': 'application/json' }, payload: body });
-const get = (url: string) => app.inject({ method: 'GET', url });
+const post = (body: string) => app.inject({ method: 'POST', url: '/v1/pools/main/commands', headers: { 'content-type': 'application/json', ...bearer(principals.tokens.producer) }, payload: body });
+const get = (url: string) => app.inject({ method: 'GET', url, headers: bearer(principals.tokens.auditor) });
 
 beforeAll(async () => {
   const readModels = new MemoryReadModelStore();
   projection = new ProjectionRunner(store, readModels);
   await projection.start();
-  app = buildHttpApp({ pools: new PoolRegistry(store, { maxLatencyMs: 0 }), events: store, readModels, runner: projection, metrics: new Metrics(), bodyLimit: 64 * 1024 });
+  app = buildHttpApp({ pools: new PoolRegistry(store, { maxLatencyMs: 0 }), events: store, readModels, runner: projection, metrics: new Metrics(), principals: principals.registry, bodyLimit: 64 * 1024 });
   for (const line of lines.slice(0, 10)) await post(line);
   await projection.caughtUp(9n);
 });
@@ -125,6 +128,7 @@ describe('queries', () => {
 describe('the service process', () => {
   it('starts with the embedded defaults, serves, and stops cleanly on SIGTERM', async () => {
     const data = mkdtempSync(join(tmpdir(), 'ledger-serve-'));
+    const { tokens } = principalsFixture(data, { relay: { roles: ['governance-relay'] } });
     const child = spawn(process.execPath, ['bin/ledger.js', 'serve'], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: data, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const address = await new Promise<string>((resolve, reject) => {
@@ -138,7 +142,7 @@ describe('the service process', () => {
       });
       const health = await fetch(`${address}/healthz`);
       expect(health.status).toBe(200);
-      const accepted = await fetch(`${address}/v1/pools/main/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: lines[0] });
+      const accepted = await fetch(`${address}/v1/pools/main/commands`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(tokens.relay) }, body: lines[0] });
       expect(accepted.status).toBe(200);
       const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
