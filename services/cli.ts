@@ -172,6 +172,8 @@ const describeEvent = (event: Event): string => {
       return `${event.type} ${event.trancheId} at seniority ${event.seniority}`;
     case 'Recapitalized':
       return `${event.type} ${formatDecimal(event.amount)}: bad debt repaid ${formatDecimal(event.badDebtRepaid)}, ${formatDecimal(event.sharesMinted)} shares of ${event.trancheId} to the protocol`;
+    case 'CommandRejected':
+      return `${event.type} ${event.commandType}: ${event.error.code}${event.error.field === undefined ? '' : ` (${event.error.field})`}`;
     default: {
       const unreachable: never = event;
       return unreachable;

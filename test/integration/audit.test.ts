@@ -22,13 +22,21 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The waterfall example on a fresh store; returns its directory and file. */
-const waterfallLog = async () => {
+const waterfall = readFileSync('examples/waterfall.jsonl', 'utf8').split('\n');
+/** The example's one refused command (a withdrawal while withdrawals are gated). */
+const REFUSED = '"commandId":"w-19"';
+
+/**
+ * The waterfall example on a fresh store; returns its directory and file. Without its refused
+ * withdrawal unless asked: a refusal is recorded as an event, and the positions below are those
+ * of the value-moving events.
+ */
+const waterfallLog = async (withRefusal = false) => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-audit-'));
   dirs.push(dir);
   const file = join(dir, 'events.sqlite');
   const store = new SqliteEventStore(file);
-  await runLines(readFileSync('examples/waterfall.jsonl', 'utf8').split('\n'), { store });
+  await runLines(withRefusal ? waterfall : waterfall.filter((line) => !line.includes(REFUSED)), { store });
   await store.close();
   return { dir, file };
 };
