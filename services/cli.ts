@@ -330,6 +330,7 @@ const auditJson = (report: AuditReport): unknown => ({
   lastRevision: report.lastRevision?.toString() ?? null,
   lastHash: report.lastHash,
   liquidationsChecked: report.liquidationsChecked,
+  rejectionsRecorded: report.rejectionsRecorded,
   problem: report.problem === undefined ? null : { kind: report.problem.kind, message: describeProblem(report.problem) },
   pool: report.view ?? null,
 });
@@ -341,6 +342,7 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
     `  hash chain:             ${report.problem?.kind === 'broken-chain' ? 'BROKEN' : 'unbroken'}, last hash ${report.lastHash}`,
     `  invariants 1-3:         checked after ${checkEvery === 1 ? 'every event' : `every ${checkEvery} events and at the end`}`,
     `  waterfall (invariant 4): ${report.liquidationsChecked} liquidations checked`,
+    `  refusals recorded:      ${report.rejectionsRecorded} (each command id once, one fingerprint per command)`,
   ];
   if (report.problem !== undefined) lines.push(`  problem:                ${describeProblem(report.problem)}`);
   if (report.view !== undefined) {
