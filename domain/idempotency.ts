@@ -28,12 +28,15 @@ export const commandRejected = (command: Command, fingerprint: string, error: Do
 /** The refusal a recorded rejection stands for, as `decide` gave it. */
 export const recordedError = (event: CommandRejected): DomainError => domainError(event.error.code, event.error.message, event.error.field);
 
-/** The answer to a command id used before by a command with another fingerprint. */
-export const commandIdReused = (commandId: string, recorded: string | undefined, fingerprint: string): DomainError =>
+/**
+ * The answer to a command id used before by a command with another fingerprint. It names neither
+ * fingerprint: the first command's could be used to test guesses of what it asked for.
+ */
+export const commandIdReused = (commandId: string, recordedWithoutFingerprint: boolean): DomainError =>
   domainError(
     'COMMAND_ID_REUSED',
-    recorded === undefined
+    recordedWithoutFingerprint
       ? `command id "${commandId}" was used before by a command recorded without a fingerprint, so this one cannot be shown to be the same`
-      : `command id "${commandId}" was used before by a different command (fingerprint ${recorded}, this one ${fingerprint})`,
+      : `command id "${commandId}" was used before by a different command`,
     'commandId',
   );

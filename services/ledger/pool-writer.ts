@@ -80,9 +80,22 @@ const RevisionString = new t.Type<bigint, string, unknown>(
   (a) => a.toString(),
 );
 
-// One handled command: [commandId, first revision, event count, fingerprint]; snapshots written
-// before fingerprints were recorded have no fourth element.
-const HandledEntry = t.union([t.tuple([Id, RevisionString, t.number, Sha256Hex]), t.tuple([Id, RevisionString, t.number])]);
+// One handled command: [commandId, first revision, event count, fingerprint]. Entries of commands
+// recorded before fingerprints were have no fourth element (exactly three: a malformed fingerprint
+// is an error, not a missing one).
+type HandledTuple = readonly [string, bigint, number, string | undefined];
+const WithFingerprint = t.tuple([Id, RevisionString, t.number, Sha256Hex]);
+const WithoutFingerprint = t.tuple([Id, RevisionString, t.number]);
+const HandledEntry = new t.Type<HandledTuple, unknown, unknown>(
+  'HandledEntry',
+  (u): u is HandledTuple => Array.isArray(u) && u.length === 4 && (u[3] === undefined || Sha256Hex.is(u[3])) && WithoutFingerprint.is(u.slice(0, 3)),
+  (u, c) => {
+    if (Array.isArray(u) && u.length === 4) return WithFingerprint.validate(u, c);
+    if (Array.isArray(u) && u.length === 3) return E.map(([id, revision, count]: [string, bigint, number]): HandledTuple => [id, revision, count, undefined])(WithoutFingerprint.validate(u, c));
+    return t.failure(u, c, 'expected [commandId, revision, count, fingerprint]');
+  },
+  ([id, revision, count, fingerprint]) => (fingerprint === undefined ? WithoutFingerprint.encode([id, revision, count]) : WithFingerprint.encode([id, revision, count, fingerprint])),
+);
 
 const SnapshotData = t.type({
   revision: RevisionString,
@@ -209,12 +222,12 @@ export class PoolWriter {
       const fingerprint = commandFingerprint(command);
       const known = this.handled.get(command.commandId);
       if (known !== undefined) {
-        results.push(known.fingerprint === fingerprint ? { kind: 'duplicate', handled: known } : { kind: 'reused', recorded: known.fingerprint, fingerprint });
+        results.push(known.fingerprint === fingerprint ? { kind: 'duplicate', handled: known } : { kind: 'reused', recorded: known.fingerprint });
         return;
       }
       const earlier = firstInBatch.get(command.commandId);
       if (earlier !== undefined) {
-        results.push(earlier.fingerprint === fingerprint ? { kind: 'same-as', index: earlier.index } : { kind: 'reused', recorded: earlier.fingerprint, fingerprint });
+        results.push(earlier.fingerprint === fingerprint ? { kind: 'same-as', index: earlier.index } : { kind: 'reused', recorded: earlier.fingerprint });
         return;
       }
       firstInBatch.set(command.commandId, { index, fingerprint });
@@ -271,7 +284,7 @@ export class PoolWriter {
           outcome = await this.originalOutcome(commandId, result.handled);
           break;
         case 'reused':
-          outcome = { status: 'rejected', commandId, error: commandIdReused(commandId, result.recorded, result.fingerprint) };
+          outcome = { status: 'rejected', commandId, error: commandIdReused(commandId, result.recorded === undefined) };
           break;
         default: {
           const unreachable: never = result;
@@ -358,7 +371,7 @@ export class PoolWriter {
       revision: this.revision,
       lastHash: this.lastHash,
       state: canonicalState(this.state),
-      handled: [...this.handled].map(([commandId, h]) => (h.fingerprint === undefined ? [commandId, h.firstRevision, h.count] : [commandId, h.firstRevision, h.count, h.fingerprint])),
+      handled: [...this.handled].map(([commandId, h]) => [commandId, h.firstRevision, h.count, h.fingerprint] as const),
     });
     const snapshot: NewEvent = {
       eventId: eventIdFor(this.poolId, `snapshot@${this.revision}`, 0),
@@ -381,8 +394,8 @@ type BatchResult =
   | { readonly kind: 'accepted'; readonly events: ReadonlyArray<Event> }
   | { readonly kind: 'rejected'; readonly error: DomainError }
   | { readonly kind: 'duplicate'; readonly handled: Handled }
-  /** The id was used by a command with another fingerprint (`recorded`). */
-  | { readonly kind: 'reused'; readonly recorded: string | undefined; readonly fingerprint: string }
+  /** The id was used by a command with another fingerprint (`recorded`, undefined if it has none). */
+  | { readonly kind: 'reused'; readonly recorded: string | undefined }
   | { readonly kind: 'same-as'; readonly index: number };
 
 export type { StoreError };

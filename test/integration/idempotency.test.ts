@@ -9,14 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
-import { commandFingerprint, SCHEMA_VERSION, units, type Command } from '../../domain/index.js';
+import { commandFingerprint, decide, encodeEvent, SCHEMA_VERSION, units, type Command, type Event } from '../../domain/index.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore, StoredEvent } from '../../services/ledger/event-store.js';
-import { verifyChain } from '../../services/ledger/chain.js';
+import { eventIdFor, sealed, verifyChain } from '../../services/ledger/chain.js';
 import { PoolWriter, poolStream, snapshotStream } from '../../services/ledger/pool-writer.js';
 import { PoolRegistry } from '../../services/pools.js';
 import { audit } from '../../services/audit.js';
-import { createPool, deposit, listMarket, withdraw, POOL } from '../support/builders.js';
+import { createPool, ctx, deposit, listMarket, standardPool, withdraw, POOL } from '../support/builders.js';
 
 const dirs: string[] = [];
 const freshStore = () => {
@@ -44,6 +44,13 @@ const poolWithAlice = async (options: Parameters<typeof PoolWriter.open>[2] = {}
 };
 
 const reused = { status: 'rejected', error: { code: 'COMMAND_ID_REUSED', field: 'commandId' } };
+
+/** The events a command makes on the standard pool (to write them as an older writer did). */
+const thenLegacyEvents = (command: Command): ReadonlyArray<Event> => {
+  const decision = decide(command, standardPool().state, ctx);
+  if (E.isLeft(decision)) throw new Error(decision.left.message);
+  return decision.right;
+};
 
 describe('the same command id with other content', () => {
   it('is refused with COMMAND_ID_REUSED when the amount differs, and the log is unchanged', async () => {
@@ -175,6 +182,41 @@ describe('a rejected command', () => {
     expect(writer.current.state).toEqual(before);
     const report = await audit(store, { poolId: POOL });
     expect(report).toMatchObject({ ok: true, eventsReplayed: 5, rejectionsRecorded: 2 });
+    await store.close();
+  });
+});
+
+describe('commands recorded before fingerprints were', () => {
+  it('a repeat of one (from the log or from a snapshot) is refused, since it cannot be shown to be the same', async () => {
+    const { store, writer } = await poolWithAlice();
+    const legacy = deposit('bob', '10');
+    const [event] = thenLegacyEvents(legacy);
+    const appended = await store.append(poolStream(POOL), writer.current.revision, [sealed({
+      eventId: eventIdFor(POOL, legacy.commandId, 0), type: event!.type, data: encodeEvent(event!),
+      metadata: { commandId: legacy.commandId, correlationId: legacy.commandId, causationId: legacy.commandId, timestamp: 0, actor: 'old', schemaVersion: SCHEMA_VERSION, prevHash: writer.current.lastHash },
+    })]);
+    expect(E.isRight(appended)).toBe(true);
+    const fromLog = await PoolWriter.open(store, POOL, { snapshotEvery: 1 });
+    const [refused] = await submitAll(fromLog, [legacy]);
+    expect(refused).toMatchObject(reused);
+    expect(refused!.status === 'rejected' && refused!.error.message).toContain('recorded without a fingerprint');
+    // a snapshot taken now keeps the entry without a fingerprint
+    await submitAll(fromLog, [deposit('carol', '1')]);
+    const fromSnapshot = await PoolWriter.open(store, POOL);
+    expect(await submitAll(fromSnapshot, [legacy])).toMatchObject([reused]);
+    await store.close();
+  });
+
+  it('a snapshot entry with a malformed fingerprint stops the load instead of passing for one without', async () => {
+    const { store, writer } = await poolWithAlice({ snapshotEvery: 1 });
+    await submitAll(writer, [deposit('bob', '1')]);
+    const snapshots = await store.readStream(snapshotStream(POOL), 0n, 100);
+    if (E.isLeft(snapshots)) throw new Error('no snapshot');
+    const newest = snapshots.right.at(-1)!;
+    const data = newest.data as { handled: unknown[][] };
+    const forged = { ...data, handled: data.handled.map(([id, revision, count]) => [id, revision, count, 'not-a-hash']) };
+    await store.append(snapshotStream(POOL), newest.revision, [{ ...newest, eventId: eventIdFor(POOL, 'forged', 0), data: forged }]);
+    await expect(PoolWriter.open(store, POOL)).rejects.toThrow(/snapshot at revision .* does not decode/);
     await store.close();
   });
 });
