@@ -15,6 +15,7 @@ import type { EventStore, StoredEvent } from '../../services/ledger/event-store.
 import { eventIdFor, sealed, verifyChain } from '../../services/ledger/chain.js';
 import { PoolWriter, poolStream, snapshotStream } from '../../services/ledger/pool-writer.js';
 import { PoolRegistry } from '../../services/pools.js';
+import { Metrics } from '../../services/metrics.js';
 import { audit } from '../../services/audit.js';
 import { createPool, ctx, deposit, listMarket, standardPool, withdraw, POOL } from '../support/builders.js';
 
@@ -231,6 +232,9 @@ describe('the pool registry', () => {
     }));
     expect(outcomes.every((o) => o.status === 'rejected' && o.error.code === 'UNKNOWN_POOL')).toBe(true);
     expect(pools.writerCount).toBe(0);
+    const metrics = new Metrics();
+    metrics.trackPoolWriters(() => pools.writerCount);
+    expect(await metrics.registry.metrics()).toContain('ledger_pool_writers 0');
     const all = await store.readAll('start', 10);
     expect(E.isRight(all) && all.right).toEqual([]);
     await store.close();
