@@ -24,6 +24,8 @@ const hexBytes = (name: string, bytes: number) => {
 export const PublicKeyHex = hexBytes('PublicKeyHex', 32);
 /** Raw 64-byte ed25519 signature, hex. */
 export const SignatureHex = hexBytes('SignatureHex', 64);
+/** A sha256 digest, hex (a command's fingerprint). */
+export const Sha256Hex = hexBytes('Sha256Hex', 32);
 
 export const GovernorSignature = strictObject({ publicKey: PublicKeyHex, signature: SignatureHex }, 'GovernorSignature');
 export type GovernorSignature = t.TypeOf<typeof GovernorSignature>;
@@ -226,6 +228,8 @@ export const commandCodecs = {
   Recapitalize,
 } as const;
 export type CommandType = keyof typeof commandCodecs;
+/** A command type's name (as recorded with a rejection). */
+export const CommandTypeName = t.keyof(Object.fromEntries(Object.keys(commandCodecs).map((type) => [type, null])) as Record<CommandType, null>, 'CommandType');
 export type Command = t.TypeOf<(typeof commandCodecs)[CommandType]>;
 
 const commands = byType('command', commandCodecs);

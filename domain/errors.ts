@@ -1,36 +1,42 @@
 // Domain errors are values with stable codes: producers branch on `code`, people read `message`,
 // and `field` names the command field at fault when there is one.
 
-export type ErrorCode =
-  | 'UNKNOWN_POOL'
-  | 'POOL_ALREADY_EXISTS'
-  | 'UNKNOWN_MARKET'
-  | 'MARKET_ALREADY_LISTED'
-  | 'UNKNOWN_ACCOUNT'
-  | 'DUPLICATE_TRADE'
-  | 'SELF_TRADE'
-  | 'PRECISION_EXCEEDED'
-  | 'INVALID_PARAMETER'
-  | 'INSUFFICIENT_MARGIN'
-  | 'INSUFFICIENT_COLLATERAL'
-  | 'WITHDRAWALS_GATED'
-  | 'UNKNOWN_TRANCHE'
-  | 'TRANCHE_ALREADY_EXISTS'
-  | 'UNKNOWN_STAKER'
-  | 'INSUFFICIENT_SHARES'
-  | 'STAKE_TOO_SMALL'
-  | 'DUPLICATE_REQUEST'
-  | 'UNKNOWN_REQUEST'
-  | 'COOLDOWN_NOT_OVER'
-  | 'NOT_LIQUIDATABLE'
-  | 'NO_POSITION'
-  | 'SELF_LIQUIDATION'
-  | 'LIQUIDATOR_INSUFFICIENT_MARGIN'
-  | 'MISSING_SIGNATURES'
-  | 'DUPLICATE_SIGNATURE'
-  | 'UNKNOWN_SIGNER'
-  | 'INVALID_SIGNATURE'
-  | 'INSUFFICIENT_SIGNATURES';
+/** Every error code (a list, so that recorded rejections can be decoded). */
+export const errorCodes = [
+  'UNKNOWN_POOL',
+  'POOL_ALREADY_EXISTS',
+  'UNKNOWN_MARKET',
+  'MARKET_ALREADY_LISTED',
+  'UNKNOWN_ACCOUNT',
+  'DUPLICATE_TRADE',
+  'SELF_TRADE',
+  'PRECISION_EXCEEDED',
+  'INVALID_PARAMETER',
+  'INSUFFICIENT_MARGIN',
+  'INSUFFICIENT_COLLATERAL',
+  'WITHDRAWALS_GATED',
+  'UNKNOWN_TRANCHE',
+  'TRANCHE_ALREADY_EXISTS',
+  'UNKNOWN_STAKER',
+  'INSUFFICIENT_SHARES',
+  'STAKE_TOO_SMALL',
+  'DUPLICATE_REQUEST',
+  'UNKNOWN_REQUEST',
+  'COOLDOWN_NOT_OVER',
+  'NOT_LIQUIDATABLE',
+  'NO_POSITION',
+  'SELF_LIQUIDATION',
+  'LIQUIDATOR_INSUFFICIENT_MARGIN',
+  'MISSING_SIGNATURES',
+  'DUPLICATE_SIGNATURE',
+  'UNKNOWN_SIGNER',
+  'INVALID_SIGNATURE',
+  'INSUFFICIENT_SIGNATURES',
+  /** The command id was used before by a command with a different fingerprint (never recorded). */
+  'COMMAND_ID_REUSED',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
 
 export interface DomainError {
   readonly code: ErrorCode;

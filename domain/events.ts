@@ -9,7 +9,8 @@ import {
   Shares, SignedAmount, SignedSize, TimestampMs,
   byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
-import { FeeShareParams, Governors, MarketChanges, MarketParams, PoolChanges, SCHEMA_VERSION, Side, TrancheSpec } from './commands.js';
+import { CommandTypeName, FeeShareParams, Governors, MarketChanges, MarketParams, PoolChanges, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec } from './commands.js';
+import { errorCodes, type ErrorCode } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Ledger accounts and postings
@@ -275,6 +276,24 @@ export const Recapitalized = strictObject({
 }, 'Recapitalized');
 export type Recapitalized = t.TypeOf<typeof Recapitalized>;
 
+const ErrorCodeName = t.keyof(Object.fromEntries(errorCodes.map((code) => [code, null])) as Record<ErrorCode, null>, 'ErrorCode');
+
+/** A domain error as recorded: what `decide` answered. */
+export const RecordedError = strictObject({ code: ErrorCodeName, message: t.string }, 'RecordedError', { field: t.string });
+
+/**
+ * A command `decide` refused, recorded so that a repeat of its id gets the same answer after a
+ * restart and an auditor sees refused attempts. It moves no value and changes no state.
+ */
+export const CommandRejected = strictObject({
+  ...header('CommandRejected'),
+  commandType: CommandTypeName,
+  /** The refused command's fingerprint (sha256 of its canonical wire JSON). */
+  fingerprint: Sha256Hex,
+  error: RecordedError,
+}, 'CommandRejected');
+export type CommandRejected = t.TypeOf<typeof CommandRejected>;
+
 export const eventCodecs = {
   PoolCreated,
   MarketListed,
@@ -294,6 +313,7 @@ export const eventCodecs = {
   ParametersChanged,
   TrancheAdded,
   Recapitalized,
+  CommandRejected,
 } as const;
 export type EventType = keyof typeof eventCodecs;
 export type Event = t.TypeOf<(typeof eventCodecs)[EventType]>;

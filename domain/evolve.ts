@@ -75,6 +75,7 @@ export const applyValueEvent = (draft: LedgerDraft, event: Event): void => {
     case 'UnstakeCancelled':
     case 'ParametersChanged':
     case 'TrancheAdded':
+    case 'CommandRejected':
       return;
     default: {
       const unreachable: never = event;
@@ -107,6 +108,8 @@ const writeOffIfEmpty = (tranche: Tranche): Tranche =>
 const evolveActive = (pool: ActivePool, event: Event): PoolState => {
   switch (event.type) {
     case 'PoolCreated':
+    // A refusal changes nothing: it is in the log for idempotency and for the auditor.
+    case 'CommandRejected':
       return pool;
     case 'MarketListed': {
       const { type: _type, schemaVersion: _v, markPrice, ...params } = event;

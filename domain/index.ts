@@ -14,6 +14,7 @@ export * from './invariants.js';
 export * from './snapshot.js';
 export * from './persistent-map.js';
 export * from './governance.js';
+export * from './idempotency.js';
 export * from './staking.js';
 export * from './adl.js';
 export * from './liquidation.js';

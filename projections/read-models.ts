@@ -257,6 +257,8 @@ export const projectEvent = (
   event: Event,
   options: ProjectionOptions = {},
 ): Document[] => {
+  // A recorded refusal changes no figure a read model shows.
+  if (event.type === 'CommandRejected') return [];
   let entry = model.pools.get(poolId);
   if (entry === undefined) {
     entry = {

@@ -1,7 +1,9 @@
 // The auditor's replay: read a pool's whole log, verify the hash chain, decode every event,
 // replay it through `evolve`, and check the invariants of DESIGN.md section 6 (1 to 4) as it
-// goes; optionally stop at a position or a time and report the state there. Pure of any
-// output: the CLI prints what this returns.
+// goes; optionally stop at a position or a time and report the state there. It also checks what
+// idempotency rests on: each command id is in the log once (one run of events), all of its events
+// carry one fingerprint, and a recorded refusal names the fingerprint its metadata carries; it
+// counts the refusals. Pure of any output: the CLI prints what this returns.
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -18,6 +20,8 @@ export type AuditProblem =
   | { readonly kind: 'broken-chain'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'undecodable-event'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'invariant'; readonly position: bigint; readonly revision: bigint; readonly violation: InvariantViolation }
+  /** A command id appended twice, or events of one command that disagree on its fingerprint. */
+  | { readonly kind: 'idempotency'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'store'; readonly message: string }
   | { readonly kind: 'read-model-diff'; readonly collection: string; readonly id: string; readonly message: string };
 
@@ -43,6 +47,8 @@ export interface AuditReport {
   readonly lastRevision?: bigint;
   readonly lastHash: string;
   readonly liquidationsChecked: number;
+  /** Commands refused and recorded (CommandRejected events) among the events replayed. */
+  readonly rejectionsRecorded: number;
   /** The first problem found: the replay stops there. */
   readonly problem?: AuditProblem;
   readonly state: PoolState;
@@ -61,6 +67,9 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   let lastHash = GENESIS_HASH;
   let replayed = 0;
   let liquidationsChecked = 0;
+  let rejectionsRecorded = 0;
+  // Every command id met so far: a command's events are one run, so an id met again is a repeat.
+  const commandIds = new Set<string>();
   let last: StoredEvent | undefined;
   // The events of the command being replayed, and the state before it (for the waterfall check).
   let command: { readonly id: string; readonly before: PoolState; readonly events: Event[]; readonly last: StoredEvent } | undefined;
@@ -74,6 +83,7 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     ...(last === undefined ? {} : { lastPosition: last.position, lastRevision: last.revision }),
     lastHash,
     liquidationsChecked,
+    rejectionsRecorded,
     ...(problem === undefined ? {} : { problem }),
     state,
     ...(poolView(state) === undefined ? {} : { view: poolView(state)! }),
@@ -108,8 +118,15 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
       if (command === undefined || command.id !== stored.metadata.commandId) {
         const problem = closeCommand();
         if (problem !== undefined) return report(problem);
+        if (commandIds.has(stored.metadata.commandId)) {
+          return report({ kind: 'idempotency', position: stored.position, revision: stored.revision, message: `command "${stored.metadata.commandId}" appears a second time in the log` });
+        }
+        commandIds.add(stored.metadata.commandId);
         command = { id: stored.metadata.commandId, before: state, events: [], last: stored };
       }
+      const fingerprintProblem = fingerprintMismatch(command.last, stored, decoded.right);
+      if (fingerprintProblem !== undefined) return report({ kind: 'idempotency', position: stored.position, revision: stored.revision, message: fingerprintProblem });
+      if (decoded.right.type === 'CommandRejected') rejectionsRecorded++;
       state = evolve(state, decoded.right);
       if (rebuild !== undefined) {
         for (const d of projectEvent(rebuild.model, options.poolId, stored.position, stored.metadata.timestamp, decoded.right)) rebuild.documents.set(`${d.collection}/${d.id}`, d);
@@ -136,6 +153,18 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     if (difference !== undefined) return report(difference);
   }
   return report();
+};
+
+/** Why an event's fingerprint disagrees with the previous event of its command or with its own refusal, if it does. */
+const fingerprintMismatch = (previous: StoredEvent, stored: StoredEvent, event: Event): string | undefined => {
+  const { fingerprint } = stored.metadata;
+  if (fingerprint !== previous.metadata.fingerprint) {
+    return `command "${stored.metadata.commandId}" has events with different fingerprints (${previous.metadata.fingerprint ?? 'none'} at position ${previous.position}, ${fingerprint ?? 'none'} here)`;
+  }
+  if (event.type === 'CommandRejected' && event.fingerprint !== fingerprint) {
+    return `the refusal of command "${stored.metadata.commandId}" names fingerprint ${event.fingerprint}, its metadata ${fingerprint ?? 'none'}`;
+  }
+  return undefined;
 };
 
 const firstDifferentField = (expected: Record<string, unknown>, actual: Record<string, unknown>): string | undefined =>
@@ -173,6 +202,8 @@ export const describeProblem = (problem: AuditProblem): string => {
       return `event at position ${problem.position} (revision ${problem.revision}) does not decode: ${problem.message}`;
     case 'invariant':
       return `invariant ${problem.violation.invariant} violated after the event at position ${problem.position} (revision ${problem.revision}): ${problem.violation.message}`;
+    case 'idempotency':
+      return `idempotency broken at position ${problem.position} (revision ${problem.revision}): ${problem.message}`;
     case 'store':
       return problem.message;
     case 'read-model-diff':

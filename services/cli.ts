@@ -186,6 +186,8 @@ const describeEvent = (event: Event): string => {
       return `${event.type} ${event.trancheId} at seniority ${event.seniority}`;
     case 'Recapitalized':
       return `${event.type} ${formatDecimal(event.amount)}: bad debt repaid ${formatDecimal(event.badDebtRepaid)}, ${formatDecimal(event.sharesMinted)} shares of ${event.trancheId} to the protocol`;
+    case 'CommandRejected':
+      return `${event.type} ${event.commandType}: ${event.error.code}${event.error.field === undefined ? '' : ` (${event.error.field})`}`;
     default: {
       const unreachable: never = event;
       return unreachable;
@@ -342,6 +344,7 @@ const auditJson = (report: AuditReport): unknown => ({
   lastRevision: report.lastRevision?.toString() ?? null,
   lastHash: report.lastHash,
   liquidationsChecked: report.liquidationsChecked,
+  rejectionsRecorded: report.rejectionsRecorded,
   problem: report.problem === undefined ? null : { kind: report.problem.kind, message: describeProblem(report.problem) },
   pool: report.view ?? null,
 });
@@ -353,6 +356,7 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
     `  hash chain:             ${report.problem?.kind === 'broken-chain' ? 'BROKEN' : 'unbroken'}, last hash ${report.lastHash}`,
     `  invariants 1-3:         checked after ${checkEvery === 1 ? 'every event' : `every ${checkEvery} events and at the end`}`,
     `  waterfall (invariant 4): ${report.liquidationsChecked} liquidations checked`,
+    `  refusals recorded:      ${report.rejectionsRecorded} (each command id once, one fingerprint per command)`,
   ];
   if (report.problem !== undefined) lines.push(`  problem:                ${describeProblem(report.problem)}`);
   if (report.view !== undefined) {

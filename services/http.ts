@@ -39,9 +39,10 @@ export interface HttpDependencies {
   readonly bodyLimit?: number;
 }
 
-// Domain rejections that are about the state of things (someone got there first) answer 409;
-// the others, that the command cannot be carried out as asked, 422.
-const CONFLICTS = new Set(['POOL_ALREADY_EXISTS', 'MARKET_ALREADY_LISTED', 'DUPLICATE_TRADE', 'DUPLICATE_REQUEST', 'TRANCHE_ALREADY_EXISTS']);
+// Domain rejections that are about the state of things (someone got there first, or the command
+// id is taken by a different command) answer 409; the others, that the command cannot be carried
+// out as asked, 422.
+const CONFLICTS = new Set(['POOL_ALREADY_EXISTS', 'MARKET_ALREADY_LISTED', 'DUPLICATE_TRADE', 'DUPLICATE_REQUEST', 'TRANCHE_ALREADY_EXISTS', 'COMMAND_ID_REUSED']);
 
 export const statusOf = (outcome: Outcome): number => {
   switch (outcome.status) {

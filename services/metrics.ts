@@ -27,6 +27,16 @@ export class Metrics {
     name: 'ledger_projection_lag_events', help: 'Positions between the last event seen and the last stored in the read models', registers: [this.registry],
   });
 
+  /** Report how many pool writers are held (one per pool that exists: unknown pools get none). */
+  trackPoolWriters(count: () => number): void {
+    new Gauge({
+      name: 'ledger_pool_writers', help: 'Pool writers held in memory', registers: [this.registry],
+      collect() {
+        this.set(count());
+      },
+    });
+  }
+
   recordAppend(events: number, seconds: number): void {
     this.batchSize.observe(events);
     this.appendLatency.observe(seconds);

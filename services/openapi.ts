@@ -50,8 +50,8 @@ export const openApiDocument = {
         responses: {
           200: json({ type: 'object', properties: { status: { const: 'accepted' }, commandId: { type: 'string' }, events: { type: 'array' }, deduplicated: { type: 'boolean' } } }, 'Accepted, durable (or a repeat of an accepted command)'),
           400: errors[400],
-          409: json(error, 'Rejected: someone got there first (duplicate trade, existing pool or market)'),
-          422: json(error, 'Rejected by the domain, with its code (INSUFFICIENT_MARGIN, NOT_LIQUIDATABLE, ...)'),
+          409: json(error, 'Rejected: someone got there first (duplicate trade, existing pool or market), or COMMAND_ID_REUSED: the command id was used by a different command'),
+          422: json(error, 'Rejected by the domain, with its code (INSUFFICIENT_MARGIN, NOT_LIQUIDATABLE, ...); a repeat of a rejected command gets the same answer, with deduplicated: true'),
           503: errors[503],
         },
       }),

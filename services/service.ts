@@ -122,6 +122,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let forwarder: EventForwarder | undefined;
   const metrics = new Metrics();
   const pools = new PoolRegistry(events, { batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
+  metrics.trackPoolWriters(() => pools.writerCount);
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);

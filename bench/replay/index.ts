@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
-import { decide, encodeEvent, evolve, initialState, SCHEMA_VERSION, type PoolState } from '../../domain/index.js';
+import { commandFingerprint, decide, encodeEvent, evolve, initialState, SCHEMA_VERSION, type PoolState } from '../../domain/index.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { GENESIS_HASH, eventIdFor, sealed } from '../../services/ledger/chain.js';
 import { projectAll } from '../../projections/runner.js';
@@ -45,7 +45,7 @@ try {
     decision.right.forEach((event, i) => {
       const record = sealed({
         eventId: eventIdFor(POOL_ID, command.commandId, i), type: event.type, data: encodeEvent(event),
-        metadata: { commandId: command.commandId, correlationId: command.commandId, causationId: command.commandId, timestamp: now, actor: 'bench', schemaVersion: SCHEMA_VERSION, prevHash },
+        metadata: { commandId: command.commandId, correlationId: command.commandId, causationId: command.commandId, timestamp: now, actor: 'bench', schemaVersion: SCHEMA_VERSION, prevHash, fingerprint: commandFingerprint(command) },
       });
       prevHash = record.metadata.hash;
       rows.push([`pool-${POOL_ID}`, revision++, record.eventId, record.type, JSON.stringify(record.data), JSON.stringify(record.metadata)]);

@@ -24,6 +24,12 @@ export interface EventMetadata {
   readonly prevHash: string;
   /** sha256(prevHash + canonical JSON of this event without its hash). */
   readonly hash: string;
+  /**
+   * The fingerprint of the command the event records (sha256 of its canonical wire JSON): on
+   * every event the pool writer appends; absent on snapshots and on events written before
+   * fingerprints were recorded. Covered by the hash like the rest of the metadata.
+   */
+  readonly fingerprint?: string;
 }
 
 const Hash = new t.Type<string, string, unknown>(
@@ -34,16 +40,19 @@ const Hash = new t.Type<string, string, unknown>(
 );
 
 /** Metadata as read from a store: decoded, like everything read from outside. */
-export const EventMetadataCodec = t.type({
-  commandId: t.string,
-  correlationId: t.string,
-  causationId: t.string,
-  timestamp: integerIn('Timestamp', 0, 8_640_000_000_000_000),
-  actor: t.string,
-  schemaVersion: integerIn('SchemaVersion', 1, 1_000),
-  prevHash: Hash,
-  hash: Hash,
-}, 'EventMetadata');
+export const EventMetadataCodec = t.intersection([
+  t.type({
+    commandId: t.string,
+    correlationId: t.string,
+    causationId: t.string,
+    timestamp: integerIn('Timestamp', 0, 8_640_000_000_000_000),
+    actor: t.string,
+    schemaVersion: integerIn('SchemaVersion', 1, 1_000),
+    prevHash: Hash,
+    hash: Hash,
+  }),
+  t.partial({ fingerprint: Hash }),
+], 'EventMetadata');
 
 /** A log position or stream revision on the wire: a non-negative integer as a decimal string. */
 export const logIndex = (name: string) => new t.Type<bigint, string, unknown>(name, (u): u is bigint => typeof u === 'bigint',

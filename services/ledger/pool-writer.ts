@@ -6,15 +6,22 @@
 //   (group commit) with the exact expected revision, and each caller learns its outcome only
 //   after the append that holds its events is durable. A rejected command never blocks others.
 // - A revision conflict (another writer) means reload and re-decide, a bounded number of times.
-// - A command id already handled returns the original outcome and appends nothing: from the log
-//   (also after a restart) or from the same batch (two copies arriving at once).
+// - A command id always gets the same answer. Every event carries its command's fingerprint, and
+//   a command `decide` refuses is recorded too (one CommandRejected event, in the same batch), so
+//   a repeat with the same fingerprint gets the original outcome (accepted with its events, or
+//   rejected with its error) and appends nothing: from the index of handled commands (rebuilt from
+//   the log and the snapshot after a restart) or from the same batch (two copies at once). The same
+//   id with another fingerprint is refused with COMMAND_ID_REUSED, and that is not recorded.
+//   A refusal while the pool's stream does not exist is not recorded either: appending it would
+//   create the stream of a pool that does not exist (so that id is not remembered).
 // - Every `snapshotEvery` events the state is written to stream `snapshot-pool-<poolId>`.
 // No domain rule lives here: `decide` and `evolve` make every decision.
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  canonicalState, decide, decodeEvent, decodeWith, encodeEvent, evolve, Id, initialState, stateFromCanonical, SCHEMA_VERSION,
+  canonicalState, commandFingerprint, commandIdReused, commandRejected, decide, decodeEvent, decodeWith, encodeEvent, evolve, Id, initialState,
+  recordedError, Sha256Hex, stateFromCanonical, SCHEMA_VERSION,
   type Command, type DomainError, type Event, type PoolState,
 } from '../../domain/index.js';
 import type { Outcome } from '../outcome.js';
@@ -46,10 +53,14 @@ export interface Submission {
   readonly causationId?: string;
 }
 
-/** Where an accepted command's events are in the stream. */
+/**
+ * Where a handled command's events are in the stream (for a refused one, its CommandRejected
+ * event), and its fingerprint (undefined for commands recorded before fingerprints were).
+ */
 interface Handled {
   readonly firstRevision: bigint;
   readonly count: number;
+  readonly fingerprint: string | undefined;
 }
 
 interface Pending {
@@ -69,11 +80,28 @@ const RevisionString = new t.Type<bigint, string, unknown>(
   (a) => a.toString(),
 );
 
+// One handled command: [commandId, first revision, event count, fingerprint]. Entries of commands
+// recorded before fingerprints were have no fourth element (exactly three: a malformed fingerprint
+// is an error, not a missing one).
+type HandledTuple = readonly [string, bigint, number, string | undefined];
+const WithFingerprint = t.tuple([Id, RevisionString, t.number, Sha256Hex]);
+const WithoutFingerprint = t.tuple([Id, RevisionString, t.number]);
+const HandledEntry = new t.Type<HandledTuple, unknown, unknown>(
+  'HandledEntry',
+  (u): u is HandledTuple => Array.isArray(u) && u.length === 4 && (u[3] === undefined || Sha256Hex.is(u[3])) && WithoutFingerprint.is(u.slice(0, 3)),
+  (u, c) => {
+    if (Array.isArray(u) && u.length === 4) return WithFingerprint.validate(u, c);
+    if (Array.isArray(u) && u.length === 3) return E.map(([id, revision, count]: [string, bigint, number]): HandledTuple => [id, revision, count, undefined])(WithoutFingerprint.validate(u, c));
+    return t.failure(u, c, 'expected [commandId, revision, count, fingerprint]');
+  },
+  ([id, revision, count, fingerprint]) => (fingerprint === undefined ? WithoutFingerprint.encode([id, revision, count]) : WithFingerprint.encode([id, revision, count, fingerprint])),
+);
+
 const SnapshotData = t.type({
   revision: RevisionString,
   lastHash: t.string,
   state: t.unknown,
-  handled: t.array(t.tuple([Id, RevisionString, t.number])),
+  handled: t.array(HandledEntry),
 }, 'PoolSnapshot');
 
 export const SNAPSHOT_TYPE = 'PoolSnapshot';
@@ -162,7 +190,7 @@ export class PoolWriter {
         this.state = decided.state;
         this.revision = appended.right.revision;
         this.lastHash = decided.lastHash;
-        for (const [commandId, where] of decided.accepted) this.handled.set(commandId, where);
+        for (const [commandId, where] of decided.handled) this.handled.set(commandId, where);
         this.eventsSinceSnapshot += decided.events.length;
         await this.resolveAll(batch, decided.results);
         if (this.snapshotEvery > 0 && this.eventsSinceSnapshot >= this.snapshotEvery) await this.writeSnapshot();
@@ -186,29 +214,28 @@ export class PoolWriter {
     let lastHash = this.lastHash;
     let next = this.revision === 'no-stream' ? 0n : this.revision + 1n;
     const events: NewEvent[] = [];
-    const accepted = new Map<string, Handled>();
+    const handled = new Map<string, Handled>();
     const results: BatchResult[] = [];
-    const firstInBatch = new Map<string, number>();
+    const firstInBatch = new Map<string, { readonly index: number; readonly fingerprint: string }>();
     batch.forEach(({ submission }, index) => {
       const { command, actor } = submission;
+      const fingerprint = commandFingerprint(command);
       const known = this.handled.get(command.commandId);
       if (known !== undefined) {
-        results.push({ kind: 'duplicate', handled: known });
+        results.push(known.fingerprint === fingerprint ? { kind: 'duplicate', handled: known } : { kind: 'reused', recorded: known.fingerprint });
         return;
       }
       const earlier = firstInBatch.get(command.commandId);
       if (earlier !== undefined) {
-        results.push({ kind: 'same-as', index: earlier });
+        results.push(earlier.fingerprint === fingerprint ? { kind: 'same-as', index: earlier.index } : { kind: 'reused', recorded: earlier.fingerprint });
         return;
       }
-      firstInBatch.set(command.commandId, index);
+      firstInBatch.set(command.commandId, { index, fingerprint });
       const now = this.clock();
       const decision = decide(command, state, { now, actor });
-      if (E.isLeft(decision)) {
-        results.push({ kind: 'rejected', error: decision.left });
-        return;
-      }
-      decision.right.forEach((event, i) => {
+      // A refusal is recorded, unless the stream does not exist yet (see the top of the file).
+      const recorded: ReadonlyArray<Event> = E.isRight(decision) ? decision.right : next === 0n ? [] : [commandRejected(command, fingerprint, decision.left)];
+      recorded.forEach((event, i) => {
         const record = sealed({
           eventId: eventIdFor(this.poolId, command.commandId, i),
           type: event.type,
@@ -221,17 +248,18 @@ export class PoolWriter {
             actor,
             schemaVersion: SCHEMA_VERSION,
             prevHash: lastHash,
+            fingerprint,
           },
         });
         lastHash = record.metadata.hash;
         events.push(record);
         state = evolve(state, event);
       });
-      accepted.set(command.commandId, { firstRevision: next, count: decision.right.length });
-      results.push({ kind: 'accepted', events: decision.right });
-      next += BigInt(decision.right.length);
+      if (recorded.length > 0) handled.set(command.commandId, { firstRevision: next, count: recorded.length, fingerprint });
+      results.push(E.isRight(decision) ? { kind: 'accepted', events: decision.right } : { kind: 'rejected', error: decision.left });
+      next += BigInt(recorded.length);
     });
-    return { state, lastHash, events, accepted, results };
+    return { state, lastHash, events, handled, results };
   }
 
   private async resolveAll(batch: ReadonlyArray<Pending>, results: ReadonlyArray<BatchResult>): Promise<void> {
@@ -255,6 +283,9 @@ export class PoolWriter {
         case 'duplicate':
           outcome = await this.originalOutcome(commandId, result.handled);
           break;
+        case 'reused':
+          outcome = { status: 'rejected', commandId, error: commandIdReused(commandId, result.recorded === undefined) };
+          break;
         default: {
           const unreachable: never = result;
           outcome = unreachable;
@@ -265,7 +296,7 @@ export class PoolWriter {
     }
   }
 
-  /** The outcome a command had the first time: its events, read back from the log. */
+  /** The outcome a command had the first time: its events or its refusal, read back from the log. */
   private async originalOutcome(commandId: string, where: Handled): Promise<Outcome> {
     const read = await this.store.readStream(poolStream(this.poolId), where.firstRevision, where.count);
     if (E.isLeft(read)) return { status: 'failed', commandId, error: { code: 'STORE_UNAVAILABLE', message: describeStoreError(read.left) } };
@@ -275,6 +306,8 @@ export class PoolWriter {
       if (E.isLeft(decoded)) return { status: 'failed', commandId, error: { code: 'CORRUPT_LOG', message: `event at position ${stored.position}: ${decoded.left.message}` } };
       events.push(decoded.right);
     }
+    const [first] = events;
+    if (first?.type === 'CommandRejected') return { status: 'rejected', commandId, error: recordedError(first), deduplicated: true };
     return { status: 'accepted', commandId, events, deduplicated: true };
   }
 
@@ -298,11 +331,11 @@ export class PoolWriter {
     const decoded = decodeEvent(stored.data);
     if (E.isLeft(decoded)) throw new LoadError(`event at position ${stored.position} (revision ${stored.revision}) does not decode: ${decoded.left.message}`);
     this.state = evolve(this.state, decoded.right);
-    const { commandId } = stored.metadata;
+    const { commandId, fingerprint } = stored.metadata;
     const known = this.handled.get(commandId);
     this.handled.set(commandId, known !== undefined && known.firstRevision + BigInt(known.count) === stored.revision
-      ? { firstRevision: known.firstRevision, count: known.count + 1 }
-      : { firstRevision: stored.revision, count: 1 });
+      ? { ...known, count: known.count + 1 }
+      : { firstRevision: stored.revision, count: 1, fingerprint });
     this.revision = stored.revision;
     this.lastHash = stored.metadata.hash;
     this.eventsSinceSnapshot++;
@@ -329,7 +362,7 @@ export class PoolWriter {
     this.state = state.right;
     this.revision = decoded.right.revision;
     this.lastHash = decoded.right.lastHash;
-    for (const [commandId, firstRevision, count] of decoded.right.handled) this.handled.set(commandId, { firstRevision, count });
+    for (const [commandId, firstRevision, count, fingerprint] of decoded.right.handled) this.handled.set(commandId, { firstRevision, count, fingerprint });
   }
 
   private async writeSnapshot(): Promise<void> {
@@ -338,7 +371,7 @@ export class PoolWriter {
       revision: this.revision,
       lastHash: this.lastHash,
       state: canonicalState(this.state),
-      handled: [...this.handled].map(([commandId, h]) => [commandId, h.firstRevision, h.count]),
+      handled: [...this.handled].map(([commandId, h]) => [commandId, h.firstRevision, h.count, h.fingerprint] as const),
     });
     const snapshot: NewEvent = {
       eventId: eventIdFor(this.poolId, `snapshot@${this.revision}`, 0),
@@ -361,6 +394,8 @@ type BatchResult =
   | { readonly kind: 'accepted'; readonly events: ReadonlyArray<Event> }
   | { readonly kind: 'rejected'; readonly error: DomainError }
   | { readonly kind: 'duplicate'; readonly handled: Handled }
+  /** The id was used by a command with another fingerprint (`recorded`, undefined if it has none). */
+  | { readonly kind: 'reused'; readonly recorded: string | undefined }
   | { readonly kind: 'same-as'; readonly index: number };
 
 export type { StoreError };

@@ -22,13 +22,21 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The waterfall example on a fresh store; returns its directory and file. */
-const waterfallLog = async () => {
+const waterfall = readFileSync('examples/waterfall.jsonl', 'utf8').split('\n');
+/** The example's one refused command (a withdrawal while withdrawals are gated). */
+const REFUSED = '"commandId":"w-19"';
+
+/**
+ * The waterfall example on a fresh store; returns its directory and file. Without its refused
+ * withdrawal unless asked: a refusal is recorded as an event, and the positions below are those
+ * of the value-moving events.
+ */
+const waterfallLog = async (withRefusal = false) => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-audit-'));
   dirs.push(dir);
   const file = join(dir, 'events.sqlite');
   const store = new SqliteEventStore(file);
-  await runLines(readFileSync('examples/waterfall.jsonl', 'utf8').split('\n'), { store });
+  await runLines(withRefusal ? waterfall : waterfall.filter((line) => !line.includes(REFUSED)), { store });
   await store.close();
   return { dir, file };
 };
@@ -62,6 +70,39 @@ describe('audit', () => {
     const report = await auditFile(file);
     expect(report).toMatchObject({ ok: true, eventsReplayed: 25, liquidationsChecked: 2, lastPosition: 25n });
     expect(report.view).toMatchObject({ badDebt: '0', fundAssets: '3722' });
+  });
+
+  it('passes a log with a recorded refusal, counting it (the whole example: 26 events)', async () => {
+    const { dir, file } = await waterfallLog(true);
+    const report = await auditFile(file);
+    expect(report).toMatchObject({ ok: true, eventsReplayed: 26, liquidationsChecked: 2, rejectionsRecorded: 1 });
+    expect(report.view).toMatchObject({ badDebt: '0', fundAssets: '3722' });
+    const cli = spawnSync(process.execPath, ['bin/ledger.js', 'audit', '--data', dir, '--json'], { encoding: 'utf8' });
+    expect(cli.status).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, eventsReplayed: 26, rejectionsRecorded: 1, problem: null });
+  });
+
+  it('catches a command appended twice, even re-chained', async () => {
+    const { file } = await waterfallLog(true);
+    const db = new Database(file);
+    // A deposit's event copied over the refusal, as if its id had been answered twice.
+    const [deposit, refusal] = [rows(db).find((r) => r.type === 'CollateralDeposited')!, rows(db).find((r) => r.type === 'CommandRejected')!];
+    db.prepare('UPDATE events SET type = ?, data = ?, metadata = ? WHERE position = ?').run(deposit.type, deposit.data, deposit.metadata, refusal.position);
+    rechain(db);
+    db.close();
+    const report = await auditFile(file);
+    expect(report.problem).toMatchObject({ kind: 'idempotency', position: BigInt(refusal.position) });
+    expect(report.problem?.kind === 'idempotency' && report.problem.message).toContain('appears a second time');
+  });
+
+  it('catches a refusal whose fingerprint is not its command\'s, even re-chained', async () => {
+    const { file } = await waterfallLog(true);
+    const db = new Database(file);
+    const refusal = rows(db).find((r) => r.type === 'CommandRejected')!;
+    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify({ ...JSON.parse(refusal.data), fingerprint: 'f'.repeat(64) }), refusal.position);
+    rechain(db);
+    db.close();
+    expect((await auditFile(file)).problem).toMatchObject({ kind: 'idempotency', position: BigInt(refusal.position) });
   });
 
   it('catches an edited event and names its position', async () => {

@@ -22,6 +22,7 @@ let projection: ProjectionRunner;
 let app: FastifyInstance;
 // A producer that may submit every command, and a reader.
 const principals = principalsFixture(dir, { producer: { roles: producerRoles }, auditor: { roles: ['reader'] } });
+let pools: PoolRegistry;
 
 const post = (body: string) => app.inject({ method: 'POST', url: '/v1/pools/main/commands', headers: { 'content-type': 'application/json', ...bearer(principals.tokens.producer) }, payload: body });
 const get = (url: string) => app.inject({ method: 'GET', url, headers: bearer(principals.tokens.auditor) });
@@ -30,7 +31,8 @@ beforeAll(async () => {
   const readModels = new MemoryReadModelStore();
   projection = new ProjectionRunner(store, readModels);
   await projection.start();
-  app = buildHttpApp({ pools: new PoolRegistry(store, { maxLatencyMs: 0 }), events: store, readModels, runner: projection, metrics: new Metrics(), principals: principals.registry, bodyLimit: 64 * 1024 });
+  pools = new PoolRegistry(store, { maxLatencyMs: 0 });
+  app = buildHttpApp({ pools, events: store, readModels, runner: projection, metrics: new Metrics(), principals: principals.registry, bodyLimit: 64 * 1024 });
   for (const line of lines.slice(0, 10)) await post(line);
   await projection.caughtUp(9n);
 });
@@ -61,6 +63,45 @@ describe('POST /v1/pools/:poolId/commands', () => {
     const duplicate = await post(JSON.stringify({ ...trade, commandId: 'another-id' }));
     expect(duplicate.statusCode).toBe(409);
     expect(duplicate.json()).toMatchObject({ error: { code: 'DUPLICATE_TRADE' } });
+  });
+
+  it('answers a command id used before by a different command 409 COMMAND_ID_REUSED, appending nothing', async () => {
+    const deposit = { type: 'Deposit', schemaVersion: 1, commandId: 'http-reuse', poolId: 'main', accountId: 'erin', amount: '10' };
+    expect((await post(JSON.stringify(deposit))).statusCode).toBe(200);
+    const before = (await get('/v1/pools/main/events?limit=1000')).json() as unknown[];
+    for (const other of [{ ...deposit, amount: '10000' }, { ...deposit, accountId: 'mallory' }, { ...deposit, type: 'Withdraw' }]) {
+      const response = await post(JSON.stringify(other));
+      expect(response.statusCode).toBe(409);
+      expect(response.json()).toMatchObject({ status: 'rejected', commandId: 'http-reuse', error: { code: 'COMMAND_ID_REUSED', field: 'commandId' } });
+    }
+    // the same command written differently is the same command
+    const same = await post(JSON.stringify({ ...deposit, amount: '10.000' }));
+    expect(same.statusCode).toBe(200);
+    expect(same.json()).toMatchObject({ status: 'accepted', deduplicated: true });
+    expect((await get('/v1/pools/main/events?limit=1000')).json()).toEqual(before);
+  });
+
+  it('answers a repeated rejected command with the same rejection (422, then 422, deduplicated), recorded once', async () => {
+    const withdraw = JSON.stringify({ type: 'Withdraw', schemaVersion: 1, commandId: 'http-refused', poolId: 'main', accountId: 'alice', amount: '99999999' });
+    const first = await post(withdraw);
+    expect(first.statusCode).toBe(422);
+    expect(first.json()).toMatchObject({ status: 'rejected', error: { code: 'INSUFFICIENT_COLLATERAL', field: 'amount' } });
+    const again = await post(withdraw);
+    expect(again.statusCode).toBe(422);
+    expect(again.json()).toEqual({ ...(first.json() as object), deduplicated: true });
+    const events = (await get('/v1/pools/main/events?limit=1000')).json() as { type: string; metadata: { commandId: string } }[];
+    expect(events.filter((e) => e.metadata.commandId === 'http-refused').map((e) => e.type)).toEqual(['CommandRejected']);
+  });
+
+  it('answers a command for a pool that does not exist 422 UNKNOWN_POOL, keeping no writer for it', async () => {
+    const response = await app.inject({
+      method: 'POST', url: '/v1/pools/nowhere/commands', headers: { 'content-type': 'application/json', ...bearer(principals.tokens.producer) },
+      payload: JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'http-ghost', poolId: 'nowhere', accountId: 'a', amount: '5' }),
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({ status: 'rejected', error: { code: 'UNKNOWN_POOL', field: 'poolId' } });
+    expect(pools.writerCount).toBe(1);
+    expect((await get('/v1/pools/nowhere/events')).statusCode).toBe(404);
   });
 
   it.each([
