@@ -28,7 +28,8 @@ const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion:
 // --- set-up: longs and shorts paired by trades, random collateral and leverage ---------------
 function* setup(): Generator<Command> {
   yield benchPool(POOL);
-  yield benchMarket(POOL, MARKET, START * ONE, { initialMarginPpm: 50_000, maintenanceMarginPpm: 25_000, takerFeePpm: 0, makerFeePpm: 0 });
+  // The depth model fills liquidations up to 30% below the mark: the spread bound is set to match.
+  yield benchMarket(POOL, MARKET, START * ONE, 1, { initialMarginPpm: 50_000, maintenanceMarginPpm: 25_000, takerFeePpm: 0, makerFeePpm: 0, maxLiquidationSpreadPpm: 300_000 });
   yield { ...envelope('Deposit'), accountId: 'engine', amount: 10n ** 12n * ONE };
   const pairs = ACCOUNTS / 2;
   let openInterest = 0n;

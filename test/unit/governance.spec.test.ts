@@ -93,8 +93,8 @@ describe('parameter changes', () => {
     const history = standardPool(stake('lp', 'junior', '100'));
     const added = apply(history, when(history, addTranche('first-loss', 5, 0)));
     expect(active(added.state).tranches.map((t) => t.trancheId)).toEqual(['first-loss', 'junior', 'senior']);
-    thenError(when(added, addTranche('junior', 1, 0)), 'TRANCHE_ALREADY_EXISTS', 'trancheId');
-    thenError(when(added, addTranche('top', 1, 4)), 'INVALID_PARAMETER', 'seniority');
-    thenEvents(when(added, addTranche('top', 1, 3)));
+    thenError(when(added, addTranche('junior', 1, 0, 3)), 'TRANCHE_ALREADY_EXISTS', 'trancheId');
+    thenError(when(added, addTranche('top', 1, 4, 3)), 'INVALID_PARAMETER', 'seniority');
+    thenEvents(when(added, addTranche('top', 1, 3, 3)));
   });
 });
