@@ -18,3 +18,4 @@ export * from './staking.js';
 export * from './adl.js';
 export * from './liquidation.js';
 export * from './parameters.js';
+export * from './approval.js';

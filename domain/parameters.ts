@@ -28,7 +28,8 @@ const firstDuplicate = (values: ReadonlyArray<string>): number => values.findInd
 const checkFeeShare = (feeShare: FeeShareParams, at: string): Check =>
   feeShare.maxFundSharePpm < feeShare.baseFundSharePpm ? invalid('maxFundSharePpm must be at least baseFundSharePpm', `${at}.maxFundSharePpm`) : undefined;
 
-const checkGovernors = (governors: Governors, at: string): Check => {
+/** Why a governor set cannot approve anything (repeated keys, a threshold above the keys), if so. */
+export const checkGovernors = (governors: Governors, at: string): Check => {
   const duplicate = firstDuplicate(governors.publicKeys);
   if (duplicate >= 0) return invalid('governor keys must be distinct', `${at}.publicKeys.${duplicate}`);
   return governors.threshold > governors.publicKeys.length

@@ -1,12 +1,12 @@
 // The auditor's replay: read a pool's whole log, verify the hash chain, decode every event,
-// replay it through `evolve`, and check the invariants of DESIGN.md section 6 (1 to 4) as it
+// re-verify every governance approval, replay it through `evolve`, and check the invariants of DESIGN.md section 6 (1 to 4) as it
 // goes; optionally stop at a position or a time and report the state there. Pure of any
 // output: the CLI prints what this returns.
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
-  type Event, type InvariantViolation, type PoolState, type PoolView,
+  approvalProblem, checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
+  type Event, type Governors, type InvariantViolation, type PoolState, type PoolView,
 } from '../domain/index.js';
 import { GENESIS_HASH, verifyChain } from './ledger/chain.js';
 import { describeStoreError, type EventStore, type StoredEvent } from './ledger/event-store.js';
@@ -17,6 +17,7 @@ import { emptyModel, projectEvent, type Document } from '../projections/read-mod
 export type AuditProblem =
   | { readonly kind: 'broken-chain'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'undecodable-event'; readonly position: bigint; readonly revision: bigint; readonly message: string }
+  | { readonly kind: 'governance'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'invariant'; readonly position: bigint; readonly revision: bigint; readonly violation: InvariantViolation }
   | { readonly kind: 'store'; readonly message: string }
   | { readonly kind: 'read-model-diff'; readonly collection: string; readonly id: string; readonly message: string };
@@ -32,6 +33,8 @@ export interface AuditOptions {
   readonly progressEvery?: number;
   /** Stored read models to compare with the ones the replay rebuilds (not with `at`). */
   readonly readModels?: ReadModelStore;
+  /** The root governor set the pool's creation must have been approved by. */
+  readonly rootGovernors?: Governors;
 }
 
 export interface AuditReport {
@@ -43,6 +46,8 @@ export interface AuditReport {
   readonly lastRevision?: bigint;
   readonly lastHash: string;
   readonly liquidationsChecked: number;
+  /** Governance events whose recorded approval was re-verified. */
+  readonly approvalsVerified: number;
   /** The first problem found: the replay stops there. */
   readonly problem?: AuditProblem;
   readonly state: PoolState;
@@ -61,6 +66,7 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   let lastHash = GENESIS_HASH;
   let replayed = 0;
   let liquidationsChecked = 0;
+  let approvalsVerified = 0;
   let last: StoredEvent | undefined;
   // The events of the command being replayed, and the state before it (for the waterfall check).
   let command: { readonly id: string; readonly before: PoolState; readonly events: Event[]; readonly last: StoredEvent } | undefined;
@@ -74,6 +80,7 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     ...(last === undefined ? {} : { lastPosition: last.position, lastRevision: last.revision }),
     lastHash,
     liquidationsChecked,
+    approvalsVerified,
     ...(problem === undefined ? {} : { problem }),
     state,
     ...(poolView(state) === undefined ? {} : { view: poolView(state)! }),
@@ -110,6 +117,10 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
         if (problem !== undefined) return report(problem);
         command = { id: stored.metadata.commandId, before: state, events: [], last: stored };
       }
+      // Every governance event's approval, re-verified against the governors in force before it.
+      const approval = approvalProblem(decoded.right, state, stored.metadata.commandId, options.rootGovernors);
+      if (approval !== undefined) return report({ kind: 'governance', position: stored.position, revision: stored.revision, message: approval });
+      if ('signedCommand' in decoded.right) approvalsVerified++;
       state = evolve(state, decoded.right);
       if (rebuild !== undefined) {
         for (const d of projectEvent(rebuild.model, options.poolId, stored.position, stored.metadata.timestamp, decoded.right)) rebuild.documents.set(`${d.collection}/${d.id}`, d);
@@ -171,6 +182,8 @@ export const describeProblem = (problem: AuditProblem): string => {
       return `hash chain broken at position ${problem.position} (revision ${problem.revision}): ${problem.message}`;
     case 'undecodable-event':
       return `event at position ${problem.position} (revision ${problem.revision}) does not decode: ${problem.message}`;
+    case 'governance':
+      return `governance approval of the event at position ${problem.position} (revision ${problem.revision}) does not verify: ${problem.message}`;
     case 'invariant':
       return `invariant ${problem.violation.invariant} violated after the event at position ${problem.position} (revision ${problem.revision}): ${problem.violation.message}`;
     case 'store':

@@ -6,7 +6,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import pino, { type Logger } from 'pino';
-import { decodeWith, type InvalidInput } from '../domain/index.js';
+import { decodeWith, invalidInput, type Governors, type InvalidInput } from '../domain/index.js';
+import { readGovernorsFile } from './governance-keys.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store.js';
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { ProjectionRunner } from '../projections/runner.js';
@@ -28,6 +29,8 @@ export interface ServiceConfig {
   readonly natsUrl?: string;
   /** How long JetStream waits for an ack before redelivering a command. */
   readonly natsAckWaitMs?: number;
+  /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
+  readonly rootGovernors?: Governors;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -52,14 +55,28 @@ const ServiceEnvironment = t.partial({
     const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
     return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
   }, String),
+  ROOT_GOVERNORS_FILE: pattern('Path', /^\S+$/, 'expected the path of a JSON file {"publicKeys": [...], "threshold": n}'),
 });
 
+/** The root governors file named by ROOT_GOVERNORS_FILE, decoded; its errors name the variable and the field. */
+const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Governors | undefined> => {
+  if (path === undefined) return E.right(undefined);
+  const read = readGovernorsFile(path);
+  if (E.isRight(read)) return read;
+  const error = read.left;
+  return E.left(invalidInput('errors' in error
+    ? error.errors.map((e) => ({ path: `ROOT_GOVERNORS_FILE ${path}: ${e.path}`, message: e.message }))
+    : [{ path: 'ROOT_GOVERNORS_FILE', message: error.message }]));
+};
+
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'ROOT_GOVERNORS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
   if (E.isLeft(store)) return store;
+  const rootGovernors = rootGovernorsFrom(decoded.right.ROOT_GOVERNORS_FILE);
+  if (E.isLeft(rootGovernors)) return rootGovernors;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     host: decoded.right.HOST ?? '0.0.0.0',
@@ -68,6 +85,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
     ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
     ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
+    ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
   });
 };
 
@@ -87,7 +105,9 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let intake: NatsIntake | undefined;
   let forwarder: EventForwarder | undefined;
   const metrics = new Metrics();
-  const pools = new PoolRegistry(events, { batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
+  const pools = new PoolRegistry(events, {
+    batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds), ...(config.rootGovernors === undefined ? {} : { rootGovernors: config.rootGovernors }),
+  });
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
@@ -112,7 +132,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
-  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
+  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
     stop: async () => {

@@ -15,7 +15,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
   canonicalState, decide, decodeEvent, decodeWith, encodeEvent, evolve, Id, initialState, stateFromCanonical, SCHEMA_VERSION,
-  type Command, type DomainError, type Event, type PoolState,
+  type Command, type DomainError, type Event, type Governors, type PoolState,
 } from '../../domain/index.js';
 import type { Outcome } from '../outcome.js';
 import { GENESIS_HASH, eventIdFor, sealed, verifyChain } from './chain.js';
@@ -37,6 +37,8 @@ export interface WriterOptions {
   readonly clock?: () => number;
   /** Told after every durable append: how many events, in how long (for metrics). */
   readonly onAppend?: (events: number, seconds: number) => void;
+  /** The deployment's root governors, who alone may create a pool (none: CreatePool is refused). */
+  readonly rootGovernors?: Governors;
 }
 
 export interface Submission {
@@ -96,6 +98,7 @@ export class PoolWriter {
   private readonly maxConflictRetries: number;
   private readonly clock: () => number;
   private readonly onAppend: ((events: number, seconds: number) => void) | undefined;
+  private readonly rootGovernors: Governors | undefined;
 
   private constructor(readonly store: EventStore, readonly poolId: string, options: WriterOptions) {
     this.batchSize = options.batchSize ?? 256;
@@ -104,6 +107,7 @@ export class PoolWriter {
     this.maxConflictRetries = options.maxConflictRetries ?? 5;
     this.clock = options.clock ?? Date.now;
     this.onAppend = options.onAppend;
+    this.rootGovernors = options.rootGovernors;
   }
 
   /** A writer with the pool's state loaded from the newest snapshot and the tail of the stream. */
@@ -203,7 +207,7 @@ export class PoolWriter {
       }
       firstInBatch.set(command.commandId, index);
       const now = this.clock();
-      const decision = decide(command, state, { now, actor });
+      const decision = decide(command, state, { now, actor, ...(this.rootGovernors === undefined ? {} : { rootGovernors: this.rootGovernors }) });
       if (E.isLeft(decision)) {
         results.push({ kind: 'rejected', error: decision.left });
         return;

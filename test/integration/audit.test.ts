@@ -16,6 +16,7 @@ import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-st
 import { ProjectionRunner } from '../../projections/runner.js';
 import { runLines } from '../../services/cli.js';
 import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
+import { exampleRootGovernors } from '../support/example-root.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -28,7 +29,7 @@ const waterfallLog = async () => {
   dirs.push(dir);
   const file = join(dir, 'events.sqlite');
   const store = new SqliteEventStore(file);
-  await runLines(readFileSync('examples/waterfall.jsonl', 'utf8').split('\n'), { store });
+  await runLines(readFileSync('examples/waterfall.jsonl', 'utf8').split('\n'), { store, rootGovernors: exampleRootGovernors });
   await store.close();
   return { dir, file };
 };
