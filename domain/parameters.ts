@@ -98,7 +98,14 @@ export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
   );
   if (error !== undefined) return E.left(error);
   const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
-  return E.right([{ ...DEFAULT_RISK_BOUNDS, ...listed, type: 'MarketListed', signedCommand: command }]);
+  return E.right([{
+    ...listed,
+    type: 'MarketListed',
+    // The bounds in force: the listing's own, or the defaults for those it leaves out.
+    maxLiquidationSpreadPpm: command.maxLiquidationSpreadPpm ?? DEFAULT_RISK_BOUNDS.maxLiquidationSpreadPpm,
+    maxMarkMovePpm: command.maxMarkMovePpm ?? DEFAULT_RISK_BOUNDS.maxMarkMovePpm,
+    signedCommand: command,
+  }]);
 };
 
 export const changeParameters = (command: ChangeParameters, pool: ActivePool): Decision => {

@@ -59,7 +59,7 @@ describe('signature checks', () => {
     thenError(when(pool, signCommand(raise(), k1, generateGovernorKey())), 'UNKNOWN_SIGNER', 'signatures.1.publicKey');
   });
 
-  it('checks every governance command: listing, tranches, recapitalization, and pool creation by its own keys', () => {
+  it('checks every governance command: listing, tranches, recapitalization, and pool creation (by the root governors)', () => {
     thenError(when(given(createPool()), { ...listMarket(), signatures: [] }), 'MISSING_SIGNATURES');
     thenError(when(pool, { ...addTranche('mezz', 2, 1), signatures: [] }), 'MISSING_SIGNATURES');
     const outsider = generateGovernorKey();
