@@ -114,7 +114,7 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
     }
     const command = decodeCommand(json.right);
     if (E.isLeft(command)) {
-      const commandId = (json as { commandId?: unknown }).commandId;
+      const commandId = (json.right as { commandId?: unknown } | null)?.commandId;
       outcomes.push({ line, outcome: { status: 'invalid', ...(typeof commandId === 'string' ? { commandId } : {}), error: command.left } });
       continue;
     }
