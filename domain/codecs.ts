@@ -63,7 +63,9 @@ export const TimestampMs = integerIn('TimestampMs', 0, 8_640_000_000_000_000);
 /** A duration in milliseconds (cooldowns). */
 export const DurationMs = integerIn('DurationMs', 0, 10 * 365 * 24 * 3600 * 1000);
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+// No '.', '*', '>', whitespace or control characters: ids become parts of NATS subjects and
+// stream names, where those are separators and wildcards.
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$/;
 /** Identifiers of pools, markets, accounts, tranches, trades and commands. */
 export const Id = new t.Type<string, string, unknown>(
   'Id',
@@ -71,7 +73,7 @@ export const Id = new t.Type<string, string, unknown>(
   (u, c) =>
     typeof u === 'string' && ID_PATTERN.test(u)
       ? t.success(u)
-      : t.failure(u, c, `expected an id (1-64 of letters, digits, '_', '.', ':', '-', starting with a letter or digit), got ${describe(u)}`),
+      : t.failure(u, c, `expected an id (1-64 of letters, digits, '_', ':', '-', starting with a letter or digit), got ${describe(u)}`),
   t.identity,
 );
 

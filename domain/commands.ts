@@ -30,8 +30,30 @@ export const Sha256Hex = hexBytes('Sha256Hex', 32);
 export const GovernorSignature = strictObject({ publicKey: PublicKeyHex, signature: SignatureHex }, 'GovernorSignature');
 export type GovernorSignature = t.TypeOf<typeof GovernorSignature>;
 
-/** Governance commands carry signatures by governor keys over the command's canonical JSON. */
-const Signatures = t.array(GovernorSignature, 'Signatures');
+/** Most governor keys a set may hold, and so most signatures a command may carry. */
+export const MAX_GOVERNORS = 100;
+
+const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: string) => {
+  const array = t.array(codec, name);
+  return new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(
+    name,
+    (u): u is t.TypeOf<C>[] => array.is(u) && u.length <= max,
+    (u, c) => (Array.isArray(u) && u.length > max ? t.failure(u, c, `expected at most ${max} entries, got ${u.length}`) : array.validate(u, c)),
+    array.encode,
+  );
+};
+
+/**
+ * Governance commands carry signatures by governor keys over the command's canonical JSON. The
+ * length is bounded so that a request cannot make the pool verify signatures without end.
+ */
+const Signatures = boundedArray(GovernorSignature, MAX_GOVERNORS, 'Signatures');
+
+/**
+ * The pool's governance sequence number a command expects to take: the last accepted one + 1.
+ * It is part of what governors sign, so a signed command applies once, in its place, or never.
+ */
+export const GovernanceSeq = integerIn('GovernanceSeq', 1, Number.MAX_SAFE_INTEGER);
 
 export const AdlPolicy = t.keyof({ ranked: null, 'pro-rata': null, none: null }, 'AdlPolicy');
 export type AdlPolicy = t.TypeOf<typeof AdlPolicy>;
@@ -57,7 +79,7 @@ export const FeeShareParams = strictObject({
 export type FeeShareParams = t.TypeOf<typeof FeeShareParams>;
 
 export const Governors = strictObject({
-  publicKeys: t.array(PublicKeyHex, 'PublicKeys'),
+  publicKeys: boundedArray(PublicKeyHex, MAX_GOVERNORS, 'PublicKeys'),
   threshold: integerIn('Threshold', 1, 100),
 }, 'Governors');
 export type Governors = t.TypeOf<typeof Governors>;
@@ -72,6 +94,27 @@ export const MarketRiskParams = {
   penaltyFundSharePpm: PpmRate,
   adlPolicy: AdlPolicy,
 };
+
+/**
+ * Trust bounds on the prices a market accepts, in ppm of the mark: how far below (a long) or above
+ * (a short) the mark a liquidator may take a position over, and how far one mark update may move
+ * the mark. Optional at listing (DEFAULT_RISK_BOUNDS), changeable by governance.
+ */
+export const MarketRiskBounds = {
+  maxLiquidationSpreadPpm: PpmRate,
+  maxMarkMovePpm: PpmRate,
+};
+export interface RiskBounds {
+  readonly maxLiquidationSpreadPpm: number;
+  readonly maxMarkMovePpm: number;
+}
+
+/**
+ * Liquidations within 10% of the mark (wider than any liquidation penalty, so a liquidator still
+ * earns it); mark updates of at most 20% of the mark, a move no oracle feed makes in one update
+ * in normal markets (larger moves come as several updates).
+ */
+export const DEFAULT_RISK_BOUNDS: RiskBounds = { maxLiquidationSpreadPpm: 100_000, maxMarkMovePpm: 200_000 };
 
 export const MarketParams = {
   marketId: Id,
@@ -104,8 +147,9 @@ export const ListMarket = strictObject({
   ...MarketParams,
   /** The reference price the market opens at, until the oracle sends the first mark. */
   markPrice: PositivePrice,
+  governanceSeq: GovernanceSeq,
   signatures: Signatures,
-}, 'ListMarket');
+}, 'ListMarket', MarketRiskBounds);
 export type ListMarket = t.TypeOf<typeof ListMarket>;
 
 export const Deposit = strictObject({
@@ -182,13 +226,14 @@ export const PoolChanges = strictObject({}, 'PoolChanges', {
 });
 export type PoolChanges = t.TypeOf<typeof PoolChanges>;
 
-export const MarketChanges = strictObject({ marketId: Id }, 'MarketChanges', MarketRiskParams);
+export const MarketChanges = strictObject({ marketId: Id }, 'MarketChanges', { ...MarketRiskParams, ...MarketRiskBounds });
 export type MarketChanges = t.TypeOf<typeof MarketChanges>;
 
 export const ChangeParameters = strictObject({
   ...envelope('ChangeParameters'),
   pool: PoolChanges,
   markets: t.array(MarketChanges, 'MarketChangesList'),
+  governanceSeq: GovernanceSeq,
   signatures: Signatures,
 }, 'ChangeParameters');
 export type ChangeParameters = t.TypeOf<typeof ChangeParameters>;
@@ -199,6 +244,7 @@ export const AddTranche = strictObject({
   incomeWeight: integerIn('IncomeWeight', 1, 1_000_000),
   /** Position in the seniority order: 0 is the most junior; the number of tranches appends a new most senior one. */
   seniority: integerIn('Seniority', 0, 100),
+  governanceSeq: GovernanceSeq,
   signatures: Signatures,
 }, 'AddTranche');
 export type AddTranche = t.TypeOf<typeof AddTranche>;
@@ -207,6 +253,7 @@ export const Recapitalize = strictObject({
   ...envelope('Recapitalize'),
   trancheId: Id,
   amount: PositiveAmount,
+  governanceSeq: GovernanceSeq,
   signatures: Signatures,
 }, 'Recapitalize');
 export type Recapitalize = t.TypeOf<typeof Recapitalize>;

@@ -2,7 +2,7 @@
 // clock (time comes in `ctx`), no randomness, and the state is never modified.
 
 import * as E from 'fp-ts/lib/Either.js';
-import type { Command, Deposit, ExecuteTrade, UpdateMarkPrice, Withdraw } from './commands.js';
+import type { Command, Deposit, ExecuteTrade, Governors, UpdateMarkPrice, Withdraw } from './commands.js';
 import { SCHEMA_VERSION } from './commands.js';
 import { domainError, type DomainError } from './errors.js';
 import { fail, knownAccount, knownMarket, ok, precisionError, type Decision } from './decision.js';
@@ -11,8 +11,8 @@ import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
 import { feePostings, fundFeeShare } from './fees.js';
 import { LedgerDraft } from './ledger.js';
 import { marginOf } from './margin.js';
-import { formatDecimal, ppmOfNotionalCeil } from './money.js';
-import type { ActivePool, PoolState } from './state.js';
+import { abs, formatDecimal, mulDivFloor, PPM, ppmOfNotionalCeil, type Price } from './money.js';
+import type { ActivePool, Market, PoolState } from './state.js';
 import { marketsOf, positionIn } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
 import { liquidate } from './liquidation.js';
@@ -24,6 +24,8 @@ export interface CommandContext {
   readonly now: number;
   /** Who submitted it (producer identity). */
   readonly actor: string;
+  /** The deployment's root governors: the only keys that may create a pool (none: no pool can be created). */
+  readonly rootGovernors?: Governors;
 }
 
 export type { Decision } from './decision.js';
@@ -142,10 +144,22 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
   return ok(event);
 };
 
+/**
+ * The circuit breaker: one update moves the mark by at most maxMarkMovePpm of the current mark
+ * (compared exactly: |price - mark| * 1e6 <= mark * maxMarkMovePpm).
+ */
+const markMoveError = (market: Market, price: Price): DomainError | undefined => {
+  const move = abs(price - market.mark);
+  if (move * PPM <= market.mark * BigInt(market.maxMarkMovePpm)) return undefined;
+  return domainError('MARK_MOVE_OUT_OF_BAND',
+    `mark ${formatDecimal(market.mark)} may move by at most ${market.maxMarkMovePpm} ppm (${formatDecimal(mulDivFloor(market.mark, BigInt(market.maxMarkMovePpm), PPM))}) in one update; ${formatDecimal(price)} moves it by ${formatDecimal(move)}`,
+    'price');
+};
+
 const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision => {
   const found = knownMarket(pool, command.marketId);
   if (E.isLeft(found)) return found;
-  const precision = precisionError(command.price, found.right.priceDecimals, 'price');
+  const precision = precisionError(command.price, found.right.priceDecimals, 'price') ?? markMoveError(found.right, command.price);
   if (precision !== undefined) return E.left(precision);
   return ok({ type: 'MarkPriceUpdated', schemaVersion: SCHEMA_VERSION, marketId: command.marketId, price: command.price });
 };
@@ -153,7 +167,7 @@ const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision =
 // ---------------------------------------------------------------------------------------------
 
 export const decide = (command: Command, state: PoolState, ctx: CommandContext): Decision => {
-  if (command.type === 'CreatePool') return createPool(command, state);
+  if (command.type === 'CreatePool') return createPool(command, state, ctx.rootGovernors);
   const found = activePool(state, command.poolId);
   if (E.isLeft(found)) return found;
   const pool = found.right;

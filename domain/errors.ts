@@ -32,6 +32,11 @@ export const errorCodes = [
   'UNKNOWN_SIGNER',
   'INVALID_SIGNATURE',
   'INSUFFICIENT_SIGNATURES',
+  'TOO_MANY_SIGNATURES',
+  'GOVERNANCE_SEQUENCE_MISMATCH',
+  'ROOT_GOVERNORS_NOT_CONFIGURED',
+  'LIQUIDATION_PRICE_OUT_OF_BAND',
+  'MARK_MOVE_OUT_OF_BAND',
   /** The command id was used before by a command with a different fingerprint (never recorded). */
   'COMMAND_ID_REUSED',
 ] as const;

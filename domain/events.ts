@@ -9,7 +9,10 @@ import {
   Shares, SignedAmount, SignedSize, TimestampMs,
   byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
-import { CommandTypeName, FeeShareParams, Governors, MarketChanges, MarketParams, PoolChanges, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec } from './commands.js';
+import {
+  AddTranche, ChangeParameters, CommandTypeName, CreatePool, FeeShareParams, GovernanceSeq, Governors, ListMarket, MarketChanges, MarketParams, MarketRiskBounds, PoolChanges,
+  Recapitalize, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec,
+} from './commands.js';
 import { errorCodes, type ErrorCode } from './errors.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -66,6 +69,10 @@ const Postings = t.array(Posting, 'Postings');
 
 const header = <T extends string>(type: T) => ({ type: t.literal(type), schemaVersion: t.literal(SCHEMA_VERSION) });
 
+// Every governance event records the command exactly as it was signed (its wire form, with the
+// signatures): its signing payload is that form without `signatures`, so an auditor re-verifies
+// the approval from the event alone, and re-deciding it must give the event back.
+
 export const PoolCreated = strictObject({
   ...header('PoolCreated'),
   poolId: Id,
@@ -75,13 +82,20 @@ export const PoolCreated = strictObject({
   feeShare: FeeShareParams,
   unstakeCooldownMs: DurationMs,
   governors: Governors,
+  /** The deployment's root governors, who signed the creation. */
+  rootGovernors: Governors,
+  signedCommand: CreatePool,
 }, 'PoolCreated');
 export type PoolCreated = t.TypeOf<typeof PoolCreated>;
 
 export const MarketListed = strictObject({
   ...header('MarketListed'),
   ...MarketParams,
+  /** The bounds in force (the command's, or the defaults for those it left out). */
+  ...MarketRiskBounds,
   markPrice: PositivePrice,
+  governanceSeq: GovernanceSeq,
+  signedCommand: ListMarket,
 }, 'MarketListed');
 export type MarketListed = t.TypeOf<typeof MarketListed>;
 
@@ -254,6 +268,8 @@ export const ParametersChanged = strictObject({
   ...header('ParametersChanged'),
   pool: PoolChanges,
   markets: t.array(MarketChanges),
+  governanceSeq: GovernanceSeq,
+  signedCommand: ChangeParameters,
 }, 'ParametersChanged');
 export type ParametersChanged = t.TypeOf<typeof ParametersChanged>;
 
@@ -262,6 +278,8 @@ export const TrancheAdded = strictObject({
   trancheId: Id,
   incomeWeight: integerIn('IncomeWeight', 1, 1_000_000),
   seniority: integerIn('Seniority', 0, 100),
+  governanceSeq: GovernanceSeq,
+  signedCommand: AddTranche,
 }, 'TrancheAdded');
 export type TrancheAdded = t.TypeOf<typeof TrancheAdded>;
 
@@ -273,6 +291,8 @@ export const Recapitalized = strictObject({
   /** Shares minted to the protocol for what went into the tranche. */
   sharesMinted: Shares,
   postings: Postings,
+  governanceSeq: GovernanceSeq,
+  signedCommand: Recapitalize,
 }, 'Recapitalized');
 export type Recapitalized = t.TypeOf<typeof Recapitalized>;
 

@@ -112,8 +112,8 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
     case 'CommandRejected':
       return pool;
     case 'MarketListed': {
-      const { type: _type, schemaVersion: _v, markPrice, ...params } = event;
-      return { ...pool, markets: pool.markets.set(event.marketId, { ...params, mark: markPrice, longSize: 0n, openInterest: 0n }) };
+      const { type: _type, schemaVersion: _v, markPrice, governanceSeq, signedCommand: _signed, ...params } = event;
+      return { ...pool, governanceSeq, markets: pool.markets.set(event.marketId, { ...params, mark: markPrice, longSize: 0n, openInterest: 0n }) };
     }
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
@@ -170,7 +170,7 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
       return { ...next, unstakeRequests: next.unstakeRequests.delete(event.requestId) };
     }
     case 'Recapitalized':
-      return updateTranche(withValue(pool, event), event.trancheId, (t) =>
+      return updateTranche({ ...withValue(pool, event), governanceSeq: event.governanceSeq }, event.trancheId, (t) =>
         creditShares({ ...t, shares: t.shares + event.sharesMinted }, PROTOCOL_STAKER, event.sharesMinted));
     case 'ParametersChanged': {
       const { feeShare, unstakeCooldownMs, governors, trancheWeights } = event.pool;
@@ -187,6 +187,7 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
         feeShare: feeShare ?? pool.feeShare,
         unstakeCooldownMs: unstakeCooldownMs ?? pool.unstakeCooldownMs,
         governors: governors ?? pool.governors,
+        governanceSeq: event.governanceSeq,
         tranches: pool.tranches.map((t) => (weights.has(t.trancheId) ? { ...t, incomeWeight: weights.get(t.trancheId)! } : t)),
         markets: pool.markets.setAll(markets),
       };
@@ -194,7 +195,7 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
     case 'TrancheAdded': {
       const tranches = [...pool.tranches];
       tranches.splice(event.seniority, 0, newTranche(event.trancheId, event.incomeWeight));
-      return { ...pool, tranches };
+      return { ...pool, tranches, governanceSeq: event.governanceSeq };
     }
     default: {
       const unreachable: never = event;
@@ -219,6 +220,7 @@ export const evolve = (state: PoolState, event: Event): PoolState => {
     feeShare: event.feeShare,
     unstakeCooldownMs: event.unstakeCooldownMs,
     governors: event.governors,
+    governanceSeq: 0,
     markets: PersistentMap.empty(),
     accounts: PersistentMap.empty(),
     tranches: event.tranches.map((t) => newTranche(t.trancheId, t.incomeWeight)),

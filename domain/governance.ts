@@ -66,22 +66,43 @@ const verifies = (payload: Buffer, publicKeyHex: string, signatureHex: string): 
   }
 };
 
-/** Why the signatures of a governance command are not enough, or undefined when they are. */
+/**
+ * Why the signatures of a governance command are not enough, or undefined when they are. Every
+ * cheap check (count, duplicates, unknown signers) runs before the first verification, so a
+ * request can cost at most one verification per governor key.
+ */
 export const signatureError = (command: GovernanceCommand, governors: Governors): DomainError | undefined => {
   const { signatures } = command;
   if (signatures.length === 0) {
     return domainError('MISSING_SIGNATURES', `${command.type} must be signed by ${governors.threshold} governor keys`, 'signatures');
   }
-  const payload = signingPayload(command);
+  if (signatures.length > governors.publicKeys.length) {
+    return domainError('TOO_MANY_SIGNATURES', `${signatures.length} signatures for ${governors.publicKeys.length} governor keys`, 'signatures');
+  }
   const signers = new Set<string>();
-  for (const [i, { publicKey, signature }] of signatures.entries()) {
+  for (const [i, { publicKey }] of signatures.entries()) {
     if (signers.has(publicKey)) return domainError('DUPLICATE_SIGNATURE', `key ${publicKey} signed more than once`, `signatures.${i}.publicKey`);
     if (!governors.publicKeys.includes(publicKey)) return domainError('UNKNOWN_SIGNER', `key ${publicKey} is not a governor of this pool`, `signatures.${i}.publicKey`);
-    if (!verifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
     signers.add(publicKey);
+  }
+  const payload = signingPayload(command);
+  for (const [i, { publicKey, signature }] of signatures.entries()) {
+    if (!verifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
   }
   if (signers.size < governors.threshold) {
     return domainError('INSUFFICIENT_SIGNATURES', `${signers.size} valid signatures, ${governors.threshold} required`, 'signatures');
   }
   return undefined;
 };
+
+/** Governance commands after the pool's creation: each takes the next governance sequence number. */
+export type SequencedGovernanceCommand = Exclude<GovernanceCommand, CreatePool>;
+
+/**
+ * A governance command must take exactly the pool's next sequence number: one already taken is a
+ * replay or a stale command, a later one is out of order.
+ */
+export const sequenceError = (command: SequencedGovernanceCommand, lastSeq: number): DomainError | undefined =>
+  command.governanceSeq === lastSeq + 1
+    ? undefined
+    : domainError('GOVERNANCE_SEQUENCE_MISMATCH', `expected governance sequence ${lastSeq + 1}, got ${command.governanceSeq}`, 'governanceSeq');

@@ -20,3 +20,4 @@ export * from './adl.js';
 export * from './liquidation.js';
 export * from './parameters.js';
 export * from './access.js';
+export * from './approval.js';

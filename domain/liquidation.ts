@@ -167,6 +167,23 @@ const haircuts = (pool: ActivePool, draft: LedgerDraft, accountId: string, amoun
   return { taken, postings };
 };
 
+/**
+ * A liquidator's price must lie within the market's spread of the mark on the side that protects
+ * the pool: a long (which the liquidator buys) at no less than mark * (1 - spread), a short at no
+ * more than mark * (1 + spread). Compared exactly; the bound shown is rounded in the pool's favour.
+ */
+export const liquidationBandError = (market: Market, positionSize: bigint, price: bigint): DomainError | undefined => {
+  const spread = BigInt(market.maxLiquidationSpreadPpm);
+  const long = positionSize > 0n;
+  const scaled = market.mark * (long ? PPM - spread : PPM + spread);
+  const inBand = long ? price * PPM >= scaled : price * PPM <= scaled;
+  if (inBand) return undefined;
+  const bound = long ? ceilDiv(scaled, PPM) : floorDiv(scaled, PPM);
+  return domainError('LIQUIDATION_PRICE_OUT_OF_BAND',
+    `a ${long ? 'long' : 'short'} is taken over at ${long ? 'no less' : 'no more'} than ${formatDecimal(bound)} (mark ${formatDecimal(market.mark)}, spread ${market.maxLiquidationSpreadPpm} ppm); price ${formatDecimal(price)}`,
+    'price');
+};
+
 export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketLookup): Decision => {
   const foundMarket = knownMarket(pool, command.marketId);
   if (E.isLeft(foundMarket)) return foundMarket;
@@ -186,6 +203,8 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
   if (equity >= requirement) {
     return fail('NOT_LIQUIDATABLE', `equity ${formatDecimal(equity)} is not below maintenance margin ${formatDecimal(requirement)}`, 'accountId');
   }
+  const band = liquidationBandError(market, position.size, command.price);
+  if (band !== undefined) return E.left(band);
 
   const { accountId } = account;
   const { liquidatorId, price } = command;

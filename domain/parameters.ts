@@ -4,13 +4,13 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  SCHEMA_VERSION,
+  DEFAULT_RISK_BOUNDS, SCHEMA_VERSION,
   type AddTranche, type ChangeParameters, type CreatePool, type FeeShareParams, type Governors, type ListMarket, type Recapitalize, type TrancheSpec,
 } from './commands.js';
 import { precisionError, type Decision } from './decision.js';
 import { domainError, type DomainError } from './errors.js';
 import type { Posting } from './events.js';
-import { signatureError } from './governance.js';
+import { sequenceError, signatureError, type SequencedGovernanceCommand } from './governance.js';
 import { min, mulDivFloor } from './money.js';
 import { trancheById, type ActivePool, type PoolState } from './state.js';
 
@@ -28,7 +28,8 @@ const firstDuplicate = (values: ReadonlyArray<string>): number => values.findInd
 const checkFeeShare = (feeShare: FeeShareParams, at: string): Check =>
   feeShare.maxFundSharePpm < feeShare.baseFundSharePpm ? invalid('maxFundSharePpm must be at least baseFundSharePpm', `${at}.maxFundSharePpm`) : undefined;
 
-const checkGovernors = (governors: Governors, at: string): Check => {
+/** Why a governor set cannot approve anything (repeated keys, a threshold above the keys), if so. */
+export const checkGovernors = (governors: Governors, at: string): Check => {
   const duplicate = firstDuplicate(governors.publicKeys);
   if (duplicate >= 0) return invalid('governor keys must be distinct', `${at}.publicKeys.${duplicate}`);
   return governors.threshold > governors.publicKeys.length
@@ -46,15 +47,28 @@ const checkTranches = (tranches: ReadonlyArray<TrancheSpec>, at: string): Check 
   return duplicate >= 0 ? invalid('tranche ids must be unique', `${at}.${duplicate}.trancheId`) : undefined;
 };
 
-export const createPool = (command: CreatePool, state: PoolState): Decision => {
+/**
+ * Who may approve a sequenced governance command: the pool's governors, with the command taking
+ * the pool's next governance sequence number (checked first: it costs nothing).
+ */
+const approvalError = (command: SequencedGovernanceCommand, pool: ActivePool): Check =>
+  sequenceError(command, pool.governanceSeq) ?? signatureError(command, pool.governors);
+
+/**
+ * A pool is created by the deployment's root governors (from the decide context), never by the
+ * keys the command names: otherwise anyone could create, govern and mint into any unused pool id.
+ */
+export const createPool = (command: CreatePool, state: PoolState, rootGovernors: Governors | undefined): Decision => {
+  if (rootGovernors === undefined) {
+    return E.left(domainError('ROOT_GOVERNORS_NOT_CONFIGURED', 'no root governors are configured, so no pool can be created', 'signatures'));
+  }
   if (state.status === 'active') return E.left(domainError('POOL_ALREADY_EXISTS', `pool "${state.poolId}" already exists`, 'poolId'));
   const error = firstError(
     () => (command.tranches.length === 0 ? invalid('a pool needs at least one tranche', 'tranches') : undefined),
     () => checkTranches(command.tranches, 'tranches'),
     () => checkFeeShare(command.feeShare, 'feeShare'),
     () => checkGovernors(command.governors, 'governors'),
-    // A new pool is signed by the governors it names: they show they hold the keys.
-    () => signatureError(command, command.governors),
+    () => signatureError(command, rootGovernors),
   );
   if (error !== undefined) return E.left(error);
   return E.right([{
@@ -67,12 +81,14 @@ export const createPool = (command: CreatePool, state: PoolState): Decision => {
     feeShare: command.feeShare,
     unstakeCooldownMs: command.unstakeCooldownMs,
     governors: command.governors,
+    rootGovernors,
+    signedCommand: command,
   }]);
 };
 
 export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
   const error = firstError(
-    () => signatureError(command, pool.governors),
+    () => approvalError(command, pool),
     () => (pool.markets.has(command.marketId) ? domainError('MARKET_ALREADY_LISTED', `market "${command.marketId}" is already listed`, 'marketId') : undefined),
     () => (command.sizeDecimals + command.priceDecimals > 18
       ? invalid('sizeDecimals + priceDecimals must not exceed 18, so that notional is exact', 'priceDecimals')
@@ -82,7 +98,14 @@ export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
   );
   if (error !== undefined) return E.left(error);
   const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
-  return E.right([{ ...listed, type: 'MarketListed' }]);
+  return E.right([{
+    ...listed,
+    type: 'MarketListed',
+    // The bounds in force: the listing's own, or the defaults for those it leaves out.
+    maxLiquidationSpreadPpm: command.maxLiquidationSpreadPpm ?? DEFAULT_RISK_BOUNDS.maxLiquidationSpreadPpm,
+    maxMarkMovePpm: command.maxMarkMovePpm ?? DEFAULT_RISK_BOUNDS.maxMarkMovePpm,
+    signedCommand: command,
+  }]);
 };
 
 export const changeParameters = (command: ChangeParameters, pool: ActivePool): Decision => {
@@ -104,19 +127,21 @@ export const changeParameters = (command: ChangeParameters, pool: ActivePool): D
     return checkTranches(trancheWeights ?? [], 'pool.trancheWeights');
   };
   const error = firstError(
-    () => signatureError(command, pool.governors),
+    () => approvalError(command, pool),
     () => (feeShare === undefined ? undefined : checkFeeShare(feeShare, 'pool.feeShare')),
     () => (governors === undefined ? undefined : checkGovernors(governors, 'pool.governors')),
     weightError,
     marketError,
   );
   if (error !== undefined) return E.left(error);
-  return E.right([{ type: 'ParametersChanged', schemaVersion: SCHEMA_VERSION, pool: command.pool, markets: command.markets }]);
+  return E.right([{
+    type: 'ParametersChanged', schemaVersion: SCHEMA_VERSION, pool: command.pool, markets: command.markets, governanceSeq: command.governanceSeq, signedCommand: command,
+  }]);
 };
 
 export const addTranche = (command: AddTranche, pool: ActivePool): Decision => {
   const error = firstError(
-    () => signatureError(command, pool.governors),
+    () => approvalError(command, pool),
     () => (trancheById(pool, command.trancheId) !== undefined
       ? domainError('TRANCHE_ALREADY_EXISTS', `tranche "${command.trancheId}" already exists`, 'trancheId')
       : undefined),
@@ -125,7 +150,10 @@ export const addTranche = (command: AddTranche, pool: ActivePool): Decision => {
       : undefined),
   );
   if (error !== undefined) return E.left(error);
-  return E.right([{ type: 'TrancheAdded', schemaVersion: SCHEMA_VERSION, trancheId: command.trancheId, incomeWeight: command.incomeWeight, seniority: command.seniority }]);
+  return E.right([{
+    type: 'TrancheAdded', schemaVersion: SCHEMA_VERSION, trancheId: command.trancheId, incomeWeight: command.incomeWeight, seniority: command.seniority,
+    governanceSeq: command.governanceSeq, signedCommand: command,
+  }]);
 };
 
 /**
@@ -135,7 +163,7 @@ export const addTranche = (command: AddTranche, pool: ActivePool): Decision => {
 export const recapitalize = (command: Recapitalize, pool: ActivePool): Decision => {
   const tranche = trancheById(pool, command.trancheId);
   const error = firstError(
-    () => signatureError(command, pool.governors),
+    () => approvalError(command, pool),
     () => (tranche === undefined ? domainError('UNKNOWN_TRANCHE', `tranche "${command.trancheId}" does not exist`, 'trancheId') : undefined),
     () => precisionError(command.amount, pool.quoteDecimals, 'amount'),
   );
@@ -149,5 +177,6 @@ export const recapitalize = (command: Recapitalize, pool: ActivePool): Decision 
   if (toTranche > 0n) postings.push({ from: { kind: 'external' }, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount: toTranche });
   return E.right([{
     type: 'Recapitalized', schemaVersion: SCHEMA_VERSION, trancheId: tranche.trancheId, amount: command.amount, badDebtRepaid, sharesMinted, postings,
+    governanceSeq: command.governanceSeq, signedCommand: command,
   }]);
 };

@@ -5,7 +5,7 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { Decimals, DurationMs, Id, SignedAmount, decodeWith, integerIn, type InvalidInput } from './codecs.js';
-import { FeeShareParams, Governors, MarketParams } from './commands.js';
+import { FeeShareParams, Governors, MarketParams, MarketRiskBounds } from './commands.js';
 import { formatDecimal } from './money.js';
 import { PersistentMap, PersistentSet } from './persistent-map.js';
 import { initialState, type ActivePool, type PoolState } from './state.js';
@@ -22,6 +22,7 @@ export const canonicalState = (state: PoolState): unknown => {
     feeShare: state.feeShare,
     unstakeCooldownMs: state.unstakeCooldownMs,
     governors: state.governors,
+    governanceSeq: state.governanceSeq,
     treasury: formatDecimal(state.treasury),
     externalIn: formatDecimal(state.externalIn),
     externalOut: formatDecimal(state.externalOut),
@@ -63,6 +64,7 @@ const CanonicalActive = t.type({
   feeShare: FeeShareParams,
   unstakeCooldownMs: DurationMs,
   governors: Governors,
+  governanceSeq: Int,
   treasury: SignedAmount,
   externalIn: SignedAmount,
   externalOut: SignedAmount,
@@ -77,7 +79,7 @@ const CanonicalActive = t.type({
   })),
   positionHolders: t.array(t.type({ marketId: Id, accounts: t.array(Id) })),
   markEpoch: Int,
-  markets: t.array(t.type({ ...MarketParams, mark: SignedAmount, longSize: SignedAmount, openInterest: SignedAmount })),
+  markets: t.array(t.type({ ...MarketParams, ...MarketRiskBounds, mark: SignedAmount, longSize: SignedAmount, openInterest: SignedAmount })),
   accounts: t.array(t.type({
     accountId: Id, collateral: SignedAmount, positions: t.array(t.type({ marketId: Id, size: SignedAmount, entryNotional: SignedAmount })),
   })),

@@ -32,6 +32,10 @@ export interface Market {
   readonly liquidationPenaltyPpm: Ppm;
   readonly penaltyFundSharePpm: Ppm;
   readonly adlPolicy: AdlPolicy;
+  /** A liquidator's price may lie at most this far (ppm of the mark) on the pool's side of the mark. */
+  readonly maxLiquidationSpreadPpm: Ppm;
+  /** One mark update may move the mark by at most this much (ppm of the current mark). */
+  readonly maxMarkMovePpm: Ppm;
   readonly mark: Price;
   /** Sum of long sizes (equal to the sum of short sizes): open interest in base units. */
   readonly longSize: Size;
@@ -84,6 +88,8 @@ export interface ActivePool {
   readonly feeShare: FeeShareParams;
   readonly unstakeCooldownMs: number;
   readonly governors: Governors;
+  /** The last accepted governance command's sequence number (0: only the pool's creation). */
+  readonly governanceSeq: number;
   readonly markets: PersistentMap<string, Market>;
   readonly accounts: PersistentMap<string, Account>;
   /** Junior first, senior last. */

@@ -1,14 +1,14 @@
 // The auditor's replay: read a pool's whole log, verify the hash chain, decode every event,
-// replay it through `evolve`, and check the invariants of DESIGN.md section 6 (1 to 4) as it
-// goes; optionally stop at a position or a time and report the state there. It also checks what
-// idempotency rests on: each command id is in the log once (one run of events), all of its events
-// carry one fingerprint, and a recorded refusal names the fingerprint its metadata carries; it
-// counts the refusals. Pure of any output: the CLI prints what this returns.
+// re-verify every governance approval, replay it through `evolve`, and check the invariants
+// (1 to 4) as it goes; optionally stop at a position or a time and report the state there. It also
+// checks what idempotency rests on: each command id is in the log once (one run of events), all of
+// its events carry one fingerprint, and a recorded refusal names the fingerprint its metadata
+// carries; it counts the refusals. Pure of any output: the CLI prints what this returns.
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
-  type Event, type InvariantViolation, type PoolState, type PoolView,
+  approvalProblem, checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
+  type Event, type Governors, type InvariantViolation, type PoolState, type PoolView,
 } from '../domain/index.js';
 import { GENESIS_HASH, verifyChain } from './ledger/chain.js';
 import { describeStoreError, type EventStore, type StoredEvent } from './ledger/event-store.js';
@@ -19,6 +19,7 @@ import { emptyModel, projectEvent, type Document } from '../projections/read-mod
 export type AuditProblem =
   | { readonly kind: 'broken-chain'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'undecodable-event'; readonly position: bigint; readonly revision: bigint; readonly message: string }
+  | { readonly kind: 'governance'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'invariant'; readonly position: bigint; readonly revision: bigint; readonly violation: InvariantViolation }
   /** A command id appended twice, or events of one command that disagree on its fingerprint. */
   | { readonly kind: 'idempotency'; readonly position: bigint; readonly revision: bigint; readonly message: string }
@@ -36,6 +37,8 @@ export interface AuditOptions {
   readonly progressEvery?: number;
   /** Stored read models to compare with the ones the replay rebuilds (not with `at`). */
   readonly readModels?: ReadModelStore;
+  /** The root governor set the pool's creation must have been approved by. */
+  readonly rootGovernors?: Governors;
 }
 
 export interface AuditReport {
@@ -49,6 +52,8 @@ export interface AuditReport {
   readonly liquidationsChecked: number;
   /** Commands refused and recorded (CommandRejected events) among the events replayed. */
   readonly rejectionsRecorded: number;
+  /** Governance events whose recorded approval was re-verified. */
+  readonly approvalsVerified: number;
   /** The first problem found: the replay stops there. */
   readonly problem?: AuditProblem;
   readonly state: PoolState;
@@ -70,6 +75,7 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   let rejectionsRecorded = 0;
   // Every command id met so far: a command's events are one run, so an id met again is a repeat.
   const commandIds = new Set<string>();
+  let approvalsVerified = 0;
   let last: StoredEvent | undefined;
   // The events of the command being replayed, and the state before it (for the waterfall check).
   let command: { readonly id: string; readonly before: PoolState; readonly events: Event[]; readonly last: StoredEvent } | undefined;
@@ -84,6 +90,7 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     lastHash,
     liquidationsChecked,
     rejectionsRecorded,
+    approvalsVerified,
     ...(problem === undefined ? {} : { problem }),
     state,
     ...(poolView(state) === undefined ? {} : { view: poolView(state)! }),
@@ -127,6 +134,10 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
       const fingerprintProblem = fingerprintMismatch(command.last, stored, decoded.right);
       if (fingerprintProblem !== undefined) return report({ kind: 'idempotency', position: stored.position, revision: stored.revision, message: fingerprintProblem });
       if (decoded.right.type === 'CommandRejected') rejectionsRecorded++;
+      // Every governance event's approval, re-verified against the governors in force before it.
+      const approval = approvalProblem(decoded.right, state, stored.metadata.commandId, options.rootGovernors);
+      if (approval !== undefined) return report({ kind: 'governance', position: stored.position, revision: stored.revision, message: approval });
+      if ('signedCommand' in decoded.right) approvalsVerified++;
       state = evolve(state, decoded.right);
       if (rebuild !== undefined) {
         for (const d of projectEvent(rebuild.model, options.poolId, stored.position, stored.metadata.timestamp, decoded.right)) rebuild.documents.set(`${d.collection}/${d.id}`, d);
@@ -200,6 +211,8 @@ export const describeProblem = (problem: AuditProblem): string => {
       return `hash chain broken at position ${problem.position} (revision ${problem.revision}): ${problem.message}`;
     case 'undecodable-event':
       return `event at position ${problem.position} (revision ${problem.revision}) does not decode: ${problem.message}`;
+    case 'governance':
+      return `governance approval of the event at position ${problem.position} (revision ${problem.revision}) does not verify: ${problem.message}`;
     case 'invariant':
       return `invariant ${problem.violation.invariant} violated after the event at position ${problem.position} (revision ${problem.revision}): ${problem.violation.message}`;
     case 'idempotency':

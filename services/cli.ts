@@ -1,6 +1,6 @@
 // `ledger`: the command-line entry point.
-//   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
-//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
+//   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--root-governors FILE] [--governor-key FILE]...
+//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
 //   ledger serve
 //   ledger principal add <id> --role R... --pool P... [--nats-user U] [--description D] [--file F]
 //   ledger principal list [--file F]
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   decodeCommand, decodeWith, formatDecimal, parseJson, isGovernanceCommand,
-  type Event, type PoolState,
+  type Event, type Governors, type PoolState,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore } from './ledger/event-store.js';
@@ -29,10 +29,19 @@ import { serviceConfigFrom, startService } from './service.js';
 import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
-import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
+import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
+
+/** The governor set in the file an option names, or a message naming the option and the field. */
+const governorsOption = (option: string, path: string | undefined): E.Either<string, Governors | undefined> => {
+  if (path === undefined) return E.right(undefined);
+  const read = readGovernorsFile(path);
+  if (E.isRight(read)) return read;
+  const error = read.left;
+  return E.left(`${option} ${path}: ${'errors' in error ? error.errors.map((e) => `${e.path}: ${e.message}`).join('; ') : error.message}`);
+};
 
 const usage = `usage:
-  ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--governor-key FILE]...
+  ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--root-governors FILE] [--governor-key FILE]...
       run one JSON command per line through the full command side (decide, hash chain, durable
       append) on a fresh embedded store, print each line's outcome, then every read model of each
       pool (fund health, tranches, markets, accounts). A line that cannot be decoded is reported with its line number and the
@@ -41,15 +50,19 @@ const usage = `usage:
                           commands it already handled are not applied twice
       --json              one JSON object per line, then {"pool": ...}
       --strict            exit with status 2 if any line could not be decoded
+      --root-governors FILE  the deployment's root governors ({"publicKeys": [...], "threshold": n}),
+                          who alone may create a pool; without it every CreatePool is refused
       --governor-key FILE sign every governance command that carries no signatures with this key
                           (repeat for more keys)
-  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
+  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
       read the pool's whole log (from DIR/events.sqlite, else EVENTSTORE_URL or DATA_DIR), verify
-      the hash chain, replay every event checking invariants 1 to 4, and report; with --at, the
+      the hash chain, re-verify every governance approval, replay every event checking invariants
+      1 to 4, and report; with --at, the
       state as of that event position or time. With MONGODB_URL set, the stored read models are
       compared with the ones the log gives. Exits 1 at the first problem, naming its position.
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
+      --root-governors FILE  the root governor set the pool's creation must have been approved by
   ledger serve
       the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
       (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
@@ -81,6 +94,8 @@ export interface RunOptions {
   readonly store: EventStore;
   /** Keys that sign governance commands which carry no signatures. */
   readonly governorKeys?: ReadonlyArray<GovernorKey>;
+  /** The deployment's root governors (without them, CreatePool is refused). */
+  readonly rootGovernors?: Governors;
   readonly clock?: () => number;
 }
 
@@ -95,7 +110,9 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
   const writerFor = async (poolId: string): Promise<PoolWriter> => {
     let writer = writers.get(poolId);
     if (writer === undefined) {
-      writer = await PoolWriter.open(options.store, poolId, { maxLatencyMs: 0, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+      writer = await PoolWriter.open(options.store, poolId, {
+        maxLatencyMs: 0, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.rootGovernors === undefined ? {} : { rootGovernors: options.rootGovernors }),
+      });
       writers.set(poolId, writer);
     }
     return writer;
@@ -111,7 +128,7 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
     }
     const command = decodeCommand(json.right);
     if (E.isLeft(command)) {
-      const commandId = (json as { commandId?: unknown }).commandId;
+      const commandId = (json.right as { commandId?: unknown } | null)?.commandId;
       outcomes.push({ line, outcome: { status: 'invalid', ...(typeof commandId === 'string' ? { commandId } : {}), error: command.left } });
       continue;
     }
@@ -219,6 +236,7 @@ const run = async (args: string[]): Promise<number> => {
       json: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       'governor-key': { type: 'string', multiple: true, default: [] },
+      'root-governors': { type: 'string' },
       data: { type: 'string' },
     },
     allowPositionals: true,
@@ -244,6 +262,11 @@ const run = async (args: string[]): Promise<number> => {
     }
     governorKeys.push(key.right);
   }
+  const rootGovernors = governorsOption('--root-governors', values['root-governors']);
+  if (E.isLeft(rootGovernors)) {
+    console.error(rootGovernors.left);
+    return 1;
+  }
   // The events go to the embedded store in --data (kept, so `ledger run` can resume it and an
   // auditor can check it), or to a fresh one in a temporary directory.
   const dir = values.data ?? mkdtempSync(join(tmpdir(), 'ledger-run-'));
@@ -251,7 +274,7 @@ const run = async (args: string[]): Promise<number> => {
   let result: Awaited<ReturnType<typeof runLines>>;
   const models: ReadModelsOfPool[] = [];
   try {
-    result = await runLines(text.split('\n'), { store, governorKeys });
+    result = await runLines(text.split('\n'), { store, governorKeys, ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }) });
     for (const poolId of result.pools.keys()) {
       const pool = await readModelsOf(store, poolId);
       if (pool !== undefined) models.push(pool);
@@ -292,9 +315,15 @@ const auditCommand = async (args: string[]): Promise<number> => {
       pool: { type: 'string', default: 'main' },
       at: { type: 'string' },
       'check-every': { type: 'string', default: '1' },
+      'root-governors': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
+  const rootGovernors = governorsOption('--root-governors', values['root-governors']);
+  if (E.isLeft(rootGovernors)) {
+    console.error(rootGovernors.left);
+    return 1;
+  }
   const checkEvery = Number(values['check-every']);
   if (!Number.isSafeInteger(checkEvery) || checkEvery < 1) {
     console.error('--check-every: expected a whole number of events, at least 1');
@@ -325,6 +354,7 @@ const auditCommand = async (args: string[]): Promise<number> => {
   try {
     const report = await audit(store, {
       poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
+      ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
       onProgress: (n) => process.stderr.write(`replayed ${n.toLocaleString('en-US')} events...\n`),
     });
     if (values.json) console.log(JSON.stringify(auditJson(report), null, 2));
@@ -345,6 +375,7 @@ const auditJson = (report: AuditReport): unknown => ({
   lastHash: report.lastHash,
   liquidationsChecked: report.liquidationsChecked,
   rejectionsRecorded: report.rejectionsRecorded,
+  approvalsVerified: report.approvalsVerified,
   problem: report.problem === undefined ? null : { kind: report.problem.kind, message: describeProblem(report.problem) },
   pool: report.view ?? null,
 });
@@ -357,6 +388,7 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
     `  invariants 1-3:         checked after ${checkEvery === 1 ? 'every event' : `every ${checkEvery} events and at the end`}`,
     `  waterfall (invariant 4): ${report.liquidationsChecked} liquidations checked`,
     `  refusals recorded:      ${report.rejectionsRecorded} (each command id once, one fingerprint per command)`,
+    `  governance:             ${report.problem?.kind === 'governance' ? 'an approval does NOT verify' : `${report.approvalsVerified} approvals re-verified`}`,
   ];
   if (report.problem !== undefined) lines.push(`  problem:                ${describeProblem(report.problem)}`);
   if (report.view !== undefined) {

@@ -5,7 +5,9 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { decodeWith, PublicKeyHex, strictObject, signingPayload, type GovernanceCommand, type InvalidInput } from '../domain/index.js';
+import {
+  checkGovernors, decodeWith, Governors, invalidInput, parseJson, PublicKeyHex, strictObject, signingPayload, type GovernanceCommand, type InvalidInput,
+} from '../domain/index.js';
 
 export interface GovernorKey {
   /** Raw 32-byte public key, hex: what goes into `governors.publicKeys`. */
@@ -59,4 +61,22 @@ export const readGovernorKey = (path: string): E.Either<InvalidInput | Error, Go
     return E.left(new Error(`key file ${path}: ${(error as Error).message}`));
   }
   return E.right(decoded.right);
+};
+
+/**
+ * Read and decode a governor set file ({"publicKeys": [hex...], "threshold": n}): the deployment's
+ * root governors. A bad file is an error naming the field.
+ */
+export const readGovernorsFile = (path: string): E.Either<InvalidInput | Error, Governors> => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return E.left(new Error(`cannot read governors file ${path}: ${(error as Error).message}`));
+  }
+  const decoded = E.chain(decodeWith(Governors))(parseJson(text));
+  if (E.isLeft(decoded)) return decoded;
+  const unusable = checkGovernors(decoded.right, '');
+  if (unusable !== undefined) return E.left(invalidInput([{ path: unusable.field?.replace(/^\./, '') ?? '(root)', message: unusable.message }]));
+  return decoded;
 };

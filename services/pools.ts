@@ -69,7 +69,9 @@ export class PoolRegistry {
     const kept = this.writers.get(poolId);
     if (kept !== undefined) return (await kept).submit(submission);
     const { command, actor } = submission;
-    const decision = decide(command, initialState, { now: (this.options.clock ?? Date.now)(), actor });
+    const decision = decide(command, initialState, {
+      now: (this.options.clock ?? Date.now)(), actor, ...(this.options.rootGovernors === undefined ? {} : { rootGovernors: this.options.rootGovernors }),
+    });
     if (E.isLeft(decision)) return { status: 'rejected', commandId: command.commandId, error: decision.left };
     this.creating.set(poolId, (this.creating.get(poolId) ?? 0) + 1);
     const opening = this.open(poolId);

@@ -9,7 +9,8 @@ import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import pino, { type Logger } from 'pino';
-import { decodeWith, type InvalidInput } from '../domain/index.js';
+import { decodeWith, invalidInput, type Governors, type InvalidInput } from '../domain/index.js';
+import { readGovernorsFile } from './governance-keys.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store.js';
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { ProjectionRunner } from '../projections/runner.js';
@@ -37,6 +38,8 @@ export interface ServiceConfig {
   readonly dataDir?: string;
   /** The principals file to use instead (it must exist). */
   readonly principalsFile?: string;
+  /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
+  readonly rootGovernors?: Governors;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -62,14 +65,28 @@ const ServiceEnvironment = t.partial({
     return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
   }, String),
   PRINCIPALS_FILE: pattern('PrincipalsFile', /\S/, 'expected the path of a principals file'),
+  ROOT_GOVERNORS_FILE: pattern('Path', /^\S+$/, 'expected the path of a JSON file {"publicKeys": [...], "threshold": n}'),
 });
 
+/** The root governors file named by ROOT_GOVERNORS_FILE, decoded; its errors name the variable and the field. */
+const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Governors | undefined> => {
+  if (path === undefined) return E.right(undefined);
+  const read = readGovernorsFile(path);
+  if (E.isRight(read)) return read;
+  const error = read.left;
+  return E.left(invalidInput('errors' in error
+    ? error.errors.map((e) => ({ path: `ROOT_GOVERNORS_FILE ${path}: ${e.path}`, message: e.message }))
+    : [{ path: 'ROOT_GOVERNORS_FILE', message: error.message }]));
+};
+
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
   if (E.isLeft(store)) return store;
+  const rootGovernors = rootGovernorsFrom(decoded.right.ROOT_GOVERNORS_FILE);
+  if (E.isLeft(rootGovernors)) return rootGovernors;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     // Only this machine, unless told otherwise: exposing the service is a decision.
@@ -81,6 +98,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
     dataDir: env.DATA_DIR ?? './data',
     ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
+    ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
   });
 };
 
@@ -121,7 +139,9 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let intake: NatsIntake | undefined;
   let forwarder: EventForwarder | undefined;
   const metrics = new Metrics();
-  const pools = new PoolRegistry(events, { batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds) });
+  const pools = new PoolRegistry(events, {
+    batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds), ...(config.rootGovernors === undefined ? {} : { rootGovernors: config.rootGovernors }),
+  });
   metrics.trackPoolWriters(() => pools.writerCount);
   let address: string;
   try {
@@ -147,7 +167,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
-  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
+  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
     reloadPrincipals: () => {

@@ -17,6 +17,8 @@ import { applyAll, benchContext, benchMarket, benchPool } from '../support/workl
 const ACCOUNTS = Number(process.env.CASCADE_ACCOUNTS ?? 100_000);
 const STEPS = 200;
 const START = 30_000n;
+/** The depth model's deepest discount, and the market's liquidation spread bound. */
+const MAX_SPREAD_PPM = 300_000;
 const MARKET = 'BTC-PERP';
 const TICK = pow10(18 - 2);
 const LOT = pow10(18 - 3);
@@ -28,7 +30,8 @@ const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion:
 // --- set-up: longs and shorts paired by trades, random collateral and leverage ---------------
 function* setup(): Generator<Command> {
   yield benchPool(POOL);
-  yield benchMarket(POOL, MARKET, START * ONE, { initialMarginPpm: 50_000, maintenanceMarginPpm: 25_000, takerFeePpm: 0, makerFeePpm: 0 });
+  // The depth model fills liquidations up to 30% below the mark: the spread bound is set to match.
+  yield benchMarket(POOL, MARKET, START * ONE, 1, { initialMarginPpm: 50_000, maintenanceMarginPpm: 25_000, takerFeePpm: 0, makerFeePpm: 0, maxLiquidationSpreadPpm: MAX_SPREAD_PPM });
   yield { ...envelope('Deposit'), accountId: 'engine', amount: 10n ** 12n * ONE };
   const pairs = ACCOUNTS / 2;
   let openInterest = 0n;
@@ -105,9 +108,13 @@ for (let step = 1; step <= STEPS; step++) {
     const account = pool.accounts.get(id);
     if (account === undefined || !isLiquidatable(account, marketsOf(pool))) continue;
     // depth model: 0.2% below the mark, 0.05% deeper for every liquidation already in this step, at most 30%
-    const discount = BigInt(Math.min(2_000 + 500 * inStep, 300_000));
+    const discount = BigInt(Math.min(2_000 + 500 * inStep, MAX_SPREAD_PPM));
     const raw = (mark * (1_000_000n - discount)) / 1_000_000n;
-    const events = submit({ ...envelope('Liquidate'), accountId: id, marketId: MARKET, liquidatorId: 'engine', price: raw - (raw % TICK) });
+    // Rounded down to a tick, but never below the market's band (the lowest tick at or above it).
+    const band = (mark * (1_000_000n - BigInt(MAX_SPREAD_PPM)) + 999_999n) / 1_000_000n;
+    const lowest = band + ((TICK - (band % TICK)) % TICK);
+    const floored = raw - (raw % TICK);
+    const events = submit({ ...envelope('Liquidate'), accountId: id, marketId: MARKET, liquidatorId: 'engine', price: floored > lowest ? floored : lowest });
     inStep++;
     counts.maxEventsPerCommand = Math.max(counts.maxEventsPerCommand, events.length);
     for (const event of events) {

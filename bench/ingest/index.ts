@@ -6,7 +6,7 @@
 // Needs `nats-server` on the PATH; it starts its own on a free port with a temporary store.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { encodeCommand, type Command } from '../../domain/index.js';
 import { commandSubject } from '../../services/bus/nats-intake.js';
 import { exited, freePort, listening, NatsServer } from '../../test/support/nats-server.js';
-import { POOL_ID, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
+import { POOL_ID, benchContext, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2_048);
@@ -56,9 +56,12 @@ try {
   // The service runs in a process of its own, as in production: producers are elsewhere.
   const httpPort = await freePort();
   const address = `http://127.0.0.1:${httpPort}`;
+  // The benchmark's governor key is the deployment's root governor set.
+  const rootGovernorsFile = join(dir, 'root-governors.json');
+  writeFileSync(rootGovernorsFile, JSON.stringify(benchContext.rootGovernors));
   const service = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), fileURLToPath(new URL('../../services/main.js', import.meta.url)), 'serve'], {
     stdio: 'inherit',
-    env: { ...process.env, PORT: String(httpPort), HOST: '127.0.0.1', DATA_DIR: dir, NATS_URL: url, LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(httpPort), HOST: '127.0.0.1', DATA_DIR: dir, NATS_URL: url, LOG_LEVEL: 'warn', ROOT_GOVERNORS_FILE: rootGovernorsFile },
   });
   await listening(httpPort);
   const nc = await connect({ servers: url });

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore, NewEvent } from '../../services/ledger/event-store.js';
 import { PoolWriter } from '../../services/ledger/pool-writer.js';
-import { POOL_ID, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
+import { POOL_ID, benchContext, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 100_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4_096);
@@ -35,7 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-store-'));
 try {
   const setup: PoolSetup = { accounts: 1_000, markets: 10, collateral: 1_000_000_000n };
   const store = new Recording(new SqliteEventStore(join(dir, 'events.sqlite')));
-  const writer = await PoolWriter.open(store, POOL_ID, { batchSize: BATCH, maxLatencyMs: 1, snapshotEvery: 0 });
+  const writer = await PoolWriter.open(store, POOL_ID, { batchSize: BATCH, maxLatencyMs: 1, snapshotEvery: 0, rootGovernors: benchContext.rootGovernors! });
   const submitWindow = async (commands: ReturnType<typeof tradingCommands>) => {
     const inFlight = new Set<Promise<unknown>>();
     for (const command of commands) {

@@ -12,7 +12,8 @@ import {
 
 const governor = generateGovernorKey();
 
-export const benchContext: CommandContext = { now: Date.UTC(2026, 0, 1), actor: 'bench' };
+/** The benchmark's one governor key is also the deployment's root governor set. */
+export const benchContext: CommandContext = { now: Date.UTC(2026, 0, 1), actor: 'bench', rootGovernors: { publicKeys: [governor.publicKey], threshold: 1 } };
 
 export const POOL_ID = 'bench';
 const SIZE_DECIMALS = 3;
@@ -54,17 +55,20 @@ export const benchPool = (poolId: string): CreatePool => signCommand({
   unstakeCooldownMs: 86_400_000, governors: { publicKeys: [governor.publicKey], threshold: 1 }, signatures: [],
 }, governor);
 
-/** A signed ListMarket for a benchmark pool: 3 size and 2 price decimals, the given risk parameters. */
-export const benchMarket = (poolId: string, marketId: string, markPrice: bigint, params: Partial<ListMarket> = {}): ListMarket => signCommand({
+/**
+ * A signed ListMarket for a benchmark pool: 3 size and 2 price decimals, the given risk parameters.
+ * `governanceSeq` is the pool's next one (1 for its first market).
+ */
+export const benchMarket = (poolId: string, marketId: string, markPrice: bigint, governanceSeq: number, params: Partial<ListMarket> = {}): ListMarket => signCommand({
   type: 'ListMarket', schemaVersion: SCHEMA_VERSION, commandId: `b${++sequence}`, poolId, marketId, sizeDecimals: SIZE_DECIMALS, priceDecimals: PRICE_DECIMALS,
   initialMarginPpm: 100_000, maintenanceMarginPpm: 50_000, takerFeePpm: 500, makerFeePpm: 200, liquidationPenaltyPpm: 10_000,
-  penaltyFundSharePpm: 500_000, adlPolicy: 'ranked', markPrice, signatures: [], ...params,
+  penaltyFundSharePpm: 500_000, adlPolicy: 'ranked', markPrice, governanceSeq, signatures: [], ...params,
 }, governor);
 
 export function* setupCommands(setup: PoolSetup, startPrice: (market: number) => bigint): Generator<Command> {
   yield benchPool(POOL_ID);
   for (const [i, marketId] of marketIds(setup.markets).entries()) {
-    yield benchMarket(POOL_ID, marketId, startPrice(i), {
+    yield benchMarket(POOL_ID, marketId, startPrice(i), i + 1, {
       ...(setup.initialMarginPpm === undefined ? {} : { initialMarginPpm: setup.initialMarginPpm }),
       ...(setup.maintenanceMarginPpm === undefined ? {} : { maintenanceMarginPpm: setup.maintenanceMarginPpm }),
     });

@@ -22,7 +22,7 @@ import * as t from 'io-ts';
 import {
   canonicalState, commandFingerprint, commandIdReused, commandRejected, decide, decodeEvent, decodeWith, encodeEvent, evolve, Id, initialState,
   recordedError, Sha256Hex, stateFromCanonical, SCHEMA_VERSION,
-  type Command, type DomainError, type Event, type PoolState,
+  type Command, type DomainError, type Event, type Governors, type PoolState,
 } from '../../domain/index.js';
 import type { Outcome } from '../outcome.js';
 import { GENESIS_HASH, eventIdFor, sealed, verifyChain } from './chain.js';
@@ -44,6 +44,8 @@ export interface WriterOptions {
   readonly clock?: () => number;
   /** Told after every durable append: how many events, in how long (for metrics). */
   readonly onAppend?: (events: number, seconds: number) => void;
+  /** The deployment's root governors, who alone may create a pool (none: CreatePool is refused). */
+  readonly rootGovernors?: Governors;
 }
 
 export interface Submission {
@@ -124,6 +126,7 @@ export class PoolWriter {
   private readonly maxConflictRetries: number;
   private readonly clock: () => number;
   private readonly onAppend: ((events: number, seconds: number) => void) | undefined;
+  private readonly rootGovernors: Governors | undefined;
 
   private constructor(readonly store: EventStore, readonly poolId: string, options: WriterOptions) {
     this.batchSize = options.batchSize ?? 256;
@@ -132,6 +135,7 @@ export class PoolWriter {
     this.maxConflictRetries = options.maxConflictRetries ?? 5;
     this.clock = options.clock ?? Date.now;
     this.onAppend = options.onAppend;
+    this.rootGovernors = options.rootGovernors;
   }
 
   /** A writer with the pool's state loaded from the newest snapshot and the tail of the stream. */
@@ -232,7 +236,7 @@ export class PoolWriter {
       }
       firstInBatch.set(command.commandId, { index, fingerprint });
       const now = this.clock();
-      const decision = decide(command, state, { now, actor });
+      const decision = decide(command, state, { now, actor, ...(this.rootGovernors === undefined ? {} : { rootGovernors: this.rootGovernors }) });
       // A refusal is recorded, unless the stream does not exist yet (see the top of the file).
       const recorded: ReadonlyArray<Event> = E.isRight(decision) ? decision.right : next === 0n ? [] : [commandRejected(command, fingerprint, decision.left)];
       recorded.forEach((event, i) => {

@@ -16,6 +16,8 @@ import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-st
 import { ProjectionRunner } from '../../projections/runner.js';
 import { runLines } from '../../services/cli.js';
 import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
+import { exampleRootGovernors } from '../support/example-root.js';
+import { governorKeys } from '../support/builders.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,7 +38,7 @@ const waterfallLog = async (withRefusal = false) => {
   dirs.push(dir);
   const file = join(dir, 'events.sqlite');
   const store = new SqliteEventStore(file);
-  await runLines(withRefusal ? waterfall : waterfall.filter((line) => !line.includes(REFUSED)), { store });
+  await runLines(withRefusal ? waterfall : waterfall.filter((line) => !line.includes(REFUSED)), { store, rootGovernors: exampleRootGovernors });
   await store.close();
   return { dir, file };
 };
@@ -134,6 +136,50 @@ describe('audit', () => {
     db.close();
     const report = await auditFile(file);
     expect(report.problem).toMatchObject({ kind: 'invariant', position: BigInt(trade.position), violation: { invariant: 'conservation' } });
+  });
+
+  it('re-verifies every governance approval, and catches a forged signature with a recomputed chain, naming its position', async () => {
+    const { file } = await waterfallLog();
+    // The clean log: the pool's creation, two listings and the recapitalization.
+    expect(await auditFile(file, { rootGovernors: exampleRootGovernors })).toMatchObject({ ok: true, approvalsVerified: 4 });
+    const db = new Database(file);
+    const listing = rows(db).find((r) => r.type === 'MarketListed')!;
+    const data = JSON.parse(listing.data) as { signedCommand: { signatures: { signature: string }[] } };
+    const first = data.signedCommand.signatures[0]!;
+    first.signature = `${first.signature[0] === '0' ? '1' : '0'}${first.signature.slice(1)}`;
+    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify(data), listing.position);
+    rechain(db);
+    db.close();
+    const report = await auditFile(file);
+    expect(report.ok).toBe(false);
+    expect(report.problem).toMatchObject({ kind: 'governance', position: BigInt(listing.position) });
+    expect(report.problem?.kind === 'governance' && report.problem.message).toContain('INVALID_SIGNATURE');
+    expect(report.eventsReplayed).toBe(listing.position - 1);
+  });
+
+  it('catches a governance event whose fields differ from what its governors signed', async () => {
+    const { file } = await waterfallLog();
+    const db = new Database(file);
+    // The recapitalization's amount raised in the event, its signed command left as it was (the
+    // postings follow, so every invariant still holds).
+    const recap = rows(db).find((r) => r.type === 'Recapitalized')!;
+    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(recap.data.replaceAll('"3722"', '"13722"').replace('"amount":"10000"', '"amount":"20000"'), recap.position);
+    rechain(db);
+    db.close();
+    const report = await auditFile(file);
+    expect(report.problem).toMatchObject({ kind: 'governance', position: BigInt(recap.position) });
+    expect(report.problem?.kind === 'governance' && report.problem.message).toContain('is not the event its signed command gives');
+  });
+
+  it('checks that the pool was created by the expected root governors', async () => {
+    const { dir, file } = await waterfallLog();
+    const other = { publicKeys: [governorKeys[0].publicKey], threshold: 1 };
+    const report = await auditFile(file, { rootGovernors: other });
+    expect(report.problem).toMatchObject({ kind: 'governance', position: 1n });
+    expect(report.problem?.kind === 'governance' && report.problem.message).toContain('not the expected');
+    const ok = spawnSync(process.execPath, ['bin/ledger.js', 'audit', '--data', dir, '--root-governors', 'examples/root-governors.json'], { encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('4 approvals re-verified');
   });
 
   it('catches a read model altered behind its back, naming the document and the field', async () => {

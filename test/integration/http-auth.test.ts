@@ -14,6 +14,7 @@ import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-st
 import { commandRole, type CommandType } from '../../domain/index.js';
 import { ProjectionRunner } from '../../projections/runner.js';
 import { addPrincipal, readPrincipals, writePrincipals } from '../../services/auth/principals.js';
+import { exampleRootGovernors } from '../support/example-root.js';
 import { buildHttpApp } from '../../services/http.js';
 import { Metrics } from '../../services/metrics.js';
 import { PoolRegistry } from '../../services/pools.js';
@@ -63,7 +64,7 @@ beforeAll(async () => {
   const readModels = new MemoryReadModelStore();
   projection = new ProjectionRunner(store, readModels);
   await projection.start();
-  app = buildHttpApp({ pools: new PoolRegistry(store, { maxLatencyMs: 0 }), events: store, readModels, runner: projection, metrics, principals: principals.registry });
+  app = buildHttpApp({ pools: new PoolRegistry(store, { maxLatencyMs: 0, rootGovernors: exampleRootGovernors }), events: store, readModels, runner: projection, metrics, principals: principals.registry });
   // The example's set-up: pool, market, three funded accounts, alice long, bob short, carol long.
   for (const line of lines.slice(0, 8)) expect((await submit(line)).statusCode).toBe(200);
   await projection.caughtUp(7n);
@@ -349,8 +350,26 @@ describe("the attacker's anonymous drain", () => {
     // Each producer may send only its own kind: the custody principal cannot move the mark, trade or liquidate.
     for (const body of drain.slice(2, 8)) expect((await postAs(bearer(tokens.custody), body)).statusCode).toBe(403);
     expect(await storedEvents()).toEqual(before);
-    // The liquidation engine itself liquidating at 0.01 (step 4 with its token) is refused by the
-    // price band check on liquidations (LIQUIDATION_PRICE_OUT_OF_BAND); asserted here once that
-    // check is in the domain.
+  });
+
+  it('refuses the authorized producers too where a risk bound stands: the mark jump and the liquidation at 0.01', async () => {
+    const fundBefore = (await read('/v1/pools/main/fund-health')).json() as { fundAssets: string };
+    // Step 3 by the oracle itself: 33000 to 60000 is beyond the 20% circuit breaker.
+    const jump = await postAs(bearer(tokens.oracle), drain[2]!);
+    expect(jump.statusCode).toBe(422);
+    expect(jump.json()).toMatchObject({ status: 'rejected', error: { code: 'MARK_MOVE_OUT_OF_BAND', field: 'price' } });
+    // Two moves within the bound (33000 -> 26400 -> 21120) make carol, long 0.5 from 33000, liquidatable.
+    for (const [i, price] of ['26400', '21120'].entries()) {
+      const step = JSON.stringify({ type: 'UpdateMarkPrice', schemaVersion: 1, commandId: `atk-mark-${i}`, poolId: 'main', marketId: 'BTC-PERP', price });
+      expect((await postAs(bearer(tokens.oracle), step)).statusCode).toBe(200);
+    }
+    // Step 4 by the liquidation engine itself: a long taken over at 0.01 is far below mark * (1 - 10%).
+    const lowball = JSON.stringify({ type: 'Liquidate', schemaVersion: 1, commandId: 'atk-4-authorized', poolId: 'main', accountId: 'carol', marketId: 'BTC-PERP', liquidatorId: 'bob', price: '0.01' });
+    const refused = await postAs(bearer(tokens['liquidation-engine']), lowball);
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json()).toMatchObject({ status: 'rejected', error: { code: 'LIQUIDATION_PRICE_OUT_OF_BAND', field: 'price' } });
+    await projection.caughtUp((await storedEvents()).at(-1)!.revision);
+    expect(fundBefore.fundAssets).toMatch(/^[0-9]/);
+    expect(((await read('/v1/pools/main/fund-health')).json() as { fundAssets: string }).fundAssets).toBe(fundBefore.fundAssets);
   });
 });

@@ -14,6 +14,7 @@ import { buildHttpApp } from '../../services/http.js';
 import { Metrics } from '../../services/metrics.js';
 import { PoolRegistry } from '../../services/pools.js';
 import { bearer, principalsFixture, producerRoles } from '../support/principals.js';
+import { exampleRootGovernors } from '../support/example-root.js';
 
 const lines = readFileSync('examples/trading.jsonl', 'utf8').split('\n').filter((l) => l.trim() !== '');
 const dir = mkdtempSync(join(tmpdir(), 'ledger-http-'));
@@ -31,7 +32,7 @@ beforeAll(async () => {
   const readModels = new MemoryReadModelStore();
   projection = new ProjectionRunner(store, readModels);
   await projection.start();
-  pools = new PoolRegistry(store, { maxLatencyMs: 0 });
+  pools = new PoolRegistry(store, { maxLatencyMs: 0, rootGovernors: exampleRootGovernors });
   app = buildHttpApp({ pools, events: store, readModels, runner: projection, metrics: new Metrics(), principals: principals.registry, bodyLimit: 64 * 1024 });
   for (const line of lines.slice(0, 10)) await post(line);
   await projection.caughtUp(9n);
@@ -170,7 +171,7 @@ describe('the service process', () => {
   it('starts with the embedded defaults, serves, and stops cleanly on SIGTERM', async () => {
     const data = mkdtempSync(join(tmpdir(), 'ledger-serve-'));
     const { tokens } = principalsFixture(data, { relay: { roles: ['governance-relay'] } });
-    const child = spawn(process.execPath, ['bin/ledger.js', 'serve'], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: data, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['bin/ledger.js', 'serve'], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: data, LOG_LEVEL: 'info', ROOT_GOVERNORS_FILE: 'examples/root-governors.json' }, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const address = await new Promise<string>((resolve, reject) => {
         let buffer = '';

@@ -17,7 +17,7 @@ import { PoolWriter, poolStream, snapshotStream } from '../../services/ledger/po
 import { PoolRegistry } from '../../services/pools.js';
 import { Metrics } from '../../services/metrics.js';
 import { audit } from '../../services/audit.js';
-import { createPool, ctx, deposit, listMarket, standardPool, withdraw, POOL } from '../support/builders.js';
+import { createPool, ctx, deposit, listMarket, rootGovernors, standardPool, withdraw, POOL } from '../support/builders.js';
 
 const dirs: string[] = [];
 const freshStore = () => {
@@ -39,7 +39,7 @@ const log = async (store: EventStore, poolId = POOL): Promise<StoredEvent[]> => 
 /** A pool with alice holding 100, on a fresh store. */
 const poolWithAlice = async (options: Parameters<typeof PoolWriter.open>[2] = {}) => {
   const store = freshStore();
-  const writer = await PoolWriter.open(store, POOL, options);
+  const writer = await PoolWriter.open(store, POOL, { rootGovernors, ...options });
   await submitAll(writer, [createPool(), listMarket(), deposit('alice', '100')]);
   return { store, writer };
 };
@@ -95,7 +95,7 @@ describe('the same command id with other content', () => {
     const before = await log(store);
     const [now] = await submitAll(writer, [{ ...refused, amount: units('5') } as Command]);
     expect(now).toMatchObject(reused);
-    const reopened = await PoolWriter.open(store, POOL);
+    const reopened = await PoolWriter.open(store, POOL, { rootGovernors });
     const [later] = await submitAll(reopened, [{ ...refused, amount: units('5') } as Command]);
     expect(later).toMatchObject(reused);
     expect(await log(store)).toEqual(before);
@@ -130,7 +130,7 @@ describe('a rejected command', () => {
     expect(twin).toEqual({ ...first, deduplicated: true });
     // The balance that made it fail changes: a repeat still gets the original answer.
     await submitAll(writer, [deposit('alice', '1000')]);
-    const reopened = await PoolWriter.open(store, POOL);
+    const reopened = await PoolWriter.open(store, POOL, { rootGovernors });
     const [afterRestart] = await submitAll(reopened, [refused]);
     expect(afterRestart).toEqual({ ...first, deduplicated: true });
     expect((await log(store)).filter((e) => e.metadata.commandId === refused.commandId)).toHaveLength(1);
@@ -142,7 +142,7 @@ describe('a rejected command', () => {
     const refused = createPool();
     const [first] = await submitAll(writer, [refused]);
     expect(first).toMatchObject({ status: 'rejected', error: { code: 'POOL_ALREADY_EXISTS' } });
-    const reopened = await PoolWriter.open(store, POOL);
+    const reopened = await PoolWriter.open(store, POOL, { rootGovernors });
     expect(await submitAll(reopened, [refused])).toEqual([{ ...first, deduplicated: true }]);
     await store.close();
   });
@@ -159,7 +159,7 @@ describe('a rejected command', () => {
     const handled = (snapshots.right.at(-1)!.data as { handled: unknown[][] }).handled;
     expect(handled.find((h) => h[0] === refused.commandId)).toEqual([refused.commandId, '3', 1, commandFingerprint(refused)]);
     // From the snapshot alone: the log before it is not read again.
-    const fromSnapshot = await PoolWriter.open(store, POOL);
+    const fromSnapshot = await PoolWriter.open(store, POOL, { rootGovernors });
     expect(await submitAll(fromSnapshot, [refused, accepted])).toEqual([{ ...rejection, deduplicated: true }, { ...acceptance, deduplicated: true }]);
     expect(await submitAll(fromSnapshot, [{ ...refused, amount: units('1') } as Command, { ...accepted, amount: units('1') } as Command])).toMatchObject([reused, reused]);
     expect((await log(store)).filter((e) => e.metadata.commandId === refused.commandId || e.metadata.commandId === accepted.commandId)).toHaveLength(2);
@@ -168,7 +168,7 @@ describe('a rejected command', () => {
 
   it('is not recorded when the pool does not exist (there is no stream to record it in)', async () => {
     const store = freshStore();
-    const writer = await PoolWriter.open(store, POOL);
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors });
     const [refused] = await submitAll(writer, [deposit('alice', '1')]);
     expect(refused).toMatchObject({ status: 'rejected', error: { code: 'UNKNOWN_POOL' } });
     expect(await log(store)).toEqual([]);
@@ -197,13 +197,13 @@ describe('commands recorded before fingerprints were', () => {
       metadata: { commandId: legacy.commandId, correlationId: legacy.commandId, causationId: legacy.commandId, timestamp: 0, actor: 'old', schemaVersion: SCHEMA_VERSION, prevHash: writer.current.lastHash },
     })]);
     expect(E.isRight(appended)).toBe(true);
-    const fromLog = await PoolWriter.open(store, POOL, { snapshotEvery: 1 });
+    const fromLog = await PoolWriter.open(store, POOL, { rootGovernors, snapshotEvery: 1 });
     const [refused] = await submitAll(fromLog, [legacy]);
     expect(refused).toMatchObject(reused);
     expect(refused!.status === 'rejected' && refused!.error.message).toContain('recorded without a fingerprint');
     // a snapshot taken now keeps the entry without a fingerprint
     await submitAll(fromLog, [deposit('carol', '1')]);
-    const fromSnapshot = await PoolWriter.open(store, POOL);
+    const fromSnapshot = await PoolWriter.open(store, POOL, { rootGovernors });
     expect(await submitAll(fromSnapshot, [legacy])).toMatchObject([reused]);
     await store.close();
   });
@@ -217,7 +217,7 @@ describe('commands recorded before fingerprints were', () => {
     const data = newest.data as { handled: unknown[][] };
     const forged = { ...data, handled: data.handled.map(([id, revision, count]) => [id, revision, count, 'not-a-hash']) };
     await store.append(snapshotStream(POOL), newest.revision, [{ ...newest, eventId: eventIdFor(POOL, 'forged', 0), data: forged }]);
-    await expect(PoolWriter.open(store, POOL)).rejects.toThrow(/snapshot at revision .* does not decode/);
+    await expect(PoolWriter.open(store, POOL, { rootGovernors })).rejects.toThrow(/snapshot at revision .* does not decode/);
     await store.close();
   });
 });
@@ -225,7 +225,7 @@ describe('commands recorded before fingerprints were', () => {
 describe('the pool registry', () => {
   it('keeps no writer for 1,000 commands to pools that do not exist, and answers each UNKNOWN_POOL', async () => {
     const store = freshStore();
-    const pools = new PoolRegistry(store, { maxLatencyMs: 0 });
+    const pools = new PoolRegistry(store, { maxLatencyMs: 0, rootGovernors });
     const outcomes = await Promise.all(Array.from({ length: 1000 }, async (_, i) => {
       const command = { ...deposit('alice', '1'), poolId: `ghost-${i}` } as Command;
       return (await pools.writer(command.poolId)).submit({ command, actor: 'test' });
@@ -242,7 +242,7 @@ describe('the pool registry', () => {
 
   it('keeps no writer for a refused creation (unsigned) nor for one the store failed', async () => {
     const store = freshStore();
-    const pools = new PoolRegistry(store, { maxLatencyMs: 0 });
+    const pools = new PoolRegistry(store, { maxLatencyMs: 0, rootGovernors });
     const unsigned = { ...createPool(), poolId: 'p1', signatures: [] };
     expect(await (await pools.writer('p1')).submit({ command: unsigned, actor: 'test' })).toMatchObject({ status: 'rejected', error: { code: 'MISSING_SIGNATURES' } });
     expect(pools.writerCount).toBe(0);
@@ -253,7 +253,7 @@ describe('the pool registry', () => {
       subscribeAll: (options) => store.subscribeAll(options),
       close: async () => undefined,
     };
-    const failing = new PoolRegistry(down, { maxLatencyMs: 0 });
+    const failing = new PoolRegistry(down, { maxLatencyMs: 0, rootGovernors });
     expect(await (await failing.writer(POOL)).submit({ command: createPool(), actor: 'test' })).toMatchObject({ status: 'failed' });
     expect(failing.writerCount).toBe(0);
     await store.close();
@@ -261,7 +261,7 @@ describe('the pool registry', () => {
 
   it('keeps the writer of a pool it created, and the pool\'s later commands go to it', async () => {
     const store = freshStore();
-    const pools = new PoolRegistry(store, { maxLatencyMs: 0 });
+    const pools = new PoolRegistry(store, { maxLatencyMs: 0, rootGovernors });
     const [created, twin] = await Promise.all([createPool(), listMarket()].map(async (command) => (await pools.writer(POOL)).submit({ command, actor: 'test' })));
     expect(created).toMatchObject({ status: 'accepted' });
     expect(pools.writerCount).toBe(1);
@@ -274,7 +274,7 @@ describe('the pool registry', () => {
 
   it('opens and keeps the writer of a pool that exists in the store', async () => {
     const { store } = await poolWithAlice();
-    const pools = new PoolRegistry(store, { maxLatencyMs: 0 });
+    const pools = new PoolRegistry(store, { maxLatencyMs: 0, rootGovernors });
     const [again] = await submitAll(await pools.writer(POOL), [withdraw('alice', '500')]);
     expect(again).toMatchObject({ status: 'rejected', error: { code: 'INSUFFICIENT_COLLATERAL' } });
     expect(pools.writerCount).toBe(1);

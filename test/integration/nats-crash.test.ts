@@ -27,7 +27,7 @@ const startLedger = async (natsUrl: string) => {
   const port = await freePort();
   service = spawn(process.execPath, ['bin/ledger.js', 'serve'], {
     stdio: 'ignore',
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, NATS_URL: natsUrl, NATS_ACK_WAIT_MS: '1000', LOG_LEVEL: 'silent' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, NATS_URL: natsUrl, NATS_ACK_WAIT_MS: '1000', LOG_LEVEL: 'silent', ROOT_GOVERNORS_FILE: 'examples/root-governors.json' },
   });
   await listening(port, 600);
 };
@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 const COMMANDS = 400;
-// The example's CreatePool, signed by its governors: the deposits need a pool.
+// The example's CreatePool, signed by the example's root governors: the deposits need a pool.
 const createPool = readFileSync('examples/trading.jsonl', 'utf8').split('\n')[0]!;
 
 describe.skipIf(missing !== undefined)('the service killed mid-stream', () => {

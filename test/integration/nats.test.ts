@@ -15,6 +15,7 @@ import { commandSubject, DLQ_STREAM, dlqSubject, outcomeSubject, REPLY_HEADER } 
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
 import { NatsServer, natsServerMissing } from '../support/nats-server.js';
+import { exampleRootGovernors } from '../support/example-root.js';
 import { decodeCommand, type Command } from '../../domain/index.js';
 
 // `.ci/run` installs nats-server when it is missing; where that failed, say so rather than pass.
@@ -30,7 +31,7 @@ let service: RunningService;
 let client: LedgerClient;
 let raw: NatsConnection;
 
-const startLedger = () => startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url }, pino({ level: 'silent' }));
+const startLedger = () => startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url, rootGovernors: exampleRootGovernors }, pino({ level: 'silent' }));
 
 beforeAll(async () => {
   if (missing !== undefined) return;

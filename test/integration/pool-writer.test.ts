@@ -12,7 +12,7 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore } from '../../services/ledger/event-store.js';
 import { verifyChain } from '../../services/ledger/chain.js';
 import { LoadError, PoolWriter, poolStream, snapshotStream } from '../../services/ledger/pool-writer.js';
-import { createPool, deposit, listMarket, trade, withdraw, POOL } from '../support/builders.js';
+import { createPool, deposit, listMarket, rootGovernors, trade, withdraw, POOL } from '../support/builders.js';
 
 const dirs: string[] = [];
 const tempFile = () => {
@@ -61,7 +61,7 @@ describe('PoolWriter', () => {
   it('appends accepted commands with chained, attributed events, and a restart finds the same state', async () => {
     const file = tempFile();
     const store = new SqliteEventStore(file);
-    const writer = await PoolWriter.open(store, POOL);
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors });
     const outcomes = await submitAll(writer, [createPool(), listMarket(), deposit('alice', '100'), withdraw('alice', '500')]);
     expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'rejected']);
     const stored = await readAllEvents(store);
@@ -70,7 +70,7 @@ describe('PoolWriter', () => {
     expect(stored.map((e) => e.type)[3]).toBe('CommandRejected');
     expect(stored[2]!.metadata).toMatchObject({ commandId: outcomes[2]!.commandId, actor: 'test', schemaVersion: 1 });
     expect(verifyChain(stored).ok).toBe(true);
-    const reopened = await PoolWriter.open(store, POOL);
+    const reopened = await PoolWriter.open(store, POOL, { rootGovernors });
     expect(canonicalStateJson(reopened.current.state)).toBe(canonicalStateJson(writer.current.state));
     expect(reopened.current.revision).toBe(3n);
     await store.close();
@@ -79,7 +79,7 @@ describe('PoolWriter', () => {
   it('returns the original outcome for a repeated command and appends nothing: in turn, at once, and after a restart', async () => {
     const file = tempFile();
     const store = new SqliteEventStore(file);
-    const writer = await PoolWriter.open(store, POOL);
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors });
     await submitAll(writer, [createPool(), listMarket()]);
     const once = deposit('alice', '100');
     const [first] = await submitAll(writer, [once]);
@@ -89,7 +89,7 @@ describe('PoolWriter', () => {
     const [a, b] = await submitAll(writer, [twin, twin]);
     expect(a!.status).toBe('accepted');
     expect(b).toEqual({ ...a, deduplicated: true });
-    const reopened = await PoolWriter.open(store, POOL);
+    const reopened = await PoolWriter.open(store, POOL, { rootGovernors });
     const [afterRestart] = await submitAll(reopened, [once]);
     expect(afterRestart).toEqual({ ...first, deduplicated: true });
     const stored = await readAllEvents(store);
@@ -100,7 +100,7 @@ describe('PoolWriter', () => {
 
   it('commits commands in groups, and a rejected command does not hold the others back', async () => {
     const store = new Flaky(new SqliteEventStore(tempFile()));
-    const writer = await PoolWriter.open(store, POOL, { batchSize: 100, maxLatencyMs: 5 });
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors, batchSize: 100, maxLatencyMs: 5 });
     await submitAll(writer, [createPool(), listMarket()]);
     store.appends = 0;
     const commands = Array.from({ length: 60 }, (_, i) => (i === 30 ? withdraw('nobody', '1') : deposit(`acct${i}`, '10')));
@@ -115,9 +115,9 @@ describe('PoolWriter', () => {
     const file = tempFile();
     const storeA = new SqliteEventStore(file);
     const storeB = new SqliteEventStore(file);
-    const a = await PoolWriter.open(storeA, POOL, { maxLatencyMs: 0 });
+    const a = await PoolWriter.open(storeA, POOL, { rootGovernors, maxLatencyMs: 0 });
     await submitAll(a, [createPool(), listMarket()]);
-    const b = await PoolWriter.open(storeB, POOL, { maxLatencyMs: 0 });
+    const b = await PoolWriter.open(storeB, POOL, { rootGovernors, maxLatencyMs: 0 });
     const fromA = Array.from({ length: 40 }, (_, i) => deposit(`a${i}`, '1'));
     const fromB = Array.from({ length: 40 }, (_, i) => deposit(`b${i}`, '2'));
     const outcomes = await Promise.all([submitAll(a, fromA), submitAll(b, fromB)]);
@@ -132,7 +132,7 @@ describe('PoolWriter', () => {
 
   it('fails the batch when the store is down, keeps its state, and carries on when it is back', async () => {
     const store = new Flaky(new SqliteEventStore(tempFile()));
-    const writer = await PoolWriter.open(store, POOL);
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors });
     await submitAll(writer, [createPool(), listMarket()]);
     const before = canonicalStateJson(writer.current.state);
     store.down = true;
@@ -148,13 +148,13 @@ describe('PoolWriter', () => {
   it('writes snapshots; a writer started from one has the state of a full replay', async () => {
     const file = tempFile();
     const store = new SqliteEventStore(file);
-    const writer = await PoolWriter.open(store, POOL, { snapshotEvery: 10 });
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors, snapshotEvery: 10 });
     const early = deposit('alice', '10000');
     await submitAll(writer, [createPool(), listMarket(), early, deposit('bob', '10000')]);
     for (let i = 0; i < 8; i++) await submitAll(writer, [trade({ taker: 'alice', maker: 'bob', side: i % 2 === 0 ? 'buy' : 'sell', size: '0.1', price: '30000' }), deposit(`c${i}`, '1')]);
     const snapshots = await store.readStream(snapshotStream(POOL), 0n, 100);
     expect(E.isRight(snapshots) && snapshots.right.length).toBeGreaterThan(0);
-    const fromSnapshot = await PoolWriter.open(store, POOL);
+    const fromSnapshot = await PoolWriter.open(store, POOL, { rootGovernors });
     expect(canonicalStateJson(fromSnapshot.current.state)).toBe(canonicalStateJson(await replay(store)));
     // and it still knows the commands handled before the snapshot
     const [again] = await submitAll(fromSnapshot, [early]);
@@ -166,7 +166,7 @@ describe('PoolWriter', () => {
   it('refuses to load a log whose events were edited, naming the position', async () => {
     const file = tempFile();
     const store = new SqliteEventStore(file);
-    const writer = await PoolWriter.open(store, POOL);
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors });
     await submitAll(writer, [createPool(), listMarket(), deposit('alice', '100'), deposit('bob', '100')]);
     await store.close();
     const db = new Database(file);
@@ -174,7 +174,7 @@ describe('PoolWriter', () => {
     const position = (db.prepare('SELECT position FROM events WHERE revision = 2 AND stream_id = ?').get(poolStream(POOL)) as { position: number }).position;
     db.close();
     const reopened = new SqliteEventStore(file);
-    await expect(PoolWriter.open(reopened, POOL)).rejects.toThrow(new LoadError(`hash chain broken at position ${position} (revision 2): hash does not match the event`));
+    await expect(PoolWriter.open(reopened, POOL, { rootGovernors })).rejects.toThrow(new LoadError(`hash chain broken at position ${position} (revision 2): hash does not match the event`));
     await reopened.close();
   });
 });

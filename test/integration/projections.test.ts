@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-store.js';
 import { runLines } from '../../services/cli.js';
+import { exampleRootGovernors } from '../support/example-root.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { accountView, type AccountDocument, type Document } from '../../projections/read-models.js';
 import { PROJECTION, ProjectionRunner, projectAll } from '../../projections/runner.js';
@@ -37,7 +38,7 @@ const body = (documents: Map<string, Document>, key: string) => documents.get(ke
 describe('read models', () => {
   it('project the waterfall example: fund health, tranches, accounts and markets', async () => {
     const store = freshStore();
-    await runLines(waterfall, { store });
+    await runLines(waterfall, { store, rootGovernors: exampleRootGovernors });
     const documents = projectAll(await allEvents(store));
     // Draws: 254.187 for alice, 0.013 for dave; one ADL with one fill; 9821.987 socialized;
     // the 6278 of bad debt repaid by the recapitalization, which left junior with 3722.
@@ -61,7 +62,7 @@ describe('read models', () => {
 
   it('are unchanged by applying any event twice', async () => {
     const store = freshStore();
-    await runLines(waterfall, { store });
+    await runLines(waterfall, { store, rootGovernors: exampleRootGovernors });
     const events = await allEvents(store);
     const once = new MemoryReadModelStore();
     await once.write(PROJECTION, [...projectAll(events).values()], events.at(-1)!.position);
@@ -80,14 +81,14 @@ describe('read models', () => {
   it('the runner follows the log, and after a restart mid-log resumes without applying anything twice', async () => {
     const store = freshStore();
     const readModels = new MemoryReadModelStore();
-    await runLines(waterfall.slice(0, 15), { store });
+    await runLines(waterfall.slice(0, 15), { store, rootGovernors: exampleRootGovernors });
     const first = new ProjectionRunner(store, readModels);
     await first.start();
     const midway = (await allEvents(store)).at(-1)!.position;
     await first.caughtUp(midway);
     await first.stop();
     // more commands while no runner is running, then a new runner on the same read models
-    await runLines(waterfall.slice(15), { store });
+    await runLines(waterfall.slice(15), { store, rootGovernors: exampleRootGovernors });
     const second = new ProjectionRunner(store, readModels);
     await second.start();
     const end = (await allEvents(store)).at(-1)!.position;
@@ -109,7 +110,7 @@ describe('read models', () => {
 
   it('derive mark-dependent figures when read: equity, liquidation and bankruptcy prices, ADL rank', async () => {
     const store = freshStore();
-    await runLines(waterfall.slice(0, 13), { store });
+    await runLines(waterfall.slice(0, 13), { store, rootGovernors: exampleRootGovernors });
     const runner = new ProjectionRunner(store, new MemoryReadModelStore());
     await runner.start();
     await runner.caughtUp((await allEvents(store)).at(-1)!.position);

@@ -13,7 +13,10 @@ import {
 export const POOL = 'main';
 export const BTC = 'BTC-PERP';
 export const ETH = 'ETH-PERP';
-export const ctx: CommandContext = { now: Date.UTC(2026, 0, 1), actor: 'test' };
+/** The deployment's root governors in tests: two keys of their own, both must sign a new pool. */
+export const rootKeys: readonly [GovernorKey, GovernorKey] = [generateGovernorKey(), generateGovernorKey()];
+export const rootGovernors = { publicKeys: rootKeys.map((k) => k.publicKey), threshold: 2 };
+export const ctx: CommandContext = { now: Date.UTC(2026, 0, 1), actor: 'test', rootGovernors };
 
 let sequence = 0;
 const nextId = (prefix: string): string => `${prefix}-${++sequence}`;
@@ -27,7 +30,13 @@ const sign = <C extends GovernanceCommand>(command: C): C =>
 /** A governance command with signatures by the first two governors (unless it brings its own). */
 export const signed = sign;
 
-export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => sign({
+/** A new pool, signed by the root governors (unless it brings its own signatures). */
+export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => {
+  const command = unsignedPool(overrides);
+  return command.signatures.length > 0 ? command : signCommand(command, ...rootKeys);
+};
+
+const unsignedPool = (overrides: Partial<CreatePool>): CreatePool => ({
   ...envelope('CreatePool'),
   quoteAsset: 'USDC',
   quoteDecimals: 6,
@@ -42,6 +51,9 @@ export const createPool = (overrides: Partial<CreatePool> = {}): CreatePool => s
   ...overrides,
 });
 
+// Governance sequence numbers: the builders default to the standard pool's (its market listing
+// takes 1, so the next governance command takes 2); a test that governs more passes its own.
+
 export const listMarket = (overrides: Partial<ListMarket> = {}): ListMarket => sign({
   ...envelope('ListMarket'),
   marketId: BTC,
@@ -55,6 +67,7 @@ export const listMarket = (overrides: Partial<ListMarket> = {}): ListMarket => s
   penaltyFundSharePpm: 500_000,
   adlPolicy: 'ranked',
   markPrice: units('30000'),
+  governanceSeq: 1,
   signatures: [],
   ...overrides,
 });
@@ -138,12 +151,12 @@ export const completeUnstake = (requestId: string): Command => ({ ...envelope('C
 export const cancelUnstake = (requestId: string): Command => ({ ...envelope('CancelUnstake'), requestId });
 export const liquidate = (accountId: string, price: string, liquidatorId = 'liq', marketId = BTC): Command =>
   ({ ...envelope('Liquidate'), accountId, marketId, liquidatorId, price: units(price) });
-export const recapitalize = (trancheId: string, amount: string): Recapitalize =>
-  signed({ ...envelope('Recapitalize'), trancheId, amount: units(amount), signatures: [] });
-export const addTranche = (trancheId: string, incomeWeight: number, seniority: number): AddTranche =>
-  signed({ ...envelope('AddTranche'), trancheId, incomeWeight, seniority, signatures: [] });
-export const changeParameters = (changes: Partial<Pick<ChangeParameters, 'pool' | 'markets'>>): ChangeParameters =>
-  ({ ...envelope('ChangeParameters'), pool: {}, markets: [], signatures: [], ...changes });
+export const recapitalize = (trancheId: string, amount: string, governanceSeq = 2): Recapitalize =>
+  signed({ ...envelope('Recapitalize'), trancheId, amount: units(amount), governanceSeq, signatures: [] });
+export const addTranche = (trancheId: string, incomeWeight: number, seniority: number, governanceSeq = 2): AddTranche =>
+  signed({ ...envelope('AddTranche'), trancheId, incomeWeight, seniority, governanceSeq, signatures: [] });
+export const changeParameters = (changes: Partial<Pick<ChangeParameters, 'pool' | 'markets' | 'governanceSeq'>>): ChangeParameters =>
+  ({ ...envelope('ChangeParameters'), pool: {}, markets: [], governanceSeq: 2, signatures: [], ...changes });
 
 /** Decide and apply commands one after another at time `now`, each must be accepted. */
 export const at = (now: number, history: History, ...commands: Command[]): History => {

@@ -8,7 +8,7 @@ import {
   decide, evolve, initialState, liquidatableAccounts, pow10, stakeOf, ONE, SCHEMA_VERSION,
   type Command, type CreatePool, type Event, type ListMarket, type PoolState,
 } from '../../domain/index.js';
-import { ctx } from './builders.js';
+import { ctx, rootKeys } from './builders.js';
 import { generateGovernorKey, signCommand } from '../../services/governance-keys.js';
 
 const governor = generateGovernorKey();
@@ -53,7 +53,7 @@ const poolArb: fc.Arbitrary<CreatePool> = fc.record({
   unstakeCooldownMs: 6 * 3_600_000,
   governors: { publicKeys: [governor.publicKey], threshold: 1 },
   signatures: [],
-})).map((command) => signCommand(command, governor));
+})).map((command) => signCommand(command, ...rootKeys));
 
 const STAKERS = ['lp0', 'lp1', 'lp2'];
 
@@ -81,6 +81,12 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   penaltyFundSharePpm: m.penaltyShare,
   adlPolicy: m.adlPolicy,
   markPrice: BigInt(m.markWhole) * ONE,
+  // Price shocks of -70% to +60% and liquidations up to 40% from the mark reach every step of the
+  // waterfall: the bounds are explicitly wider than the defaults.
+  maxLiquidationSpreadPpm: 1_000_000,
+  maxMarkMovePpm: 1_000_000,
+  // Markets are listed in order, right after the pool's creation.
+  governanceSeq: index + 1,
   signatures: [],
 })).map((command) => signCommand(command, governor));
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runLines as runWithStore } from '../../services/cli.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { checkInvariants, poolView, summarizeLiquidation, units } from '../../domain/index.js';
+import { EXAMPLE_ROOT_GOVERNORS_FILE, exampleRootGovernors } from '../support/example-root.js';
 
 const example = readFileSync('examples/trading.jsonl', 'utf8').split('\n');
 
@@ -16,7 +17,7 @@ const runLines = async (lines: ReadonlyArray<string>) => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-cli-'));
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
   try {
-    const { outcomes, pools } = await runWithStore(lines, { store });
+    const { outcomes, pools } = await runWithStore(lines, { store, rootGovernors: exampleRootGovernors });
     return { outcomes, state: pools.get('main') ?? { status: 'uninitialized' as const } };
   } finally {
     await store.close();
@@ -68,9 +69,9 @@ describe('ledger run', () => {
   });
 
   it('works as a command: JSON lines with --json, exit status 2 for an undecodable line with --strict', () => {
-    const strict = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--strict'], { encoding: 'utf8' });
+    const strict = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--strict', '--root-governors', EXAMPLE_ROOT_GOVERNORS_FILE], { encoding: 'utf8' });
     expect(strict.status).toBe(2);
-    const result = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--root-governors', EXAMPLE_ROOT_GOVERNORS_FILE], { encoding: 'utf8' });
     expect(result.status).toBe(0);
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[5]).toMatchObject({ line: 6, status: 'accepted', events: [{ type: 'TradeExecuted', price: '30000', takerFee: '15' }] });
@@ -80,8 +81,8 @@ describe('ledger run', () => {
     // --data keeps the store: a second run resumes it and applies nothing twice
     const dir = mkdtempSync(join(tmpdir(), 'ledger-cli-data-'));
     try {
-      const first = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--data', dir], { encoding: 'utf8' });
-      const second = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--data', dir], { encoding: 'utf8' });
+      const first = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--data', dir, '--root-governors', EXAMPLE_ROOT_GOVERNORS_FILE], { encoding: 'utf8' });
+      const second = spawnSync(process.execPath, ['bin/ledger.js', 'run', 'examples/trading.jsonl', '--json', '--data', dir, '--root-governors', EXAMPLE_ROOT_GOVERNORS_FILE], { encoding: 'utf8' });
       const parse = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(parse(second.stdout)[5]).toMatchObject({ line: 6, status: 'accepted', deduplicated: true });
       expect(parse(second.stdout).at(-1)).toEqual(parse(first.stdout).at(-1));

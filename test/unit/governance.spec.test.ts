@@ -59,7 +59,7 @@ describe('signature checks', () => {
     thenError(when(pool, signCommand(raise(), k1, generateGovernorKey())), 'UNKNOWN_SIGNER', 'signatures.1.publicKey');
   });
 
-  it('checks every governance command: listing, tranches, recapitalization, and pool creation by its own keys', () => {
+  it('checks every governance command: listing, tranches, recapitalization, and pool creation (by the root governors)', () => {
     thenError(when(given(createPool()), { ...listMarket(), signatures: [] }), 'MISSING_SIGNATURES');
     thenError(when(pool, { ...addTranche('mezz', 2, 1), signatures: [] }), 'MISSING_SIGNATURES');
     const outsider = generateGovernorKey();
@@ -93,8 +93,8 @@ describe('parameter changes', () => {
     const history = standardPool(stake('lp', 'junior', '100'));
     const added = apply(history, when(history, addTranche('first-loss', 5, 0)));
     expect(active(added.state).tranches.map((t) => t.trancheId)).toEqual(['first-loss', 'junior', 'senior']);
-    thenError(when(added, addTranche('junior', 1, 0)), 'TRANCHE_ALREADY_EXISTS', 'trancheId');
-    thenError(when(added, addTranche('top', 1, 4)), 'INVALID_PARAMETER', 'seniority');
-    thenEvents(when(added, addTranche('top', 1, 3)));
+    thenError(when(added, addTranche('junior', 1, 0, 3)), 'TRANCHE_ALREADY_EXISTS', 'trancheId');
+    thenError(when(added, addTranche('top', 1, 4, 3)), 'INVALID_PARAMETER', 'seniority');
+    thenEvents(when(added, addTranche('top', 1, 3, 3)));
   });
 });

@@ -61,7 +61,7 @@ describe('ListMarket', () => {
   });
 
   it('rejects listing the same market twice', () => {
-    thenError(when(standardPool(), listMarket()), 'MARKET_ALREADY_LISTED', 'marketId');
+    thenError(when(standardPool(), listMarket({ governanceSeq: 2 })), 'MARKET_ALREADY_LISTED', 'marketId');
   });
 });
 
@@ -175,7 +175,7 @@ describe('ExecuteTrade', () => {
     // ceil(30.01 / 3) = 10.003333333333333334 and realizes -0.003333333333333334; the remaining
     // basis is 20.006666666666666666. Before and after, the position is worth -0.01 at 10.
     const history = standardPool(
-      listMarket({ marketId: 'SOL-PERP', markPrice: units('10'), takerFeePpm: 0, makerFeePpm: 0 }),
+      listMarket({ marketId: 'SOL-PERP', markPrice: units('10'), takerFeePpm: 0, makerFeePpm: 0, governanceSeq: 2 }),
       deposit('alice', '100'), deposit('bob', '100'),
       trade({ marketId: 'SOL-PERP', taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '10.01' }),
       trade({ marketId: 'SOL-PERP', taker: 'alice', maker: 'bob', side: 'buy', size: '2', price: '10' }),

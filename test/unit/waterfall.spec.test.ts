@@ -168,7 +168,8 @@ describe('Liquidate below the bankruptcy price: the waterfall', () => {
     // No fund. alice long 1 at 30000 against bob; the mark falls to 10000: E = 3100 - 20000 = -16900.
     // At 9000: S = -16900 - 1000 = -17900. Everyone else's collateral (bob 3100, liq 4000) covers
     // 7100; 10800 is bad debt. alice ends with E - E_q = 0.
-    const history = given(createPool(), listMarket({ ...noFees, adlPolicy: 'none' }),
+    // (The mark falls 2/3 in one update: the market allows it explicitly.)
+    const history = given(createPool(), listMarket({ ...noFees, adlPolicy: 'none', maxMarkMovePpm: 700_000 }),
       deposit('alice', '3100'), deposit('bob', '3100'), deposit('liq', '4000'),
       trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '30000' }), mark('10000'));
     const events = thenEvents(when(history, liquidate('alice', '9000')));
@@ -196,7 +197,7 @@ describe('Liquidate below the bankruptcy price: the waterfall', () => {
     // At 27500: S = E_q - 500 > 0, penalty min(275, S) = 275: equity 1500 - 500 - 275 = 725,
     // still below ETH's 925. Then ETH alone: E_q = 725, at 1800 S = 725 - 500 = 225, penalty
     // min(180, 225) = 180: alice ends with 45 and no position.
-    const history = given(createPool(), listMarket(noFees), listMarket({ ...noFees, marketId: ETH, markPrice: units('2000') }),
+    const history = given(createPool(), listMarket(noFees), listMarket({ ...noFees, marketId: ETH, markPrice: units('2000'), governanceSeq: 2 }),
       deposit('alice', '5000'), deposit('bob', '20000'), deposit('liq', '100000'),
       trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '30000' }),
       trade({ marketId: ETH, taker: 'alice', maker: 'bob', side: 'buy', size: '10', price: '2000' }),
