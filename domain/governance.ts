@@ -57,7 +57,8 @@ const publicKeyOf = (hex: string): KeyObject => {
   return key;
 };
 
-const verifies = (payload: Buffer, publicKeyHex: string, signatureHex: string): boolean => {
+/** Whether `signatureHex` is a valid ed25519 signature of `payload` by `publicKeyHex` (false for malformed input). */
+export const signatureVerifies = (payload: Buffer, publicKeyHex: string, signatureHex: string): boolean => {
   try {
     return verify(null, payload, publicKeyOf(publicKeyHex), Buffer.from(signatureHex, 'hex'));
   } catch {
@@ -87,7 +88,7 @@ export const signatureError = (command: GovernanceCommand, governors: Governors)
   }
   const payload = signingPayload(command);
   for (const [i, { publicKey, signature }] of signatures.entries()) {
-    if (!verifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
+    if (!signatureVerifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
   }
   if (signers.size < governors.threshold) {
     return domainError('INSUFFICIENT_SIGNATURES', `${signers.size} valid signatures, ${governors.threshold} required`, 'signatures');

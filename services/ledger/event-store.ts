@@ -94,6 +94,16 @@ export interface AppendResult {
   readonly position: bigint;
 }
 
+/**
+ * Where a handled command's events are in its stream: the first revision, how many, and the
+ * fingerprint they carry (undefined for events recorded before fingerprints were).
+ */
+export interface CommandRecord {
+  readonly firstRevision: bigint;
+  readonly count: number;
+  readonly fingerprint: string | undefined;
+}
+
 export interface Subscription {
   /** Stop delivering events; resolves once the handler is no longer running. */
   stop(): Promise<void>;
@@ -115,6 +125,11 @@ export interface EventStore {
   readStream(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
   /** Events of all streams with a position after `after`, at most `maxCount`, in order. */
   readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
+  /**
+   * The commands among `commandIds` that have events in the stream, and where (the index of
+   * handled commands: kept by the store so that the writer need not hold every id in memory).
+   */
+  findCommands(streamId: string, commandIds: ReadonlyArray<string>): Promise<E.Either<StoreError, Map<string, CommandRecord>>>;
   /** Catch up from `after`, then follow live appends. */
   subscribeAll(options: SubscriptionOptions): Subscription;
   close(): Promise<void>;
