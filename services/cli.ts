@@ -1,6 +1,7 @@
 // `ledger`: the command-line entry point.
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--root-governors FILE] [--governor-key FILE]...
-//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
+//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE]
+//                [--checkpoints FILE|URL --checkpoint-key HEX|FILE|URL] [--json]
 //   ledger serve
 //   ledger principal add <id> --role R... --pool P... [--nats-user U] [--description D] [--file F]
 //   ledger principal list [--file F]
@@ -30,6 +31,40 @@ import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
+import { parseCheckpoints, publicKeyHexOf, type Checkpoint } from './ledger/checkpoints.js';
+
+/** The text of a file, or of a URL (GET, with the bearer token in LEDGER_TOKEN when set). */
+const textOf = async (source: string): Promise<string> => {
+  if (!/^https?:\/\//.test(source)) return readFileSync(source, 'utf8');
+  const token = process.env.LEDGER_TOKEN;
+  const response = await fetch(source, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`GET ${source}: HTTP ${response.status}`);
+  return response.text();
+};
+
+/** --checkpoints and --checkpoint-key, read and decoded, or a message naming the option. */
+const checkpointsOption = async (source: string | undefined, keySource: string | undefined): Promise<E.Either<string, { readonly list: Checkpoint[]; readonly publicKey: string } | undefined>> => {
+  if (source === undefined && keySource === undefined) return E.right(undefined);
+  if (source === undefined || keySource === undefined) return E.left('--checkpoints and --checkpoint-key go together: the checkpoints and the key they must be signed with');
+  let keyText: string;
+  let text: string;
+  try {
+    keyText = /^[0-9a-f]{64}$/.test(keySource) ? keySource : await textOf(keySource);
+    if (/^https?:\/\//.test(keySource)) keyText = String((JSON.parse(keyText) as { publicKey?: unknown }).publicKey);
+  } catch (error) {
+    return E.left(`--checkpoint-key: ${(error as Error).message}`);
+  }
+  const publicKey = publicKeyHexOf(keyText);
+  if (E.isLeft(publicKey)) return E.left(`--checkpoint-key: ${publicKey.left}`);
+  try {
+    text = await textOf(source);
+  } catch (error) {
+    return E.left(`--checkpoints: ${(error as Error).message}`);
+  }
+  const list = parseCheckpoints(text);
+  if (E.isLeft(list)) return E.left(`--checkpoints: ${list.left.message}`);
+  return E.right({ list: list.right, publicKey: publicKey.right });
+};
 
 /** The governor set in the file an option names, or a message naming the option and the field. */
 const governorsOption = (option: string, path: string | undefined): E.Either<string, Governors | undefined> => {
@@ -54,7 +89,8 @@ const usage = `usage:
                           who alone may create a pool; without it every CreatePool is refused
       --governor-key FILE sign every governance command that carries no signatures with this key
                           (repeat for more keys)
-  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
+  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE]
+               [--checkpoints FILE|URL --checkpoint-key HEX|FILE|URL] [--json]
       read the pool's whole log (from DIR/events.sqlite, else EVENTSTORE_URL or DATA_DIR), verify
       the hash chain, re-verify every governance approval, replay every event checking invariants
       1 to 4, and report; with --at, the
@@ -63,6 +99,13 @@ const usage = `usage:
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
       --root-governors FILE  the root governor set the pool's creation must have been approved by
+      --checkpoints FILE|URL  signed checkpoints the log must contain: JSON lines, or a JSON array
+                          (the answer of GET /v1/pools/{poolId}/checkpoints; a URL is fetched with
+                          the bearer token in LEDGER_TOKEN). Each signature is verified and the log
+                          must have the same hash at each checkpoint's revision.
+      --checkpoint-key K  the service's public key: 64 hex digits, a file (hex or PEM), or a URL
+                          (GET /v1/checkpoint-key); keep your own copy rather than trust the service's
+      Every snapshot kept is compared with the replayed state at its revision.
   ledger serve
       the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
       (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
@@ -270,7 +313,7 @@ const run = async (args: string[]): Promise<number> => {
   // The events go to the embedded store in --data (kept, so `ledger run` can resume it and an
   // auditor can check it), or to a fresh one in a temporary directory.
   const dir = values.data ?? mkdtempSync(join(tmpdir(), 'ledger-run-'));
-  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+  const store = new SqliteEventStore(join(dir, 'events.sqlite'), { writerLock: true });
   let result: Awaited<ReturnType<typeof runLines>>;
   const models: ReadModelsOfPool[] = [];
   try {
@@ -316,12 +359,19 @@ const auditCommand = async (args: string[]): Promise<number> => {
       at: { type: 'string' },
       'check-every': { type: 'string', default: '1' },
       'root-governors': { type: 'string' },
+      checkpoints: { type: 'string' },
+      'checkpoint-key': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const rootGovernors = governorsOption('--root-governors', values['root-governors']);
   if (E.isLeft(rootGovernors)) {
     console.error(rootGovernors.left);
+    return 1;
+  }
+  const checkpoints = await checkpointsOption(values.checkpoints, values['checkpoint-key']);
+  if (E.isLeft(checkpoints)) {
+    console.error(checkpoints.left);
     return 1;
   }
   const checkEvery = Number(values['check-every']);
@@ -355,6 +405,7 @@ const auditCommand = async (args: string[]): Promise<number> => {
     const report = await audit(store, {
       poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
       ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
+      ...(checkpoints.right === undefined ? {} : { checkpoints: checkpoints.right }),
       onProgress: (n) => process.stderr.write(`replayed ${n.toLocaleString('en-US')} events...\n`),
     });
     if (values.json) console.log(JSON.stringify(auditJson(report), null, 2));
@@ -376,6 +427,8 @@ const auditJson = (report: AuditReport): unknown => ({
   liquidationsChecked: report.liquidationsChecked,
   rejectionsRecorded: report.rejectionsRecorded,
   approvalsVerified: report.approvalsVerified,
+  checkpointsVerified: report.checkpointsVerified,
+  snapshotsVerified: report.snapshotsVerified,
   problem: report.problem === undefined ? null : { kind: report.problem.kind, message: describeProblem(report.problem) },
   pool: report.view ?? null,
 });
@@ -389,6 +442,8 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
     `  waterfall (invariant 4): ${report.liquidationsChecked} liquidations checked`,
     `  refusals recorded:      ${report.rejectionsRecorded} (each command id once, one fingerprint per command)`,
     `  governance:             ${report.problem?.kind === 'governance' ? 'an approval does NOT verify' : `${report.approvalsVerified} approvals re-verified`}`,
+    `  checkpoints:            ${report.problem?.kind === 'checkpoint' ? 'one is NOT in the log (or not signed by the key)' : `${report.checkpointsVerified} signed checkpoints found in the log`}`,
+    `  snapshots:              ${report.problem?.kind === 'snapshot' ? 'one does NOT match the replay' : `${report.snapshotsVerified} match the replayed state`}`,
   ];
   if (report.problem !== undefined) lines.push(`  problem:                ${describeProblem(report.problem)}`);
   if (report.view !== undefined) {
@@ -409,14 +464,16 @@ const serve = async (): Promise<number> => {
   const service = await startService(config.right);
   const reload = () => void service.reloadPrincipals();
   process.on('SIGHUP', reload);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  const failure = await new Promise<Error | undefined>((resolve) => {
+    const stop = () => resolve(undefined);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    void service.failed.then(resolve);
   });
   process.off('SIGHUP', reload);
   await service.stop();
-  return 0;
+  if (failure !== undefined) console.error(`the service stopped: ${failure.message}`);
+  return failure === undefined ? 0 : 1;
 };
 
 /** The principals file the CLI edits: --file, else the one the service would use. */

@@ -1,7 +1,7 @@
 // The HTTP API (fastify): commands in, read models out. Translation only: commands are decoded
 // with the same codecs as every other intake and decided by the pool's writer; queries read the
 // read-model store and derive mark-dependent figures from the projection's state.
-// Every route but /healthz and /openapi.json (which show no ledger data) needs a bearer token of a
+// Every route but /healthz, /openapi.json and /v1/checkpoint-key (which show no ledger data) needs a bearer token of a
 // principal (401 without one), and `authorize` decides what that principal may do (403), before
 // any command is decided.
 
@@ -21,6 +21,7 @@ import { accountView } from '../projections/read-models.js';
 import type { ProjectionRunner } from '../projections/runner.js';
 import { logIndex, type EventStore } from './ledger/event-store.js';
 import { poolStream } from './ledger/pool-writer.js';
+import { CheckpointCodec, checkpointStream, encodeCheckpoint } from './ledger/checkpoints.js';
 import type { Metrics } from './metrics.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { openApiDocument } from './openapi.js';
@@ -37,6 +38,8 @@ export interface HttpDependencies {
   readonly logger?: Logger | false;
   /** Largest request body, bytes. */
   readonly bodyLimit?: number;
+  /** The public key checkpoints are signed with (hex and PEM), served to auditors. */
+  readonly checkpointKey?: { readonly publicKey: string; readonly pem: string };
 }
 
 // Domain rejections that are about the state of things (someone got there first, or the command
@@ -278,6 +281,24 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
       }));
     });
 
+    // The pool's signed checkpoints, oldest first (`from`: the index of the first, `limit`: how many).
+    scope.get('/v1/pools/:poolId/checkpoints', { onRequest: readPool }, async (request, reply) => {
+      const params = decodeOr(PoolParams, request.params, reply);
+      if (params === undefined) return reply;
+      const query = decodeOr(EventsQuery, request.query, reply);
+      if (query === undefined) return reply;
+      const read = await deps.events.readStream(checkpointStream(params.poolId), query.from ?? 0n, query.limit ?? 1000);
+      if (E.isLeft(read)) return read.left.kind === 'stream-not-found' ? [] : unavailable(reply, read.left.kind);
+      const checkpoints = [];
+      for (const stored of read.right) {
+        const decoded = decodeWith(CheckpointCodec)(stored.data);
+        // The audit judges checkpoints; a stored one that does not decode is served as an error.
+        if (E.isLeft(decoded)) return reply.code(500).send({ code: 'CORRUPT_CHECKPOINT', message: `checkpoint at position ${stored.position}: ${decoded.left.message}` });
+        checkpoints.push(encodeCheckpoint(decoded.right));
+      }
+      return checkpoints;
+    });
+
     scope.get('/metrics', { onRequest: allow(() => ({ kind: 'read-all' })) }, async (_request, reply) => {
       deps.metrics.projectionLag.set(Number(deps.runner.lag().behind));
       return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -314,6 +335,10 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
   });
 
   app.get('/openapi.json', async () => openApiDocument);
+
+  // The key checkpoints are signed with: public, so that anyone can check what they keep.
+  app.get('/v1/checkpoint-key', async (_request, reply) =>
+    (deps.checkpointKey === undefined ? notFound(reply, 'checkpoint key') : { algorithm: 'ed25519', publicKey: deps.checkpointKey.publicKey, pem: deps.checkpointKey.pem }));
 
   return app;
 };

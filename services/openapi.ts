@@ -39,7 +39,7 @@ const principal = {
 
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'Insurance-fund ledger', version: '1', description: 'Commands for a clearing pool and its read models. Amounts are decimal strings. Every route but /healthz and /openapi.json needs a principal\'s bearer token.' },
+  info: { title: 'Insurance-fund ledger', version: '1', description: 'Commands for a clearing pool and its read models. Amounts are decimal strings. Every route but /healthz, /openapi.json and /v1/checkpoint-key needs a principal\'s bearer token.' },
   components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A principal\'s token (ledger principal add, or POST /v1/principals)' } } },
   paths: {
     '/v1/pools/{poolId}/commands': {
@@ -68,6 +68,14 @@ export const openApiDocument = {
         responses: { 200: json({ type: 'array' }, 'Events with revision, position, data and metadata (the actor is the principal that sent the command)'), ...errors },
       }),
     },
+    '/v1/pools/{poolId}/checkpoints': {
+      get: secured(readsPool, {
+        summary: 'Signed checkpoints of the pool\'s log, oldest first: {logId, poolId, revision, hash, time, publicKey, signature} (keep them; `ledger audit --checkpoints` checks a log against them)',
+        parameters: [poolId, { name: 'from', in: 'query', schema: { type: 'string', description: 'index of the first checkpoint (default 0)' } }, { name: 'limit', in: 'query', schema: { type: 'string', description: '1 to 1000 (default 1000)' } }],
+        responses: { 200: json({ type: 'array' }, 'Checkpoints'), ...errors },
+      }),
+    },
+    '/v1/checkpoint-key': { get: { summary: 'The ed25519 public key checkpoints are signed with (hex and PEM; open: a public key)', security: [], responses: { 200: json({ type: 'object' }, 'Key') } } },
     '/v1/principals': {
       post: secured('role operator', {
         summary: 'Add a principal; its bearer token is in the answer, this once',

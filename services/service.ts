@@ -24,6 +24,9 @@ import { PoolRegistry } from './pools.js';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
 import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
+import { startCheckpointPublisher, type CheckpointPublisher } from './bus/checkpoint-publisher.js';
+import { loadOrCreateSigner, type Checkpoint } from './ledger/checkpoints.js';
+import { ChainBrokenError } from '../projections/runner.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -40,6 +43,12 @@ export interface ServiceConfig {
   readonly principalsFile?: string;
   /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
   readonly rootGovernors?: Governors;
+  /** The checkpoint signing key (CHECKPOINT_KEY_FILE; default: created under the data directory). */
+  readonly checkpointKeyFile?: string;
+  /** Sign a checkpoint every this many events (CHECKPOINT_EVERY)... */
+  readonly checkpointEvery?: number;
+  /** ...or after this many ms with events since the last (CHECKPOINT_INTERVAL_MS). */
+  readonly checkpointIntervalMs?: number;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -54,6 +63,11 @@ const PortString = new t.Type<number, string, unknown>('Port', (u): u is number 
     return port >= 0 && port <= 65_535 ? t.success(port) : t.failure(u, c, 'expected a TCP port, 0 to 65535');
   }, String);
 
+const wholeNumber = (name: string, min: number, max: number, expected: string) => new t.Type<number, string, unknown>(name, (u): u is number => typeof u === 'number', (u, c) => {
+  const n = typeof u === 'string' && /^[0-9]{1,9}$/.test(u) ? Number(u) : NaN;
+  return n >= min && n <= max ? t.success(n) : t.failure(u, c, expected);
+}, String);
+
 const ServiceEnvironment = t.partial({
   PORT: PortString,
   HOST: pattern('Host', /^[A-Za-z0-9.:-]+$/, 'expected a host name or address'),
@@ -66,6 +80,9 @@ const ServiceEnvironment = t.partial({
   }, String),
   PRINCIPALS_FILE: pattern('PrincipalsFile', /\S/, 'expected the path of a principals file'),
   ROOT_GOVERNORS_FILE: pattern('Path', /^\S+$/, 'expected the path of a JSON file {"publicKeys": [...], "threshold": n}'),
+  CHECKPOINT_KEY_FILE: pattern('Path', /^\S+$/, 'expected the path of a PKCS#8 PEM ed25519 private key'),
+  CHECKPOINT_EVERY: wholeNumber('CheckpointEvery', 1, 10_000_000, 'expected a number of events, 1 to 10000000'),
+  CHECKPOINT_INTERVAL_MS: wholeNumber('CheckpointIntervalMs', 1_000, 86_400_000, 'expected milliseconds, 1000 to 86400000'),
 });
 
 /** The root governors file named by ROOT_GOVERNORS_FILE, decoded; its errors name the variable and the field. */
@@ -80,7 +97,7 @@ const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Gov
 };
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
@@ -99,6 +116,9 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     dataDir: env.DATA_DIR ?? './data',
     ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
     ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
+    ...(decoded.right.CHECKPOINT_KEY_FILE === undefined ? {} : { checkpointKeyFile: decoded.right.CHECKPOINT_KEY_FILE }),
+    ...(decoded.right.CHECKPOINT_EVERY === undefined ? {} : { checkpointEvery: decoded.right.CHECKPOINT_EVERY }),
+    ...(decoded.right.CHECKPOINT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: decoded.right.CHECKPOINT_INTERVAL_MS }),
   });
 };
 
@@ -112,6 +132,8 @@ export interface RunningService {
   reloadPrincipals(): E.Either<Error, PrincipalsFile>;
   /** Stop intake, finish what is in flight, stop the projection, close the stores. */
   stop(): Promise<void>;
+  /** Settles if the service must stop on its own: a pool's hash chain broke while following the log. */
+  readonly failed: Promise<Error>;
 }
 
 /** The principals the service answers to: the configured file, or the default one, created when missing. */
@@ -131,7 +153,17 @@ const openPrincipals = (config: ServiceConfig, logger: Logger): PrincipalRegistr
 export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> => {
   // A bad principals file stops the start before anything opens.
   const principals = openPrincipals(config, logger);
-  const events = openStore(config.store);
+  const dataDir = config.dataDir ?? (config.store.kind === 'sqlite' ? dirname(config.store.path) : './data');
+  // The key is read (or created) before the store opens: a bad key stops the start. Never logged.
+  const key = loadOrCreateSigner(dataDir, config.checkpointKeyFile);
+  if (key.created) logger.warn({ checkpointKeyFile: key.path, publicKey: key.signer.publicKey }, 'created the checkpoint signing key (readable by its owner only); keep a copy of the public key with the checkpoints you keep');
+  // One writer: a second process on the same SQLite store is refused here.
+  const events = openStore(config.store, { writer: true });
+  let checkpointPublisher: CheckpointPublisher | undefined;
+  let fail: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    fail = resolve;
+  });
   let readModels: ReadModelStore | undefined;
   let runner: ProjectionRunner | undefined;
   let app: ReturnType<typeof buildHttpApp> | undefined;
@@ -141,18 +173,37 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   const metrics = new Metrics();
   const pools = new PoolRegistry(events, {
     batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds), ...(config.rootGovernors === undefined ? {} : { rootGovernors: config.rootGovernors }),
+    signer: key.signer,
+    ...(config.checkpointEvery === undefined ? {} : { checkpointEvery: config.checkpointEvery }),
+    ...(config.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: config.checkpointIntervalMs }),
+    onCheckpoint: (checkpoint: Checkpoint) => checkpointPublisher?.publish(checkpoint),
+    onWarning: (message: string) => logger.warn(message),
   });
   metrics.trackPoolWriters(() => pools.writerCount);
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
-    runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
+    runner = new ProjectionRunner(events, readModels, {
+      onError: (error) => {
+        if (!(error instanceof ChainBrokenError)) {
+          logger.error({ err: error }, 'projection error');
+          return;
+        }
+        logger.fatal({ poolId: error.poolId, position: error.position.toString(), revision: error.revision.toString() }, `${error.message}: stopping (see Operations in the README)`);
+        fail(error);
+      },
+    });
+    // Serve only verified history: the runner verifies and folds the whole log, and each pool's
+    // writer loads and verifies its state, before HTTP or NATS take anything.
     await runner.start();
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger });
+    await pools.openAll(runner.pools());
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() } });
     if (config.natsUrl !== undefined) {
       nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
       intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
       forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
+      checkpointPublisher = await startCheckpointPublisher(nats, (error) => logger.warn({ err: error }, 'checkpoint not published to NATS (it is kept in the store and served over HTTP)'));
+      for (const writer of await pools.openWriters()) if (writer.newestCheckpoint !== undefined) checkpointPublisher.publish(writer.newestCheckpoint);
     }
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -163,6 +214,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     await app?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
     await readModels?.close().catch(() => undefined);
+    await pools.close().catch(() => undefined);
     await events.close().catch(() => undefined);
     throw error;
   }
@@ -170,6 +222,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
+    failed,
     reloadPrincipals: () => {
       const reloaded = principals.reload();
       if (E.isLeft(reloaded)) logger.error({ principalsFile: principals.path, err: reloaded.left }, 'principals file not reloaded; the previous principals stay in force');
@@ -180,7 +233,8 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       logger.info('stopping: no new commands, finishing the batch in flight');
       await started.intake?.stop();
       await started.app.close();
-      await pools.drain();
+      await pools.close();
+      await checkpointPublisher?.flush();
       await started.forwarder?.stop();
       await started.nats?.drain();
       await started.runner.stop();
