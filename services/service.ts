@@ -5,6 +5,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
+import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { decodeWith, type InvalidInput } from '../domain/index.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store.js';
@@ -17,6 +18,8 @@ import { Metrics } from './metrics.js';
 import { PoolRegistry } from './pools.js';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
+import { connectionOptions, describeIdentity, natsIdentityFrom, redactedServers, type NatsIdentity } from './bus/connection.js';
+import { ensurePrincipals, readPrincipals, type PrincipalsFile } from './auth/principals.js';
 import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
 
 export interface ServiceConfig {
@@ -26,6 +29,12 @@ export interface ServiceConfig {
   readonly store: StoreConfig;
   readonly mongodbUrl?: string;
   readonly natsUrl?: string;
+  /** Credentials, TLS and inbox prefix for NATS (NATS_USER, NATS_PASSWORD_FILE, NATS_TLS_CA_FILE, ...). */
+  readonly nats?: NatsIdentity;
+  /** Where the principals file is created on the first start (DATA_DIR, default ./data). */
+  readonly dataDir?: string;
+  /** The principals file to use instead (PRINCIPALS_FILE); it must exist. */
+  readonly principalsFile?: string;
   /** How long JetStream waits for an ack before redelivering a command. */
   readonly natsAckWaitMs?: number;
 }
@@ -52,14 +61,18 @@ const ServiceEnvironment = t.partial({
     const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
     return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
   }, String),
+  DATA_DIR: pattern('Path', /\S/, 'expected a directory'),
+  PRINCIPALS_FILE: pattern('Path', /\S/, 'expected a file path'),
 });
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
   if (E.isLeft(store)) return store;
+  const nats = natsIdentityFrom(env);
+  if (E.isLeft(nats)) return nats;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     host: decoded.right.HOST ?? '0.0.0.0',
@@ -68,7 +81,21 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
     ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
     ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
+    nats: nats.right,
+    dataDir: decoded.right.DATA_DIR ?? './data',
+    ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
   });
+};
+
+/** The principals file: the configured one, or DATA_DIR/principals.json (created on the first start). */
+const loadPrincipals = (config: ServiceConfig, logger: Logger): PrincipalsFile => {
+  const dataDir = config.dataDir ?? (config.store.kind === 'sqlite' ? dirname(config.store.path) : './data');
+  const bootstrap = ensurePrincipals(dataDir, config.principalsFile);
+  if (E.isLeft(bootstrap)) throw bootstrap.left;
+  if (bootstrap.right.operatorTokenPath !== undefined) logger.warn({ principals: bootstrap.right.principalsPath, token: bootstrap.right.operatorTokenPath }, 'created the principals file with a bootstrap operator; its token is in the file named');
+  const file = readPrincipals(bootstrap.right.principalsPath);
+  if (E.isLeft(file)) throw file.left;
+  return file.right;
 };
 
 export interface RunningService {
@@ -95,8 +122,9 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     await runner.start();
     app = buildHttpApp({ pools, events, readModels, runner, metrics, logger });
     if (config.natsUrl !== undefined) {
-      nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
-      intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
+      const principals = loadPrincipals(config, logger);
+      nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
+      intake = await startNatsIntake(nats, pools, metrics, () => principals, config.natsAckWaitMs);
       forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
     }
     address = await app.listen({ port: config.port, host: config.host });
@@ -112,7 +140,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
-  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null }, 'ledger service listening');
+  logger.info({ address, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl === undefined ? null : { servers: redactedServers(config.natsUrl), ...describeIdentity(config.nats ?? {}) } }, 'ledger service listening');
   return {
     address,
     stop: async () => {
