@@ -61,7 +61,7 @@ const ForwardedEventCodec = t.type({
 export interface ChainError {
   readonly code: 'CHAIN_BROKEN';
   readonly message: string;
-  readonly reason: 'gap' | 'prevHash does not match the previous event' | 'hash does not match the event' | 'another pool';
+  readonly reason: 'gap' | 'repeated' | 'prevHash does not match the previous event' | 'hash does not match the event' | 'another pool';
   readonly position: bigint;
   readonly revision: bigint;
 }
@@ -84,11 +84,12 @@ export const nextLink = (head: ChainHead, poolId: string, event: ForwardedEvent,
   const broken = (reason: ChainError['reason'], detail: string): E.Either<ChainError, never> =>
     E.left({ code: 'CHAIN_BROKEN', reason, message: `event at position ${event.position} (revision ${event.revision}): ${detail}`, position: event.position, revision: event.revision });
   if (event.poolId !== poolId) return broken('another pool', `belongs to pool "${event.poolId}", not "${poolId}"`);
-  if (event.revision !== head.revision + 1n) return broken('gap', `expected revision ${head.revision + 1n} next`);
-  if (event.metadata.prevHash !== head.hash) return broken('prevHash does not match the previous event', 'prevHash is not the previous event\'s hash');
   const { hash, ...unhashed } = raw.metadata;
   const recomputed = hashOf({ eventId: event.eventId, type: event.event.type, data: raw.event, metadata: unhashed as unknown as Parameters<typeof hashOf>[0]['metadata'] });
   if (recomputed !== hash) return broken('hash does not match the event', 'its hash does not recompute from its content');
+  if (event.revision > head.revision + 1n) return broken('gap', `expected revision ${head.revision + 1n} next: ${event.revision - head.revision - 1n} missing`);
+  if (event.revision <= head.revision) return broken('repeated', `revision ${event.revision} came already (expected ${head.revision + 1n})`);
+  if (event.metadata.prevHash !== head.hash) return broken('prevHash does not match the previous event', 'its prevHash is not the previous event\'s hash');
   return E.right({ revision: event.revision, hash: event.metadata.hash });
 };
 

@@ -3,7 +3,7 @@
 // pool's writer.
 //
 //   ledger.<poolId>.cmd.<principalId>.<type>          commands (stream LEDGER_COMMANDS, Nats-Msg-Id = commandId)
-//   ledger.<poolId>.outcome.<principalId>.<commandId> each command's outcome (also to a Ledger-Reply-To
+//   ledger.<poolId>.outcome.<principalId>.<commandId> each command's outcome (command ids may hold dots) (also to a Ledger-Reply-To
 //                                                     header's subject, which must be in the principal's inbox)
 //   ledger.<poolId>.dlq                               a copy of every message refused, with its error
 //                                                     (stream LEDGER_DLQ, so that none is lost while nobody listens)
@@ -20,7 +20,7 @@
 
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import * as E from 'fp-ts/lib/Either.js';
-import { authorize, CorrelationId, decodeCommand, invalidInput, parseJson, type AccessDenied, type InvalidInput } from '../../domain/index.js';
+import { authorize, commandTypes, CorrelationId, decodeCommand, Id, type CommandType, invalidInput, parseJson, type AccessDenied, type InvalidInput } from '../../domain/index.js';
 import { grantOf, type Principal, type PrincipalsFile } from '../auth/principals.js';
 import { inboxPrefixOf } from './connection.js';
 import type { Metrics } from '../metrics.js';
@@ -64,6 +64,16 @@ export const natsPrincipal = (file: PrincipalsFile, principalId: string): E.Eith
   return E.right(principal);
 };
 
+/** The command id of a message that may not decode, so that its refusal can name it. */
+const commandIdOf = (parsed: E.Either<unknown, unknown>): string | undefined => {
+  const json = E.isRight(parsed) ? parsed.right : undefined;
+  const id = (json as { commandId?: unknown } | undefined)?.commandId;
+  // Only a well-formed id: it becomes part of the outcome's subject.
+  return Id.is(id) ? id : undefined;
+};
+
+const isCommandType = (type: string): type is CommandType => (commandTypes as ReadonlyArray<string>).includes(type);
+
 const headerProblem = (header: string, message: string): InvalidInput => invalidInput([{ path: `header ${header}`, message }]);
 
 /** How long JetStream waits for an ack before it delivers a command again (after a crash). */
@@ -89,7 +99,7 @@ export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEF
   await ensureStream(jsm, { name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
   // allow_direct: producers read a stored outcome with a direct get whose subject names the
   // outcome's subject, so the server's permissions can limit each to its own.
-  await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*.*'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000, allow_direct: true });
+  await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*.>'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000, allow_direct: true });
   await ensureStream(jsm, { name: DLQ_STREAM, subjects: ['ledger.*.dlq'], max_age: 30 * 24 * 3600 * 1_000_000_000 });
   const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 10_000 };
   try {
@@ -137,7 +147,19 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
   const handle = async (message: JsMsg): Promise<void> => {
     const [, poolId = '', , principalId = '', type = ''] = message.subject.split('.');
     const principal = natsPrincipal(principals(), principalId);
-    if (E.isLeft(principal)) return refuse(poolId, principalId, message, { status: 'forbidden', error: principal.left });
+    if (E.isLeft(principal)) {
+      const id = message.data.length > MAX_COMMAND_BYTES ? undefined : commandIdOf(parseJson(utf8.decode(message.data)));
+      return refuse(poolId, principalId, message, { status: 'forbidden', ...(id === undefined ? {} : { commandId: id }), error: principal.left });
+    }
+    // Refused before its body is read when the subject already says it may not be sent (an unknown
+    // type is refused by the decoding below).
+    if (isCommandType(type)) {
+      const allowed = authorize(grantOf(principal.right), { kind: 'command', commandType: type, poolId });
+      if (E.isLeft(allowed)) {
+        const id = message.data.length > MAX_COMMAND_BYTES ? undefined : commandIdOf(parseJson(utf8.decode(message.data)));
+        return refuse(poolId, principalId, message, { status: 'forbidden', ...(id === undefined ? {} : { commandId: id }), error: allowed.left });
+      }
+    }
     // Replies go only to the principal's own inbox: the ledger's user may publish where the
     // producer may not, and must not be made to publish there on its behalf.
     const replyHeader = message.headers?.get(REPLY_HEADER);
@@ -151,7 +173,7 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
     const parsed = parseJson(utf8.decode(message.data));
     if (E.isLeft(parsed)) return refuse(poolId, principalId, message, { status: 'invalid', error: parsed.left }, answerTo);
     const json = parsed.right;
-    const commandId = typeof (json as { commandId?: unknown })?.commandId === 'string' ? (json as { commandId: string }).commandId : undefined;
+    const commandId = commandIdOf(parsed);
     const command = decodeCommand(json);
     if (E.isLeft(command)) return refuse(poolId, principalId, message, { status: 'invalid', ...(commandId === undefined ? {} : { commandId }), error: command.left }, answerTo);
     const id = command.right.commandId;
@@ -161,8 +183,6 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
         error: invalidInput([{ path: command.right.poolId !== poolId ? 'poolId' : 'type', message: `does not match the subject ${message.subject}` }]),
       }, answerTo);
     }
-    const allowed = authorize(grantOf(principal.right), { kind: 'command', commandType: command.right.type, poolId });
-    if (E.isLeft(allowed)) return refuse(poolId, principalId, message, { status: 'forbidden', commandId: id, error: allowed.left }, answerTo);
     if (replyProblem !== undefined) return refuse(poolId, principalId, message, { status: 'invalid', commandId: id, error: replyProblem });
     // JetStream deduplicates by message id: one that is not the command id would let a repeat of
     // the command through to the ledger, and a producer's retry would not be recognized as one.

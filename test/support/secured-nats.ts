@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { writePrincipals, type PrincipalsFile } from '../../services/auth/principals.js';
 import type { NatsAuth } from '../../services/bus/connection.js';
-import type { Role } from '../../domain/index.js';
+import { commandRole, type Command, type Role } from '../../domain/index.js';
+import { LedgerClient } from '../../services/bus/client.js';
 import { NatsServer } from './nats-server.js';
 
 export const SHIPPED_CONFIG = resolve('deploy/nats-server.conf');
@@ -48,3 +49,24 @@ export const principalsFor = (overrides: Partial<Record<string, { roles: Role[];
 });
 
 export const writeTestPrincipals = (path: string, file: PrincipalsFile): void => writePrincipals(path, file);
+
+/**
+ * One producer client per role, connected as the configuration's user of that role; `submit`
+ * sends each command from the producer whose job it is (commandRole).
+ */
+export const producers = async (url: string, passwords: Record<string, string>) => {
+  const clients = new Map<Role, LedgerClient>();
+  const clientOf = async (role: Role): Promise<LedgerClient> => {
+    let client = clients.get(role);
+    if (client === undefined) {
+      client = await LedgerClient.connect(url, { principalId: role, auth: authOf(passwords, role as NatsUser) });
+      clients.set(role, client);
+    }
+    return client;
+  };
+  return {
+    clientOf,
+    submit: async (command: Command, options?: Parameters<LedgerClient['submit']>[1]) => (await clientOf(commandRole[command.type])).submit(command, options),
+    close: async () => { await Promise.all([...clients.values()].map((c) => c.close())); },
+  };
+};
