@@ -3,6 +3,7 @@
 //   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--json]
 //   ledger serve
 //   ledger keygen [--out FILE]
+//   ledger nats-config [--principals FILE]
 //   ledger help
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,8 @@ import { audit, describeProblem, type AuditOptions, type AuditReport } from './a
 import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { serviceConfigFrom, startService } from './service.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
+import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
+import { natsServerConfig } from './bus/nats-config.js';
 import { generateGovernorKey, readGovernorKey, signCommand, type GovernorKey } from './governance-keys.js';
 
 const usage = `usage:
@@ -52,6 +55,10 @@ const usage = `usage:
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
+  ledger nats-config [--principals FILE]
+      print a nats-server configuration for the principals file (FILE, else PRINCIPALS_FILE, else
+      DATA_DIR/principals.json): a user per principal with a NATS identity and one for the
+      ledger, passwords from NATS_<USER>_PASSWORD variables, and subject permissions
   ledger help    this text
 
 Exit status: 0 when the file was run, 2 with --strict when a line could not be decoded,
@@ -268,6 +275,18 @@ const keygen = (args: string[]): number => {
   return 0;
 };
 
+const natsConfig = (args: string[]): number => {
+  const { values } = parseArgs({ args, options: { principals: { type: 'string' } } });
+  const path = values.principals ?? process.env.PRINCIPALS_FILE ?? join(process.env.DATA_DIR ?? './data', PRINCIPALS_FILE_NAME);
+  const config = E.flatMap(natsServerConfig)(readPrincipals(path));
+  if (E.isLeft(config)) {
+    console.error(config.left.message);
+    return 1;
+  }
+  process.stdout.write(config.right);
+  return 0;
+};
+
 const auditCommand = async (args: string[]): Promise<number> => {
   const { values } = parseArgs({
     args,
@@ -385,6 +404,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => auditCommand(rest));
     case 'keygen':
       return reported(() => keygen(rest));
+    case 'nats-config':
+      return reported(() => natsConfig(rest));
     case 'run':
       return reported(() => run(rest));
     case 'help':

@@ -21,6 +21,7 @@ import { inboxPrefixOf } from '../../services/bus/connection.js';
 import { EVENT_STREAM, eventSubject, POSITION_HEADER } from '../../services/bus/event-forwarder.js';
 import { COMMAND_STREAM, commandSubject, CORRELATION_HEADER, dlqSubject, INTAKE_CONSUMER, OUTCOME_STREAM, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
 import { hashOf } from '../../services/ledger/chain.js';
+import { natsServerConfig } from '../../services/bus/nats-config.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
 import { decodeCommand, type Command } from '../../domain/index.js';
@@ -281,6 +282,30 @@ describe.skipIf(missing !== undefined)('NATS: forged events', () => {
     expect(valid.map((e) => e.revision)).toEqual(valid.map((_, i) => BigInt(i)));
     expect(valid.find((e) => e.metadata.commandId === 'before-forgery')?.event).toMatchObject({ amount: 7n * 10n ** 18n });
     expect(valid.at(-1)?.metadata.commandId).toBe('after-forgery');
+  });
+});
+
+describe.skipIf(missing !== undefined)('NATS: a configuration made by `ledger nats-config`', () => {
+  it('restricts a principal to its pools at the server', async () => {
+    const genDir = mkdtempSync(join(tmpdir(), 'ledger-nats-gen-'));
+    const file = { version: 1 as const, principals: [{ id: 'vault', roles: ['custody' as const], pools: ['main'], nats: { user: 'vault' } }] };
+    const config = natsServerConfig(file);
+    if (E.isLeft(config)) throw config.left;
+    writeFileSync(join(genDir, 'nats.conf'), config.right);
+    const env = { NATS_LEDGER_PASSWORD: 'pwLedger1', NATS_VAULT_PASSWORD: 'pwVault1' };
+    const generated = await NatsServer.start(genDir, { config: join(genDir, 'nats.conf'), env });
+    const vault = await connect({ servers: generated.url, user: 'vault', pass: 'pwVault1', inboxPrefix: inboxPrefixOf('vault'), reconnect: false });
+    try {
+      const theirs = await connect({ servers: generated.url, user: 'ledger', pass: 'pwLedger1', inboxPrefix: inboxPrefixOf('ledger'), reconnect: false });
+      await (await theirs.jetstreamManager()).streams.add({ name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*.*'] });
+      await theirs.close();
+      expect((await vault.jetstream().publish(commandSubject('main', 'vault', 'Deposit'), body(deposit('v-1')), { msgID: 'v-1' })).seq).toBe(1);
+      await expect(vault.jetstream().publish(commandSubject('other', 'vault', 'Deposit'), body(deposit('v-2', 'other')), { msgID: 'v-2', timeout: 2_000 })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+    } finally {
+      await vault.close();
+      await generated.stop();
+      rmSync(genDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { writePrincipals, type PrincipalsFile } from '../../services/auth/principals.js';
 import type { NatsAuth } from '../../services/bus/connection.js';
+import { passwordVariableOf } from '../../services/bus/nats-config.js';
 import { commandRole, type Command, type Role } from '../../domain/index.js';
 import { LedgerClient } from '../../services/bus/client.js';
 import { NatsServer } from './nats-server.js';
@@ -17,7 +18,7 @@ export const NATS_USERS = ['ledger', 'custody', 'matching-engine', 'oracle', 'li
 export type NatsUser = (typeof NATS_USERS)[number];
 
 /** The variable that holds a user's password in the shipped configuration. */
-export const passwordVariable = (user: NatsUser): string => `NATS_${user.toUpperCase().replace(/-/g, '_')}_PASSWORD`;
+export const passwordVariable = (user: NatsUser): string => passwordVariableOf(user);
 
 /** Fresh passwords for every user, as the server's environment. */
 export const natsPasswords = (): Record<string, string> =>
