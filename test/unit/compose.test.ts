@@ -1,4 +1,4 @@
-// docker-compose.yml: the stack DESIGN.md asks for, wired by the service's own variables. Checked
+// docker-compose.yml: the production stack of docs/design.md, wired by the service's own variables. Checked
 // with `docker compose config` where a compose tool is available; its structure is checked
 // everywhere.
 
