@@ -1,5 +1,5 @@
 // Auto-deleveraging: who gives up size when the fund cannot cover a deficit, and the ADL queue
-// traders see as "lights" (DESIGN section 5, step 2).
+// traders see as "lights" (docs/design.md section 5, step 2).
 //
 // score = (uPnL / |entryNotional|) * (|size * mark| / equity), highest first, ties by account id
 // (BitMEX / Binance). Scores are compared exactly by cross-multiplication, never as floats.

@@ -1,4 +1,4 @@
-// Trading fees and where they go (DESIGN section 5, "Fees" and "Dynamic fund fee share").
+// Trading fees and where they go (docs/design.md section 5, "Fees" and "Dynamic fund fee share").
 
 import { largestRemainderSplit, mulDivFloor, PPM, ppmOfFloor, type Amount, type Ppm } from './money.js';
 import type { LedgerAccount, Posting } from './events.js';

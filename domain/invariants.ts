@@ -1,4 +1,4 @@
-// The invariants of DESIGN.md section 6 that hold for a single state, as a pure check.
+// The invariants of docs/design.md section 6 that hold for a single state, as a pure check.
 // Property tests run it after every event; the audit runs it over a replayed log.
 
 import { adlCandidates, adlRankingUncached } from './adl.js';

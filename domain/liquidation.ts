@@ -1,4 +1,4 @@
-// Liquidation and the loss waterfall (DESIGN section 5, "Liquidation").
+// Liquidation and the loss waterfall (docs/design.md section 5, "Liquidation").
 //
 // The liquidator offers to take over the whole position q of a liquidatable account at `price`.
 //   E    = the account's equity at marks; mm_q, mm_total its maintenance for q and in all
@@ -81,7 +81,7 @@ export const adlFillNotional = (mark: bigint, q: bigint, equityShare: Amount, si
  * ADL takes profit, it never makes a counterparty bankrupt: when the bankrupt account's equity
  * share is negative, p_b lies beyond the mark and closing there costs the counterparty more than
  * its position is worth at mark. A position qualifies only if its account keeps non-negative
- * equity even when the whole position is closed at p_b (DESIGN is silent on this; what ADL cannot
+ * equity even when the whole position is closed at p_b (a choice of this ledger; what ADL cannot
  * place goes on down the waterfall).
  */
 export const survivesAdl = (mark: bigint, q: bigint, equityShare: Amount) => (position: RankedPosition): boolean => {

@@ -1,4 +1,4 @@
-// Cross-margin arithmetic for one account at current marks (DESIGN section 5).
+// Cross-margin arithmetic for one account at current marks (docs/design.md section 5).
 //   uPnL(mark)  = size * mark - entryNotional
 //   equity      = collateral + sum uPnL
 //   maintenance = sum ceil(|size * mark| * mmrPpm / 1e6); initial likewise with imrPpm

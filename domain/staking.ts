@@ -1,4 +1,4 @@
-// Insurance-fund tranches and their stakers (DESIGN section 5, "Insurance fund tranches").
+// Insurance-fund tranches and their stakers (docs/design.md section 5, "Insurance fund tranches").
 //   Stake(amount)          mints amount * shares / assets (1:1 when the tranche has no shares)
 //   RequestUnstake(shares) locks the shares and fixes their value now
 //   CompleteUnstake        after the cooldown pays min(value at request, value now)

@@ -1,4 +1,4 @@
-// The read models (DESIGN section 8) as documents: plain JSON, amounts as decimal strings, each
+// The read models (docs/design.md section 8) as documents: plain JSON, amounts as decimal strings, each
 // stamped with the position of the last event applied to it. They are built by a pure fold over
 // the log (projectEvent) that keeps the pool's domain state alongside, so every figure comes from
 // the domain's own arithmetic rather than a second copy of it.

@@ -7,6 +7,7 @@
 //   ledger principal list [--file F]
 //   ledger principal remove <id> [--file F]
 //   ledger keygen [--out FILE]
+//   ledger nats-config [--principals FILE]
 //   ledger help
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ import { serviceConfigFrom, startService } from './service.js';
 import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
+import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
+import { natsServerConfig } from './bus/nats-config.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
 import { parseCheckpoints, publicKeyHexOf, type Checkpoint } from './ledger/checkpoints.js';
 
@@ -122,6 +125,10 @@ const usage = `usage:
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
+  ledger nats-config [--principals FILE]
+      print a nats-server configuration for the principals file (FILE, else PRINCIPALS_FILE, else
+      DATA_DIR/principals.json): a user per principal with a NATS identity and one for the
+      ledger, passwords from NATS_<USER>_PASSWORD variables, and subject permissions
   ledger help    this text
 
 Exit status: 0 when the file was run, 2 with --strict when a line could not be decoded,
@@ -350,6 +357,18 @@ const keygen = (args: string[]): number => {
   return 0;
 };
 
+const natsConfig = (args: string[]): number => {
+  const { values } = parseArgs({ args, options: { principals: { type: 'string' } } });
+  const path = values.principals ?? process.env.PRINCIPALS_FILE ?? join(process.env.DATA_DIR ?? './data', PRINCIPALS_FILE_NAME);
+  const config = E.flatMap(natsServerConfig)(readPrincipals(path));
+  if (E.isLeft(config)) {
+    console.error(config.left.message);
+    return 1;
+  }
+  process.stdout.write(config.right);
+  return 0;
+};
+
 const auditCommand = async (args: string[]): Promise<number> => {
   const { values } = parseArgs({
     args,
@@ -560,6 +579,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => keygen(rest));
     case 'principal':
       return reported(() => principal(rest));
+    case 'nats-config':
+      return reported(() => natsConfig(rest));
     case 'run':
       return reported(() => run(rest));
     case 'help':

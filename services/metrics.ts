@@ -46,7 +46,7 @@ export class Metrics {
     this.authFailures.inc({ reason });
   }
 
-  recordOutcome(outcome: Outcome, seconds: number): void {
+  recordOutcome(outcome: Outcome | { readonly status: 'forbidden'; readonly error: { readonly code: string } }, seconds: number): void {
     const code = outcome.status === 'accepted' ? '' : outcome.error.code;
     this.commands.inc({ status: outcome.status, code });
     this.commandLatency.observe(seconds);

@@ -23,6 +23,7 @@ import { Metrics } from './metrics.js';
 import { PoolRegistry } from './pools.js';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
+import { connectionOptions, describeIdentity, natsIdentityFrom, redactedServers, type NatsIdentity } from './bus/connection.js';
 import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
 import { startCheckpointPublisher, type CheckpointPublisher } from './bus/checkpoint-publisher.js';
 import { loadOrCreateSigner, type Checkpoint } from './ledger/checkpoints.js';
@@ -35,12 +36,14 @@ export interface ServiceConfig {
   readonly store: StoreConfig;
   readonly mongodbUrl?: string;
   readonly natsUrl?: string;
+  /** Credentials, TLS and inbox prefix for NATS (NATS_USER, NATS_PASSWORD_FILE, NATS_TLS_CA_FILE, ...). */
+  readonly nats?: NatsIdentity;
+  /** Where the principals file is created on the first start (DATA_DIR, default ./data). */
+  readonly dataDir?: string;
+  /** The principals file to use instead (PRINCIPALS_FILE); it must exist. */
+  readonly principalsFile?: string;
   /** How long JetStream waits for an ack before redelivering a command. */
   readonly natsAckWaitMs?: number;
-  /** Where the default principals file is created (default: the SQLite store's directory). */
-  readonly dataDir?: string;
-  /** The principals file to use instead (it must exist). */
-  readonly principalsFile?: string;
   /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
   readonly rootGovernors?: Governors;
   /** The checkpoint signing key (CHECKPOINT_KEY_FILE; default: created under the data directory). */
@@ -78,6 +81,7 @@ const ServiceEnvironment = t.partial({
     const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
     return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
   }, String),
+  DATA_DIR: pattern('Path', /\S/, 'expected a directory'),
   PRINCIPALS_FILE: pattern('PrincipalsFile', /\S/, 'expected the path of a principals file'),
   ROOT_GOVERNORS_FILE: pattern('Path', /^\S+$/, 'expected the path of a JSON file {"publicKeys": [...], "threshold": n}'),
   CHECKPOINT_KEY_FILE: pattern('Path', /^\S+$/, 'expected the path of a PKCS#8 PEM ed25519 private key'),
@@ -97,13 +101,15 @@ const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Gov
 };
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
   if (E.isLeft(store)) return store;
   const rootGovernors = rootGovernorsFrom(decoded.right.ROOT_GOVERNORS_FILE);
   if (E.isLeft(rootGovernors)) return rootGovernors;
+  const nats = natsIdentityFrom(env);
+  if (E.isLeft(nats)) return nats;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     // Only this machine, unless told otherwise: exposing the service is a decision.
@@ -113,7 +119,8 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
     ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
     ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
-    dataDir: env.DATA_DIR ?? './data',
+    nats: nats.right,
+    dataDir: decoded.right.DATA_DIR ?? './data',
     ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
     ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
     ...(decoded.right.CHECKPOINT_KEY_FILE === undefined ? {} : { checkpointKeyFile: decoded.right.CHECKPOINT_KEY_FILE }),
@@ -199,8 +206,8 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     await pools.openAll(runner.pools());
     app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() } });
     if (config.natsUrl !== undefined) {
-      nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
-      intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
+      nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
+      intake = await startNatsIntake(nats, pools, metrics, () => principals.current, config.natsAckWaitMs);
       forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
       checkpointPublisher = await startCheckpointPublisher(nats, (error) => logger.warn({ err: error }, 'checkpoint not published to NATS (it is kept in the store and served over HTTP)'));
       for (const writer of await pools.openWriters()) if (writer.newestCheckpoint !== undefined) checkpointPublisher.publish(writer.newestCheckpoint);
@@ -219,7 +226,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
-  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
+  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl === undefined ? null : { servers: redactedServers(config.natsUrl), ...describeIdentity(config.nats ?? {}) }, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
     failed,

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeWith, integerIn } from '../../domain/index.js';
 
-/** Metadata every ledger event carries (DESIGN sections 6 and 7). */
+/** Metadata every ledger event carries (docs/design.md sections 6 and 7). */
 export interface EventMetadata {
   readonly commandId: string;
   readonly correlationId: string;

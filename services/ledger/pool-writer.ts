@@ -1,4 +1,4 @@
-// The command side of one pool: the single writer of stream `pool-<poolId>` (DESIGN section 3).
+// The command side of one pool: the single writer of stream `pool-<poolId>` (docs/design.md section 3).
 //
 // - State lives in memory, loaded from the newest snapshot the log vouches for plus the tail of
 //   the stream (the hash chain is checked and every event decoded while loading). A snapshot is

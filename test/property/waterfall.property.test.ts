@@ -1,5 +1,5 @@
 // The loss waterfall under random sequences with price shocks, liquidations, staking and
-// unstaking: every invariant of DESIGN.md section 6 (1 to 4) after every event, the waterfall
+// unstaking: every invariant of docs/design.md section 6 (1 to 4) after every event, the waterfall
 // order and the "made whole" rule after every liquidation, replay equality, and the cached ADL
 // ranking against a fresh one.
 
