@@ -121,7 +121,12 @@ export class SqliteEventStore implements EventStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.lock = options.writerLock === true && path !== ':memory:' ? takeWriterLock(path) : undefined;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
-    this.db = new Database(path);
+    try {
+      this.db = new Database(path);
+    } catch (error) {
+      this.lock?.close();
+      throw error;
+    }
     // A short wait only while opening (schema); afterwards never: retries are timers.
     this.db.pragma('busy_timeout = 1000');
     this.db.pragma('journal_mode = WAL');

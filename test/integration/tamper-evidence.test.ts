@@ -275,6 +275,22 @@ describe('snapshots', () => {
   });
 });
 
+describe('the command index of an SQLite store', () => {
+  it('is filled from the events when the store predates it', async () => {
+    const { file, store } = await pool();
+    await store.close();
+    const db = new Database(file);
+    db.exec('DROP TABLE commands');
+    const [row] = db.prepare('SELECT metadata FROM events WHERE stream_id = ? AND revision = 2').all(poolStream(POOL)) as { metadata: string }[];
+    db.close();
+    const { commandId, fingerprint } = JSON.parse(row!.metadata) as { commandId: string; fingerprint: string };
+    const reopened = new SqliteEventStore(file);
+    const found = await reopened.findCommands(poolStream(POOL), [commandId, 'never-sent']);
+    expect(found).toEqual(E.right(new Map([[commandId, { firstRevision: 2n, count: 1, fingerprint }]])));
+    await reopened.close();
+  });
+});
+
 describe('the checkpoint key', () => {
   it('is created under the data directory readable by its owner only, and read again on the next start', () => {
     const dir = tempDir();
