@@ -479,7 +479,7 @@ export class PoolWriter {
     let last: string | undefined;
     let logId = checkpoint?.logId;
     while (from <= revision) {
-      const page = await this.store.readStream(poolStream(this.poolId), from, Number(BigInt(Math.min(5_000, Number(revision - from + 1n)))));
+      const page = await this.store.readStream(poolStream(this.poolId), from, Math.min(5_000, Number(revision - from + 1n)));
       if (E.isLeft(page)) return E.left(describeStoreError(page.left));
       if (page.right.length === 0) return E.left(`the log ends before revision ${revision}`);
       const [first] = page.right;
