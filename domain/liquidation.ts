@@ -315,7 +315,7 @@ const liquidateSettled = (command: Liquidate, pool: ActivePool, markets: MarketL
       fills: deleveraged.fills.map((f) => ({ ...f, lossAtMark: adlLossAtMark(mark, q, abs(f.size), f.notional) })),
       postings: [...deleveraged.postings, ...excess],
       lossAtMark: deleveraged.fills.reduce((sum, f) => sum + adlLossAtMark(mark, q, abs(f.size), f.notional), 0n),
-      deficitCovered: deficit - (needed > 0n ? needed : 0n),
+      deficitCovered: needed <= 0n ? deficit : needed < deficit ? deficit - needed : 0n,
     }]
     : [{ ...takeover, postings: [...takeover.postings, ...excess] }];
   const drawn = fundDraws(pool, accountId, needed > 0n ? min(needed, fund) : 0n);
