@@ -52,6 +52,8 @@ export interface MarketDocument {
   readonly shortSize: string;
   /** Long size at mark, ledger units. */
   readonly openInterest: string;
+  /** Cumulative funding per unit of size (what a long held since listing has paid). */
+  readonly fundingIndex?: string;
 }
 
 export interface TrancheDocument {
@@ -202,7 +204,7 @@ const marketDocument = (pool: ActivePool, marketId: string, position: bigint): D
     collection: 'markets', id: docId(pool.poolId, marketId), position,
     body: {
       poolId: pool.poolId, marketId, mark: formatDecimal(market.mark), longSize: formatDecimal(market.longSize),
-      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest),
+      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest), fundingIndex: formatDecimal(market.fundingIndex),
     },
   };
 };

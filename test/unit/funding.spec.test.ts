@@ -164,7 +164,18 @@ describe('Maker rebates: a negative maker fee paid out of the taker fee', () => 
     const history = given(createPool(), listMarket({ makerFeePpm: -100 }));
     thenError(when(history, signed(changeParameters({ markets: [{ marketId: BTC, takerFeePpm: 99 }] }))), 'INVALID_PARAMETER', 'markets.0.makerFeePpm');
     thenError(when(history, signed(changeParameters({ markets: [{ marketId: BTC, makerFeePpm: -501 }] }))), 'INVALID_PARAMETER', 'markets.0.makerFeePpm');
-    expect(E.isRight(decodeCommand({ ...JSON.parse(JSON.stringify({ type: 'ApplyFunding', schemaVersion: 1, commandId: 'x', poolId: 'p', marketId: 'm', fundingRatePpm: -100 })) }))).toBe(true);
+    expect(E.isRight(decodeCommand({ type: 'ApplyFunding', schemaVersion: 1, commandId: 'x', poolId: 'p', marketId: 'm', fundingRatePpm: -100 }))).toBe(true);
+  });
+
+  it('the wire accepts makerFeePpm -100 and names the field below -100%', () => {
+    const wire = (makerFeePpm: number) => ({
+      type: 'ListMarket', schemaVersion: 1, commandId: 'lm', poolId: 'p', marketId: 'm', sizeDecimals: 4, priceDecimals: 2, initialMarginPpm: 100_000,
+      maintenanceMarginPpm: 50_000, takerFeePpm: 500, makerFeePpm, liquidationPenaltyPpm: 0, penaltyFundSharePpm: 0, adlPolicy: 'ranked', markPrice: '1',
+      governanceSeq: 1, signatures: [],
+    });
+    expect(E.isRight(decodeCommand(wire(-100)))).toBe(true);
+    const refused = decodeCommand(wire(-1_000_001));
+    expect(E.isLeft(refused) && refused.left.errors.map((e) => e.path)).toEqual(['makerFeePpm']);
   });
 });
 
