@@ -6,7 +6,7 @@
 
 import type { LedgerAccount, Posting } from './events.js';
 import { PersistentSet } from './persistent-map.js';
-import { settledIndexOf, withOpenInterest, withSettledIndex, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
+import { settledIndexOf, withOpenInterest, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
 
 /** Mutable copies, private to one draft (mutation confined to the fold step). */
 interface DraftPosition {
@@ -38,7 +38,13 @@ const positionsOf = (draft: DraftAccount): Position[] => {
     positions.push(p);
   }
   // A position with size and basis both zero is closed; anything else stays visible.
-  for (const c of draft.changed) if (isOpen(c)) positions.push(withSettledIndex({ marketId: c.marketId, size: c.size, entryNotional: c.entryNotional }, c.fundingIndex));
+  for (const c of draft.changed) {
+    if (!isOpen(c)) continue;
+    // The funding index key only when it is not zero (see Position.fundingIndex).
+    positions.push(c.fundingIndex === 0n
+      ? { marketId: c.marketId, size: c.size, entryNotional: c.entryNotional }
+      : { marketId: c.marketId, size: c.size, entryNotional: c.entryNotional, fundingIndex: c.fundingIndex });
+  }
   return positions;
 };
 
