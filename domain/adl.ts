@@ -7,7 +7,7 @@
 // otherwise); they come last in the queue and are never auto-deleveraged.
 
 import { largestRemainderSplit, pow10, abs, floorDiv, ONE } from './money.js';
-import type { MarketLookup } from './margin.js';
+import { unsettledFunding, type MarketLookup } from './margin.js';
 import type { PersistentMap } from './persistent-map.js';
 import type { Account, ActivePool, Market } from './state.js';
 
@@ -71,7 +71,7 @@ const rankedPosition = (account: Account, market: Market, markets: MarketLookup)
     const positionMarket = position.marketId === market.marketId ? market : markets(position.marketId);
     if (positionMarket === undefined) continue;
     const positionValue = floorDiv(position.size * positionMarket.mark, ONE);
-    equity += positionValue - position.entryNotional;
+    equity += positionValue - position.entryNotional + unsettledFunding(position, positionMarket);
     if (positionMarket === market) {
       size = position.size;
       value = positionValue;

@@ -54,6 +54,8 @@ export const integerIn = (name: string, min: number, max: number): t.Type<number
 
 /** A rate in parts per million, 0 to 100%. */
 export const PpmRate = integerIn('PpmRate', 0, 1_000_000);
+/** A signed rate in parts per million, -100% to 100% (funding rates; a maker fee below zero is a rebate). */
+export const SignedPpmRate = integerIn('SignedPpmRate', -1_000_000, 1_000_000);
 /** A ppm ratio that may exceed 100% (coverage targets). */
 export const RatioPpm = integerIn('RatioPpm', 0, 1_000_000_000);
 /** Decimal places of a size, a price or the quote asset. */
@@ -62,6 +64,21 @@ export const Decimals = integerIn('Decimals', 0, 18);
 export const TimestampMs = integerIn('TimestampMs', 0, 8_640_000_000_000_000);
 /** A duration in milliseconds (cooldowns). */
 export const DurationMs = integerIn('DurationMs', 0, 10 * 365 * 24 * 3600 * 1000);
+
+/**
+ * Free text recorded with a governance decision (a payout's reason, its governance reference):
+ * 1 to `max` characters, no control characters, not only spaces.
+ */
+export const Text = (name: string, max: number) => new t.Type<string, string, unknown>(
+  name,
+  (u): u is string => typeof u === 'string' && u.length >= 1 && u.length <= max && u.trim().length > 0 && !/[\u0000-\u001f\u007f]/.test(u),
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c, `expected a string, got ${describe(u)}`);
+    if (u.length < 1 || u.length > max || u.trim().length === 0) return t.failure(u, c, `expected 1 to ${max} characters, not only spaces`);
+    return /[\u0000-\u001f\u007f]/.test(u) ? t.failure(u, c, 'control characters are not allowed') : t.success(u);
+  },
+  t.identity,
+);
 
 // No '.', '*', '>', whitespace or control characters: ids become parts of NATS subjects and
 // stream names, where those are separators and wildcards.

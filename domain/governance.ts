@@ -4,14 +4,16 @@
 // part of `decide`.
 
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { encodeCommand, type AddTranche, type ChangeParameters, type Command, type CreatePool, type Governors, type ListMarket, type Recapitalize } from './commands.js';
+import {
+  encodeCommand, type AddTranche, type ChangeParameters, type Command, type CreatePool, type Governors, type ListMarket, type PayFromFund, type Recapitalize,
+} from './commands.js';
 import { domainError, type DomainError } from './errors.js';
 
-export type GovernanceCommand = CreatePool | ListMarket | ChangeParameters | AddTranche | Recapitalize;
+export type GovernanceCommand = CreatePool | ListMarket | ChangeParameters | AddTranche | Recapitalize | PayFromFund;
 
 export const isGovernanceCommand = (command: Command): command is GovernanceCommand =>
   command.type === 'CreatePool' || command.type === 'ListMarket' || command.type === 'ChangeParameters' ||
-  command.type === 'AddTranche' || command.type === 'Recapitalize';
+  command.type === 'AddTranche' || command.type === 'Recapitalize' || command.type === 'PayFromFund';
 
 /**
  * JSON with object keys sorted at every level (by UTF-16 code units, as Array#sort does) and no

@@ -8,21 +8,32 @@
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
 import {
-  adlQueue, equityOf, evolve, fundAssets, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
-  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl,
+  adlQueue, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding,
   type ActivePool, type Event, type PoolState,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
 
 export interface HistoryEntry {
-  readonly kind: 'liquidation' | 'adl' | 'haircut';
+  readonly kind: 'liquidation' | 'adl' | 'haircut' | 'funding' | 'payout';
   readonly position: string;
   readonly timestamp: number;
+  /** The market (for a payout: the governance reference). */
   readonly marketId: string;
-  /** liquidation: the size closed; adl: the size given up (signed change); haircut: the amount taken. */
+  /**
+   * liquidation: the size closed; adl: the size given up (signed change); haircut: the amount
+   * taken; funding: the amount settled (received positive, paid negative); payout: the amount paid.
+   */
   readonly amount: string;
   readonly price?: string;
+  /** adl: what the fill cost this account against closing at the mark (negative: it gained). */
+  readonly lossAtMark?: string;
+  /** liquidation with ADL: what ADL cost the counterparties against the mark, and the deficit it covered. */
+  readonly adlLossAtMark?: string;
+  readonly adlDeficitCovered?: string;
+  /** payout: why, as governance decided it. */
+  readonly reason?: string;
 }
 
 export interface AccountDocument {
@@ -41,6 +52,8 @@ export interface MarketDocument {
   readonly shortSize: string;
   /** Long size at mark, ledger units. */
   readonly openInterest: string;
+  /** Cumulative funding per unit of size (what a long held since listing has paid). */
+  readonly fundingIndex?: string;
 }
 
 export interface TrancheDocument {
@@ -80,7 +93,35 @@ export interface FundHealthDocument {
   readonly coveragePpm: string | null;
   readonly fundFeeSharePpm: number;
   readonly draws: { readonly count: number; readonly total: string };
-  readonly adl: { readonly count: number; readonly fills: number };
+  /**
+   * ADL measured, over every liquidation: what it cost its counterparties against the mark, the
+   * part of the deficits it covered, and their ratio in integer ppm (null before any ADL).
+   */
+  readonly adl: { readonly count: number; readonly fills: number; readonly lossAtMark: string; readonly deficitCovered: string; readonly ratioPpm: string | null };
+  /** Each market's claim on the fund: its cap (null: none), its window (0: in total), what it drew. */
+  readonly marketCaps: ReadonlyArray<{
+    readonly marketId: string;
+    readonly fundDrawCap: string | null;
+    readonly fundDrawWindowMs: number;
+    readonly drawnTotal: string;
+    /** Drawn within the window as of this document's last event (in total without a window). */
+    readonly drawnInWindow: string;
+    readonly capRemaining: string | null;
+  }>;
+  /** Payouts governance made from the fund, oldest first, each with its reason and reference. */
+  readonly payouts: {
+    readonly count: number;
+    readonly total: string;
+    readonly history: ReadonlyArray<{
+      readonly position: string;
+      readonly timestamp: number;
+      readonly amount: string;
+      readonly recipient: string;
+      readonly reason: string;
+      readonly governanceRef: string;
+      readonly draws: ReadonlyArray<{ readonly trancheId: string; readonly amount: string }>;
+    }>;
+  };
   readonly socialized: { readonly count: number; readonly total: string };
   readonly badDebt: string;
   /** As of the newest bucket of the series. */
@@ -103,9 +144,13 @@ export interface ProjectionOptions {
   readonly seriesLength?: number;
 }
 
+type PayoutRecord = FundHealthDocument['payouts']['history'][number];
+
 interface PoolAggregates {
   readonly draws: { count: number; total: bigint };
-  readonly adl: { count: number; fills: number };
+  readonly adl: { count: number; fills: number; lossAtMark: bigint; deficitCovered: bigint };
+  /** history is replaced, never changed in place, so documents can share it. */
+  readonly payouts: { count: number; total: bigint; history: ReadonlyArray<PayoutRecord> };
   readonly socialized: { count: number; total: bigint };
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
@@ -137,6 +182,7 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
     for (const p of account.positions) {
       const market = markets(p.marketId);
       if (market === undefined) continue;
+      shocked += unsettledFunding(p, market);
       const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, BigInt(shockPpm), PPM) : market.mark + mulDivFloor(market.mark, BigInt(shockPpm), PPM);
       exposure += notional(p.size < 0n ? -p.size : p.size, market.mark);
       shocked += notional(p.size, moved) - p.entryNotional;
@@ -158,7 +204,7 @@ const marketDocument = (pool: ActivePool, marketId: string, position: bigint): D
     collection: 'markets', id: docId(pool.poolId, marketId), position,
     body: {
       poolId: pool.poolId, marketId, mark: formatDecimal(market.mark), longSize: formatDecimal(market.longSize),
-      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest),
+      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest), fundingIndex: formatDecimal(market.fundingIndex),
     },
   };
 };
@@ -195,7 +241,7 @@ const trancheDocuments = (pool: ActivePool, aggregates: PoolAggregates, position
     },
   }));
 
-const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint): Document => {
+const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint, timestamp: number): Document => {
   const newest = aggregates.series[aggregates.series.length - 1];
   return {
     collection: 'fund-health', id: pool.poolId, position,
@@ -207,7 +253,20 @@ const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, positi
       coveragePpm: coverage(pool),
       fundFeeSharePpm: fundFeeShare(pool),
       draws: { count: aggregates.draws.count, total: formatDecimal(aggregates.draws.total) },
-      adl: { ...aggregates.adl },
+      adl: {
+        count: aggregates.adl.count, fills: aggregates.adl.fills,
+        lossAtMark: formatDecimal(aggregates.adl.lossAtMark), deficitCovered: formatDecimal(aggregates.adl.deficitCovered),
+        ratioPpm: aggregates.adl.deficitCovered === 0n ? null : ((aggregates.adl.lossAtMark * PPM) / aggregates.adl.deficitCovered).toString(),
+      },
+      marketCaps: pool.markets.values().sort((a, b) => (a.marketId < b.marketId ? -1 : 1)).map((m) => {
+        const left = fundCapRemaining(m, timestamp);
+        return {
+          marketId: m.marketId, fundDrawCap: m.fundDrawCap === undefined ? null : formatDecimal(m.fundDrawCap), fundDrawWindowMs: m.fundDrawWindowMs,
+          drawnTotal: formatDecimal(m.fundDrawnTotal), drawnInWindow: formatDecimal(fundDrawnInWindow(m, timestamp)),
+          capRemaining: left === undefined ? null : formatDecimal(left),
+        };
+      }),
+      payouts: { count: aggregates.payouts.count, total: formatDecimal(aggregates.payouts.total), history: aggregates.payouts.history },
       socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
       badDebt: formatDecimal(pool.badDebt),
       stressDeficit: newest?.stressDeficit ?? '0',
@@ -230,6 +289,7 @@ const touchedAccounts = (event: Event): string[] => {
       return [event.accountId, ...event.fills.map((f) => f.accountId), ...fromPostings];
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
+    case 'FundingSettled':
       return [event.accountId];
     default:
       return fromPostings;
@@ -264,7 +324,8 @@ export const projectEvent = (
     entry = {
       state: initialState,
       aggregates: {
-        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0 }, socialized: { count: 0, total: 0n },
+        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
+        payouts: { count: 0, total: 0n, history: [] },
         income: new Map(), losses: new Map(), series: [], histories: new Map(),
       },
     };
@@ -280,7 +341,7 @@ export const projectEvent = (
   if ('postings' in event) {
     for (const p of event.postings) {
       if (p.to.kind === 'tranche' && p.from.kind === 'collateral') aggregates.income.set(p.to.trancheId, (aggregates.income.get(p.to.trancheId) ?? 0n) + p.amount);
-      if (p.from.kind === 'tranche' && p.to.kind === 'collateral') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
+      if (p.from.kind === 'tranche' && p.to.kind === 'collateral' && event.type !== 'FundPaidOut') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
     }
   }
   switch (event.type) {
@@ -291,8 +352,39 @@ export const projectEvent = (
     case 'PositionsAutoDeleveraged':
       aggregates.adl.count++;
       aggregates.adl.fills += event.fills.length;
-      for (const fill of event.fills) record(aggregates, fill.accountId, { kind: 'adl', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice) });
+      aggregates.adl.lossAtMark += event.lossAtMark ?? 0n;
+      aggregates.adl.deficitCovered += event.deficitCovered ?? 0n;
+      for (const fill of event.fills) {
+        record(aggregates, fill.accountId, {
+          kind: 'adl', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice),
+          ...(fill.lossAtMark === undefined ? {} : { lossAtMark: formatDecimal(fill.lossAtMark) }),
+        });
+      }
+      if (event.lossAtMark !== undefined) {
+        // The liquidated account's entry for this liquidation shows what its ADL did.
+        const history = aggregates.histories.get(event.accountId);
+        const last = history?.[history.length - 1];
+        if (history !== undefined && last?.kind === 'liquidation' && last.marketId === event.marketId) {
+          history[history.length - 1] = { ...last, adlLossAtMark: formatDecimal(event.lossAtMark), adlDeficitCovered: formatDecimal(event.deficitCovered ?? 0n) };
+        }
+      }
       break;
+    case 'FundingSettled':
+      for (const s of event.settlements) record(aggregates, event.accountId, { kind: 'funding', position: at, timestamp, marketId: s.marketId, amount: formatDecimal(s.amount) });
+      break;
+    case 'FundPaidOut': {
+      const recipient = event.recipient.kind === 'account' ? event.recipient.accountId : 'external';
+      aggregates.payouts.count++;
+      aggregates.payouts.total += event.amount;
+      aggregates.payouts.history = [...aggregates.payouts.history, {
+        position: at, timestamp, amount: formatDecimal(event.amount), recipient, reason: event.reason, governanceRef: event.governanceRef,
+        draws: event.draws.map((d) => ({ trancheId: d.trancheId, amount: formatDecimal(d.amount) })),
+      }];
+      if (event.recipient.kind === 'account') {
+        record(aggregates, event.recipient.accountId, { kind: 'payout', position: at, timestamp, marketId: event.governanceRef, amount: formatDecimal(event.amount), reason: event.reason });
+      }
+      break;
+    }
     case 'LossSocialized':
       aggregates.socialized.count++;
       aggregates.socialized.total += event.amount;
@@ -335,7 +427,7 @@ export const projectEvent = (
     event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' ||
     ('postings' in event && event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche'));
   if (tranchesChanged) documents.push(...trancheDocuments(pool, aggregates, position));
-  if (fundChanged) documents.push(fundHealthDocument(pool, aggregates, position));
+  if (fundChanged) documents.push(fundHealthDocument(pool, aggregates, position, timestamp));
   return documents;
 };
 
@@ -349,6 +441,8 @@ export interface AccountView extends AccountDocument {
   readonly positionsAtMark: ReadonlyArray<{
     readonly marketId: string;
     readonly unrealizedPnl: string;
+    /** Funding accrued and not yet settled into collateral (counted in equity). */
+    readonly unsettledFunding: string;
     /** The mark at which the account would become liquidatable, all else equal (null if never). */
     readonly liquidationPrice: string | null;
     /** The mark at which the account's equity would reach zero, all else equal. */
@@ -388,6 +482,7 @@ export const accountView = (pool: ActivePool, document: AccountDocument): Accoun
       return {
         marketId: p.marketId,
         unrealizedPnl: formatDecimal(unrealizedPnl(p, market.mark)),
+        unsettledFunding: formatDecimal(unsettledFunding(p, market)),
         liquidationPrice: liquidation === null || liquidation <= 0n ? null : formatDecimal(liquidation),
         bankruptcyPrice: bankruptcy <= 0n ? null : formatDecimal(bankruptcy),
         adlRank: queue?.rank ?? null,

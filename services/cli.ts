@@ -222,7 +222,7 @@ const describeEvent = (event: Event): string => {
     case 'CollateralWithdrawn':
       return `${event.type} ${event.accountId} ${formatDecimal(event.amount)}`;
     case 'TradeExecuted':
-      return `${event.type} ${event.tradeId}: ${event.taker} ${event.takerSide}s ${formatDecimal(event.size)} ${event.marketId} @ ${formatDecimal(event.price)} from ${event.maker}; fees ${formatDecimal(event.takerFee)} + ${formatDecimal(event.makerFee)}, fund share ${event.fundSharePpm} ppm`;
+      return `${event.type} ${event.tradeId}: ${event.taker} ${event.takerSide}s ${formatDecimal(event.size)} ${event.marketId} @ ${formatDecimal(event.price)} from ${event.maker}; fees ${formatDecimal(event.takerFee)} + ${formatDecimal(event.makerFee)}${event.makerRebate === undefined ? '' : ` (maker rebate ${formatDecimal(event.makerRebate)})`}, fund share ${event.fundSharePpm} ppm`;
     case 'MarkPriceUpdated':
       return `${event.type} ${event.marketId} ${formatDecimal(event.price)}`;
     case 'MarketListed':
@@ -242,7 +242,8 @@ const describeEvent = (event: Event): string => {
     case 'InsuranceFundDrawn':
       return `${event.type} ${formatDecimal(event.amount)}: ${event.draws.map((d) => `${d.trancheId} ${formatDecimal(d.amount)}${d.writtenOff ? ' (written off)' : ''}`).join(', ')}`;
     case 'PositionsAutoDeleveraged':
-      return `${event.type} at ${formatDecimal(event.bankruptcyPrice)}: ${event.fills.map((f) => `${f.accountId} ${formatDecimal(f.size)} for ${formatDecimal(f.notional)}`).join(', ')}`;
+      return `${event.type} at ${formatDecimal(event.bankruptcyPrice)}: ${event.fills.map((f) => `${f.accountId} ${formatDecimal(f.size)} for ${formatDecimal(f.notional)}`).join(', ')}` +
+        (event.lossAtMark === undefined ? '' : `; loss at mark ${formatDecimal(event.lossAtMark)} for a deficit covered of ${formatDecimal(event.deficitCovered ?? 0n)}`);
     case 'LossSocialized':
       return `${event.type} ${formatDecimal(event.amount)} over ${event.postings.length} accounts`;
     case 'BadDebtRecorded':
@@ -253,6 +254,12 @@ const describeEvent = (event: Event): string => {
       return `${event.type} ${event.trancheId} at seniority ${event.seniority}`;
     case 'Recapitalized':
       return `${event.type} ${formatDecimal(event.amount)}: bad debt repaid ${formatDecimal(event.badDebtRepaid)}, ${formatDecimal(event.sharesMinted)} shares of ${event.trancheId} to the protocol`;
+    case 'FundingRateApplied':
+      return `${event.type} ${event.marketId} ${event.fundingRatePpm} ppm at ${formatDecimal(event.mark)}: index ${formatDecimal(event.fundingIndex)}`;
+    case 'FundingSettled':
+      return `${event.type} ${event.accountId}: ${event.settlements.map((s) => `${s.marketId} ${formatDecimal(s.amount)}`).join(', ')}`;
+    case 'FundPaidOut':
+      return `${event.type} ${formatDecimal(event.amount)} to ${event.recipient.kind === 'account' ? event.recipient.accountId : 'external'} (${event.governanceRef}: ${event.reason})`;
     case 'CommandRejected':
       return `${event.type} ${event.commandType}: ${event.error.code}${event.error.field === undefined ? '' : ` (${event.error.field})`}`;
     default: {

@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import {
-  adlRankingStats, checkInvariants, decide, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, SCHEMA_VERSION,
+  adlRankingStats, checkInvariants, formatDecimal, decide, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, SCHEMA_VERSION,
   type ActivePool, type Command, type Event, type PoolState,
 } from '../../domain/index.js';
 import { applyAll, benchContext, benchMarket, benchPool } from '../support/workload.js';
@@ -77,7 +77,7 @@ const watchList = (pool: ActivePool): { id: string; at: bigint }[] =>
 let watch = watchList(active(state));
 let decideNs = 0n;
 let evolveNs = 0n;
-const counts = { liquidations: 0, withDeficit: 0, adlFills: 0, fundDraws: 0, drawn: 0n, socializations: 0, socialized: 0n, badDebt: 0n, rejected: 0, maxEventsPerCommand: 0 };
+const counts = { adlLossAtMark: 0n, adlDeficitCovered: 0n, adlExcessOverDeficit: 0n, liquidations: 0, withDeficit: 0, adlFills: 0, fundDraws: 0, drawn: 0n, socializations: 0, socialized: 0n, badDebt: 0n, rejected: 0, maxEventsPerCommand: 0 };
 
 const submit = (command: Command): readonly Event[] => {
   const t0 = process.hrtime.bigint();
@@ -119,7 +119,14 @@ for (let step = 1; step <= STEPS; step++) {
     counts.maxEventsPerCommand = Math.max(counts.maxEventsPerCommand, events.length);
     for (const event of events) {
       if (event.type === 'PositionLiquidated') { counts.liquidations++; if (event.deficit > 0n) counts.withDeficit++; }
-      if (event.type === 'PositionsAutoDeleveraged') counts.adlFills += event.fills.length;
+      if (event.type === 'PositionsAutoDeleveraged') {
+        counts.adlFills += event.fills.length;
+        counts.adlLossAtMark += event.lossAtMark ?? 0n;
+        counts.adlDeficitCovered += event.deficitCovered ?? 0n;
+        // per liquidation: how far ADL's cost to its counterparties exceeded the deficit it covered
+        const over = (event.lossAtMark ?? 0n) - (event.deficitCovered ?? 0n);
+        if (over > counts.adlExcessOverDeficit) counts.adlExcessOverDeficit = over;
+      }
       if (event.type === 'InsuranceFundDrawn') { counts.fundDraws++; counts.drawn += event.amount; }
       if (event.type === 'LossSocialized') { counts.socializations++; counts.socialized += event.amount; rescan = true; }
       if (event.type === 'BadDebtRecorded') counts.badDebt += event.amount;
@@ -137,6 +144,8 @@ const stats = adlRankingStats();
 const fmt = (n: number | bigint) => n.toLocaleString('en-US');
 console.log(`crash: ${STEPS} mark updates, ${START} -> ${mark / ONE}`);
 console.log(`liquidations ${fmt(counts.liquidations)} (${fmt(counts.withDeficit)} below bankruptcy), ADL fills ${fmt(counts.adlFills)}, fund draws ${fmt(counts.fundDraws)} (${fmt(counts.drawn / ONE)} drawn), socialized ${fmt(counts.socialized / ONE)} in ${fmt(counts.socializations)} events, bad debt ${fmt(counts.badDebt / ONE)}, rejected ${fmt(counts.rejected)}`);
+const ratio = counts.adlDeficitCovered === 0n ? 'n/a (no ADL)' : (Number((counts.adlLossAtMark * 1_000_000n) / counts.adlDeficitCovered) / 1e6).toFixed(6);
+console.log(`ADL measured: loss to counterparties against the mark ${formatDecimal(counts.adlLossAtMark)} for ${formatDecimal(counts.adlDeficitCovered)} of deficit covered, ratio ${ratio}; largest excess of loss over deficit in one liquidation ${formatDecimal(counts.adlExcessOverDeficit)} (ledger units of 1e-18: ${counts.adlExcessOverDeficit})`);
 console.log(`ADL ranking: ${fmt(stats.builds)} full builds, ${fmt(stats.patches)} incremental updates; most events in one command ${counts.maxEventsPerCommand}`);
 console.log(`decide time ${(Number(decideNs) / 1e9).toFixed(3)} s (target < 3 s), evolve time ${(Number(evolveNs) / 1e9).toFixed(3)} s, wall ${crashSeconds.toFixed(1)} s`);
 console.log(`after the crash: ${left} accounts still liquidatable, invariant violations: ${violations.length === 0 ? 'none' : violations.map((v) => v.message).join('; ')}`);

@@ -47,7 +47,10 @@ describe('the loss waterfall under random price shocks and liquidations', () => 
     }), propertyParameters('waterfall invariants', 200));
     console.log(`[property] waterfall invariants: events ${[...seen].map(([t, n]) => `${t} ${n}`).join(', ')}`);
     // The generator must reach every step of the waterfall, or the property proves little.
-    for (const type of ['PositionLiquidated', 'InsuranceFundDrawn', 'PositionsAutoDeleveraged', 'LossSocialized', 'Staked', 'UnstakeCompleted']) {
+    for (const type of [
+      'PositionLiquidated', 'InsuranceFundDrawn', 'PositionsAutoDeleveraged', 'LossSocialized', 'Staked', 'UnstakeCompleted',
+      'FundingRateApplied', 'FundingSettled', 'FundPaidOut',
+    ]) {
       expect(seen.get(type) ?? 0, type).toBeGreaterThan(0);
     }
   });
