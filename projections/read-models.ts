@@ -8,8 +8,8 @@
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
 import {
-  adlQueue, equityOf, evolve, fundAssets, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
-  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl,
+  adlQueue, encodeEvent, equityOf, evolve, fundAssets, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unstakePayout,
   type ActivePool, type Event, type PoolState,
 } from '../domain/index.js';
 
@@ -56,7 +56,14 @@ export interface TrancheDocument {
   readonly income: string;
   readonly losses: string;
   readonly stakers: ReadonlyArray<{ readonly stakerId: string; readonly shares: string }>;
-  readonly pendingUnstakes: ReadonlyArray<{ readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly availableAt: number }>;
+  /**
+   * `value` is what the request would pay if completed now (0 once its epoch was written off);
+   * `valueAtRequest` what the shares were worth when requested, the most it can pay.
+   */
+  readonly pendingUnstakes: ReadonlyArray<{
+    readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly valueAtRequest: string;
+    readonly writtenOff: boolean; readonly availableAt: number;
+  }>;
 }
 
 export interface FundHealthPoint {
@@ -83,9 +90,73 @@ export interface FundHealthDocument {
   readonly adl: { readonly count: number; readonly fills: number };
   readonly socialized: { readonly count: number; readonly total: string };
   readonly badDebt: string;
-  /** As of the newest bucket of the series. */
+  readonly treasury: string;
+  /** Deficits of liquidations, and the part of them ADL covered (what the fund, socialization and bad debt did not). */
+  readonly deficits: { readonly count: number; readonly total: string; readonly coveredByAdl: string };
+  /** As stored: sampled at the first event of each minute (the HTTP API answers the current one). */
   readonly stressDeficit: string;
+  /** One point per hour: the figures after the last event of the hour. */
   readonly series: ReadonlyArray<FundHealthPoint>;
+}
+
+/** A point of the fund-health history: the figures after the last event of its bucket. */
+export interface FundHealthSample {
+  /** Start of the bucket, ms since the epoch. */
+  readonly bucket: number;
+  /** The log position of the last event in the bucket. */
+  readonly position: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: string }>;
+  readonly fundAssets: string;
+  readonly openInterest: string;
+  readonly coveragePpm: string | null;
+  readonly fundFeeSharePpm: number;
+  readonly treasury: string;
+  /** Running totals since the pool was created. */
+  readonly draws: { readonly count: number; readonly total: string };
+  readonly adl: { readonly count: number; readonly fills: number; readonly coveredByAdl: string };
+  readonly deficits: { readonly count: number; readonly total: string };
+  readonly socialized: { readonly count: number; readonly total: string };
+  readonly badDebt: string;
+  /** Cover-2 at the default shock, sampled at the first event of each minute. */
+  readonly stressDeficit: string;
+}
+
+export type Resolution = '1m' | '1h' | '1d';
+/** Bucket width and how many buckets each history keeps (a week of minutes, 400 days of hours, 10 years of days). */
+export const resolutions: Readonly<Record<Resolution, { readonly ms: number; readonly keep: number }>> = {
+  '1m': { ms: 60_000, keep: 7 * 1440 },
+  '1h': { ms: 3_600_000, keep: 400 * 24 },
+  '1d': { ms: 86_400_000, keep: 3650 },
+};
+
+/** One movement of an account, as its history shows it. */
+export interface Movement {
+  readonly kind: 'deposit' | 'withdrawal' | 'trade' | 'liquidation' | 'takeover' | 'adl' | 'haircut';
+  readonly position: string;
+  readonly timestamp: number;
+  readonly marketId?: string;
+  /** deposit, withdrawal, haircut: the amount. */
+  readonly amount?: string;
+  /** The signed change of the account's position (trade, liquidation, takeover, adl). */
+  readonly size?: string;
+  readonly price?: string;
+  /** trade: the account's fee; liquidation: the penalty. */
+  readonly fee?: string;
+  readonly tradeId?: string;
+  readonly role?: 'taker' | 'maker';
+}
+
+/** A governance change as the log recorded it, with who signed it. */
+export interface GovernanceChange {
+  readonly type: 'PoolCreated' | 'MarketListed' | 'ParametersChanged' | 'TrancheAdded' | 'Recapitalized';
+  /** 0 for the pool's creation. */
+  readonly governanceSeq: number;
+  readonly position: string;
+  readonly timestamp: number;
+  /** Public keys of the governors whose signatures approved it. */
+  readonly signers: ReadonlyArray<string>;
+  /** The event's fields (without the signed command, postings and header). */
+  readonly changes: Readonly<Record<string, unknown>>;
 }
 
 export type Document =
@@ -99,19 +170,28 @@ export interface ProjectionOptions {
   readonly bucketMs?: number;
   /** The price shock of the Cover-2 stress test, ppm against the holders (default 30%). */
   readonly stressShockPpm?: number;
+  /** Per-market shocks that override stressShockPpm. */
+  readonly stressShockByMarket?: Readonly<Record<string, number>>;
   /** Points kept in the series (default 720: a month of hours). */
   readonly seriesLength?: number;
 }
 
-interface PoolAggregates {
+export interface PoolAggregates {
   readonly draws: { count: number; total: bigint };
   readonly adl: { count: number; fills: number };
   readonly socialized: { count: number; total: bigint };
+  readonly deficits: { count: number; total: bigint };
+  badDebtRecorded: bigint;
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
   /** Replaced, never changed in place, so documents can share it. */
   series: ReadonlyArray<FundHealthPoint>;
   readonly histories: Map<string, HistoryEntry[]>;
+  /** Every movement of each account, oldest first. */
+  readonly movements: Map<string, Movement[]>;
+  readonly governance: GovernanceChange[];
+  /** The fund-health history at each resolution, oldest first (trimmed to its `keep`). */
+  readonly timelines: Record<Resolution, FundHealthSample[]>;
 }
 
 /** Everything the fold carries from one event to the next, per pool. */
@@ -127,7 +207,8 @@ const docId = (poolId: string, id: string) => `${poolId}/${id}`;
  * Cover-2: the two accounts with the largest notional, valued after every mark moves against
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  */
-export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
+export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number)): bigint => {
+  const shockOf = typeof shock === 'number' ? () => shock : shock;
   const largest: { notional: bigint; shortfall: bigint }[] = [];
   const markets = marketsOf(pool);
   for (const account of pool.accounts.values()) {
@@ -137,7 +218,8 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
     for (const p of account.positions) {
       const market = markets(p.marketId);
       if (market === undefined) continue;
-      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, BigInt(shockPpm), PPM) : market.mark + mulDivFloor(market.mark, BigInt(shockPpm), PPM);
+      const shockPpm = BigInt(shockOf(p.marketId));
+      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, shockPpm, PPM) : market.mark + mulDivFloor(market.mark, shockPpm, PPM);
       exposure += notional(p.size < 0n ? -p.size : p.size, market.mark);
       shocked += notional(p.size, moved) - p.entryNotional;
     }
@@ -147,6 +229,10 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
   }
   return largest.reduce((sum, a) => sum + a.shortfall, 0n);
 };
+
+/** The Cover-2 shock of a market: its own, else the default (30%). */
+export const shockOf = (options: ProjectionOptions) => (marketId: string): number =>
+  options.stressShockByMarket?.[marketId] ?? options.stressShockPpm ?? 300_000;
 
 const coverage = (pool: ActivePool): string | null =>
   pool.openInterest === 0n ? null : ((fundAssets(pool) * PPM) / pool.openInterest).toString();
@@ -191,12 +277,18 @@ const trancheDocuments = (pool: ActivePool, aggregates: PoolAggregates, position
       pendingUnstakes: pool.unstakeRequests.values()
         .filter((r) => r.trancheId === tranche.trancheId)
         .sort((a, b) => (a.requestId < b.requestId ? -1 : 1))
-        .map((r) => ({ requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(r.value), availableAt: r.availableAt })),
+        .map((r) => ({
+          requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(unstakePayout(tranche, r)),
+          valueAtRequest: formatDecimal(r.value), writtenOff: r.epoch !== tranche.epoch, availableAt: r.availableAt,
+        })),
     },
   }));
 
+const coveredByAdl = (aggregates: PoolAggregates): bigint =>
+  aggregates.deficits.total - aggregates.draws.total - aggregates.socialized.total - aggregates.badDebtRecorded;
+
 const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint): Document => {
-  const newest = aggregates.series[aggregates.series.length - 1];
+  const newest = aggregates.timelines['1m'][aggregates.timelines['1m'].length - 1];
   return {
     collection: 'fund-health', id: pool.poolId, position,
     body: {
@@ -210,13 +302,17 @@ const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, positi
       adl: { ...aggregates.adl },
       socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
       badDebt: formatDecimal(pool.badDebt),
+      treasury: formatDecimal(pool.treasury),
+      deficits: { count: aggregates.deficits.count, total: formatDecimal(aggregates.deficits.total), coveredByAdl: formatDecimal(coveredByAdl(aggregates)) },
       stressDeficit: newest?.stressDeficit ?? '0',
       series: aggregates.series,
     },
   };
 };
 
-/** Accounts whose document an event changes. */
+/** Accounts an event concerns (whose document it changes). */
+export const accountsOfEvent = (event: Event): string[] => [...new Set(touchedAccounts(event))];
+
 const touchedAccounts = (event: Event): string[] => {
   const fromPostings = 'postings' in event
     ? event.postings.flatMap((p) => [p.from, p.to]).flatMap((a) => ('accountId' in a ? [a.accountId] : []))
@@ -245,6 +341,97 @@ const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEnt
   aggregates.histories.set(accountId, history);
 };
 
+const move = (aggregates: PoolAggregates, accountId: string, movement: Movement) => {
+  const movements = aggregates.movements.get(accountId);
+  if (movements === undefined) aggregates.movements.set(accountId, [movement]);
+  else movements.push(movement);
+};
+
+/** The movements an event makes in accounts' histories. */
+const recordMovements = (aggregates: PoolAggregates, event: Event, position: string, timestamp: number): void => {
+  const at = { position, timestamp };
+  switch (event.type) {
+    case 'CollateralDeposited':
+      move(aggregates, event.accountId, { kind: 'deposit', ...at, amount: formatDecimal(event.amount) });
+      break;
+    case 'CollateralWithdrawn':
+      move(aggregates, event.accountId, { kind: 'withdrawal', ...at, amount: formatDecimal(event.amount) });
+      break;
+    case 'TradeExecuted': {
+      const takerSize = event.takerSide === 'buy' ? event.size : -event.size;
+      const trade = { kind: 'trade' as const, ...at, marketId: event.marketId, tradeId: event.tradeId, price: formatDecimal(event.price) };
+      move(aggregates, event.taker, { ...trade, role: 'taker', size: formatDecimal(takerSize), fee: formatDecimal(event.takerFee) });
+      move(aggregates, event.maker, { ...trade, role: 'maker', size: formatDecimal(-takerSize), fee: formatDecimal(event.makerFee) });
+      break;
+    }
+    case 'PositionLiquidated':
+      move(aggregates, event.accountId, { kind: 'liquidation', ...at, marketId: event.marketId, size: formatDecimal(-event.size), price: formatDecimal(event.price), fee: formatDecimal(event.penalty) });
+      if (event.liquidatorSize !== 0n) move(aggregates, event.liquidatorId, { kind: 'takeover', ...at, marketId: event.marketId, size: formatDecimal(event.liquidatorSize), price: formatDecimal(event.price) });
+      break;
+    case 'PositionsAutoDeleveraged':
+      for (const fill of event.fills) move(aggregates, fill.accountId, { kind: 'adl', ...at, marketId: event.marketId, size: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice) });
+      break;
+    case 'LossSocialized':
+      for (const p of event.postings) if (p.from.kind === 'collateral') move(aggregates, p.from.accountId, { kind: 'haircut', ...at, marketId: event.marketId, amount: formatDecimal(p.amount) });
+      break;
+    default:
+      break;
+  }
+};
+
+/** The change a governance event records, or undefined for other events. */
+const governanceChange = (event: Event, position: string, timestamp: number): GovernanceChange | undefined => {
+  switch (event.type) {
+    case 'PoolCreated':
+    case 'MarketListed':
+    case 'ParametersChanged':
+    case 'TrancheAdded':
+    case 'Recapitalized': {
+      const { type: _type, schemaVersion: _version, signedCommand: _signed, postings: _postings, governanceSeq: _seq, ...changes } = encodeEvent(event) as Record<string, unknown>;
+      return {
+        type: event.type, governanceSeq: event.type === 'PoolCreated' ? 0 : event.governanceSeq, position, timestamp,
+        signers: event.signedCommand.signatures.map((s) => s.publicKey), changes,
+      };
+    }
+    default:
+      return undefined;
+  }
+};
+
+/** The fund-health figures after an event. */
+const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: string): FundHealthSample => ({
+  bucket, position,
+  tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: formatDecimal(t.assets) })),
+  fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool),
+  fundFeeSharePpm: fundFeeShare(pool), treasury: formatDecimal(pool.treasury),
+  draws: { count: aggregates.draws.count, total: formatDecimal(aggregates.draws.total) },
+  adl: { ...aggregates.adl, coveredByAdl: formatDecimal(coveredByAdl(aggregates)) },
+  deficits: { count: aggregates.deficits.count, total: formatDecimal(aggregates.deficits.total) },
+  socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
+  badDebt: formatDecimal(pool.badDebt), stressDeficit: stress,
+});
+
+/** Put the newest sample in a timeline: it replaces the one of its bucket, or opens the next bucket. */
+const updateTimeline = (timeline: FundHealthSample[], sample: FundHealthSample, keep: number): void => {
+  const newest = timeline[timeline.length - 1];
+  if (newest !== undefined && newest.bucket === sample.bucket) timeline[timeline.length - 1] = sample;
+  else {
+    timeline.push(sample);
+    // Trimmed in batches, so that a full timeline does not shift on every event.
+    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
+  }
+};
+
+/** Samples from `from` to `to` (inclusive, ms) at a resolution, at most `maxPoints`: the last sample of each group. */
+export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolution, from: number, to: number, maxPoints: number): FundHealthSample[] => {
+  const timeline = aggregates.timelines[resolution];
+  const keep = resolutions[resolution].keep;
+  const inRange = timeline.slice(-keep).filter((s) => s.bucket >= from && s.bucket <= to);
+  if (inRange.length <= maxPoints) return inRange;
+  const step = Math.ceil(inRange.length / maxPoints);
+  return inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1);
+};
+
 /**
  * Apply one event of the log to the model: returns the documents it changed. The model is owned
  * by the fold (mutated in place); documents are fresh values.
@@ -264,8 +451,9 @@ export const projectEvent = (
     entry = {
       state: initialState,
       aggregates: {
-        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0 }, socialized: { count: 0, total: 0n },
-        income: new Map(), losses: new Map(), series: [], histories: new Map(),
+        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0 }, socialized: { count: 0, total: 0n }, deficits: { count: 0, total: 0n }, badDebtRecorded: 0n,
+        income: new Map(), losses: new Map(), series: [], histories: new Map(), movements: new Map(), governance: [],
+        timelines: { '1m': [], '1h': [], '1d': [] },
       },
     };
     model.pools.set(poolId, entry);
@@ -300,24 +488,47 @@ export const projectEvent = (
       break;
     case 'PositionLiquidated':
       record(aggregates, event.accountId, { kind: 'liquidation', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(event.size), price: formatDecimal(event.price) });
+      if (event.deficit > 0n) {
+        aggregates.deficits.count++;
+        aggregates.deficits.total += event.deficit;
+      }
+      break;
+    case 'BadDebtRecorded':
+      aggregates.badDebtRecorded += event.amount;
       break;
     default:
       break;
   }
-  // The series: one point per bucket, taken at the first event of the bucket (Cover-2 scans all
-  // accounts, so it is computed once a bucket, not once an event).
-  const bucketMs = options.bucketMs ?? 3_600_000;
-  const bucket = timestamp - (timestamp % bucketMs);
-  const newest = aggregates.series[aggregates.series.length - 1];
-  let fundChanged = true;
-  if (newest === undefined || newest.bucket !== bucket) {
+  recordMovements(aggregates, event, at, timestamp);
+  const change = governanceChange(event, at, timestamp);
+  if (change !== undefined) aggregates.governance.push(change);
+
+  // The history: every event that changes a fund figure replaces the sample of its bucket, so each
+  // point holds the figures after the last event of its bucket. Cover-2 scans every account, so it
+  // is sampled at the first event of each minute, not at every event.
+  const figuresUnchanged = event.type === 'CollateralDeposited' || event.type === 'CollateralWithdrawn' || event.type === 'UnstakeRequested' || event.type === 'UnstakeCancelled';
+  const minute = timestamp - (timestamp % resolutions['1m'].ms);
+  const newestMinute = aggregates.timelines['1m'][aggregates.timelines['1m'].length - 1];
+  const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
+  const fundChanged = !figuresUnchanged || newMinute;
+  if (fundChanged) {
+    const stress = newMinute || newestMinute === undefined ? formatDecimal(stressDeficit(pool, shockOf(options))) : newestMinute.stressDeficit;
+    const sample = sampleOf(pool, aggregates, minute, at, stress);
+    for (const resolution of Object.keys(resolutions) as Resolution[]) {
+      const { ms, keep } = resolutions[resolution];
+      updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
+    }
+    // The document's series: one point per bucket (an hour by default), the figures after its last event.
+    const bucketMs = options.bucketMs ?? 3_600_000;
+    const bucket = timestamp - (timestamp % bucketMs);
     const point: FundHealthPoint = {
       bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? '0',
-      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stressDeficit(pool, options.stressShockPpm ?? 300_000)),
+      badDebt: formatDecimal(pool.badDebt), stressDeficit: stress,
     };
-    aggregates.series = [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
-  } else {
-    fundChanged = event.type !== 'CollateralDeposited' && event.type !== 'CollateralWithdrawn' && event.type !== 'UnstakeRequested' && event.type !== 'UnstakeCancelled';
+    const newest = aggregates.series[aggregates.series.length - 1];
+    aggregates.series = newest?.bucket === bucket
+      ? [...aggregates.series.slice(0, -1), point]
+      : [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
   }
 
   const documents: Document[] = [];
