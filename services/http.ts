@@ -21,7 +21,7 @@ import { accountsOfEvent, accountView } from '../projections/read-models.js';
 import {
   AccountBody, AccountsBody, accountsPage, AdlQueueBody, AtRiskBody, atRiskBody, currentFundHealth, EventsBody, FundHealthBody, FundHealthHistoryBody,
   fundHealthHistoryBody, GovernanceBody, HistoryBody, historyPage, MarketBody, marketParameters, MarketsBody, PoolBody, poolBody, PoolListBody, poolListItem,
-  TrancheBody, type StressSettings,
+  TrancheBody, fundFigures, type StressSettings,
 } from './read-api.js';
 import type { ProjectionRunner } from '../projections/runner.js';
 import { logIndex, type EventStore, type StoredEvent } from './ledger/event-store.js';
@@ -179,6 +179,16 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
     }
     return reply.code(status).send(invalidInput([{ path: '(root)', message: error.message ?? 'bad request' }]));
   });
+
+  // Every answer counted by route pattern and status (400s and 401s included).
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.recordHttpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  deps.metrics.trackFunds(() => deps.runner.poolIds().flatMap((poolId) => {
+    const pool = deps.runner.poolState(poolId);
+    const aggregates = deps.runner.poolAggregates(poolId);
+    return pool?.status === 'active' && aggregates !== undefined ? [fundFigures(pool, aggregates)] : [];
+  }));
 
   // Live event streams, ended when the app closes (they would otherwise hold it open).
   const streams = new Set<{ open: boolean; end: () => void }>();

@@ -213,3 +213,18 @@ export const currentFundHealth = (document: FundHealthDocument, pool: ActivePool
 export const fundHealthHistoryBody = (aggregates: PoolAggregates, poolId: string, resolution: Resolution, from: number, to: number, maxPoints: number): t.TypeOf<typeof FundHealthHistoryBody> => ({
   poolId, resolution, from, to, points: fundHealthHistory(aggregates, resolution, from, to, maxPoints).map((p) => ({ ...p, tranches: [...p.tranches] })),
 });
+
+/** A pool's fund figures for the metrics gauges. */
+export const fundFigures = (pool: ActivePool, aggregates: PoolAggregates) => {
+  const quote = (amount: bigint) => Number(formatDecimal(amount));
+  return {
+    poolId: pool.poolId,
+    tranches: pool.tranches.map((tr) => ({ trancheId: tr.trancheId, assets: quote(tr.assets) })),
+    fundAssets: quote(fundAssets(pool)), openInterest: quote(pool.openInterest),
+    coveragePpm: pool.openInterest === 0n ? null : Number((fundAssets(pool) * 1_000_000n) / pool.openInterest),
+    treasury: quote(pool.treasury), badDebt: quote(pool.badDebt),
+    draws: { count: aggregates.draws.count, total: quote(aggregates.draws.total) },
+    adl: { ...aggregates.adl },
+    socialized: { count: aggregates.socialized.count, total: quote(aggregates.socialized.total) },
+  };
+};
