@@ -24,6 +24,8 @@ import { PoolRegistry } from './pools.js';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
 import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
+import { catchUpLogging, stressSettingsFrom } from './read-settings.js';
+import type { StressSettings } from './read-api.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -40,6 +42,8 @@ export interface ServiceConfig {
   readonly principalsFile?: string;
   /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
   readonly rootGovernors?: Governors;
+  /** The Cover-2 shocks fund health reports (STRESS_SHOCK_PPM). */
+  readonly stress?: StressSettings;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -87,6 +91,8 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
   if (E.isLeft(store)) return store;
   const rootGovernors = rootGovernorsFrom(decoded.right.ROOT_GOVERNORS_FILE);
   if (E.isLeft(rootGovernors)) return rootGovernors;
+  const stress = stressSettingsFrom(env.STRESS_SHOCK_PPM);
+  if (E.isLeft(stress)) return stress;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     // Only this machine, unless told otherwise: exposing the service is a decision.
@@ -99,6 +105,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     dataDir: env.DATA_DIR ?? './data',
     ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
     ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
+    stress: stress.right,
   });
 };
 
@@ -146,9 +153,12 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
-    runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
+    runner = new ProjectionRunner(events, readModels, {
+      onError: (error) => logger.error({ err: error }, 'projection error'), ...catchUpLogging(events, logger),
+      ...(config.stress === undefined ? {} : { stressShockPpm: config.stress.shockPpm, stressShockByMarket: config.stress.shockByMarket }),
+    });
     await runner.start();
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger });
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, ...(config.stress === undefined ? {} : { stress: config.stress }) });
     if (config.natsUrl !== undefined) {
       nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
       intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
