@@ -437,7 +437,8 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
       // Without filters one read answers; with them, pages are read until the page is full, the
       // range or the log ends, or the scan budget is spent (the cursor says where to go on).
       while (found.length < limit && scanned < SCAN_BUDGET) {
-        const read = await deps.events.readStream(poolStream(params.poolId), next, filtered ? 500 : limit);
+        const asked = filtered ? 500 : limit;
+        const read = await deps.events.readStream(poolStream(params.poolId), next, asked);
         if (E.isLeft(read)) return read.left.kind === 'stream-not-found' ? notFound(reply, `pool "${params.poolId}"`) : unavailable(reply, read.left.kind);
         if (read.right.length === 0) {
           ended = true;
@@ -453,6 +454,7 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
           if (matches(e, query)) found.push(e);
           if (found.length === limit) break;
         }
+        if (read.right.length < asked && found.length < limit) ended = true;
         if (ended || !filtered) break;
       }
       if (found.length === 0 && first === 0n && next === 0n) return notFound(reply, `pool "${params.poolId}"`);
