@@ -99,11 +99,15 @@ describe('accounts at current marks', () => {
   it('shows 0 ADL lights and no rank for a position the ADL rules make ineligible (equity not positive)', async () => {
     // dave: long 20 ETH from 1000 with 2100 less a 10 fee; at a mark of 100 his equity is 2090 - 18000 < 0.
     await submit([waterfall[14]!, waterfall[15]!]);
-    const queue = await json<{ long: unknown[] }>('/v1/pools/main/markets/ETH-PERP/adl-queue');
-    expect(queue.long).toEqual([{ accountId: 'dave', rank: null, lights: 0 }]);
-    const dave = await json<{ positionsAtMark: unknown[] }>('/v1/pools/main/accounts/dave');
-    expect(dave.positionsAtMark[0]).toMatchObject({ adlRank: null, adlLights: 0 });
-    await submit(waterfall.slice(16));
+    try {
+      const queue = await json<{ long: unknown[] }>('/v1/pools/main/markets/ETH-PERP/adl-queue');
+      expect(queue.long).toEqual([{ accountId: 'dave', rank: null, lights: 0 }]);
+      const dave = await json<{ positionsAtMark: unknown[] }>('/v1/pools/main/accounts/dave');
+      expect(dave.positionsAtMark[0]).toMatchObject({ adlRank: null, adlLights: 0 });
+    } finally {
+      // the rest of the example, for the tests below
+      await submit(waterfall.slice(16));
+    }
   });
 });
 
