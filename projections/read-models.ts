@@ -187,11 +187,11 @@ export interface PoolAggregates {
   /** Replaced, never changed in place, so documents can share it. */
   series: ReadonlyArray<FundHealthPoint>;
   readonly histories: Map<string, HistoryEntry[]>;
-  /** Every movement of each account, oldest first. */
-  readonly movements: Map<string, Movement[]>;
+  /** Every movement of each account, oldest first (exact; formatted when read). */
+  readonly movements: Map<string, RawMovement[]>;
   readonly governance: GovernanceChange[];
-  /** The fund-health history at each resolution, oldest first (trimmed to its `keep`). */
-  readonly timelines: Record<Resolution, FundHealthSample[]>;
+  /** The fund-health history at each resolution, oldest first (trimmed to its `keep`), formatted when read. */
+  readonly timelines: Record<Resolution, RawSample[]>;
 }
 
 /** Everything the fold carries from one event to the next, per pool. */
@@ -288,7 +288,7 @@ const coveredByAdl = (aggregates: PoolAggregates): bigint =>
   aggregates.deficits.total - aggregates.draws.total - aggregates.socialized.total - aggregates.badDebtRecorded;
 
 const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint): Document => {
-  const newest = aggregates.timelines['1m'][aggregates.timelines['1m'].length - 1];
+  const newest = aggregates.series[aggregates.series.length - 1];
   return {
     collection: 'fund-health', id: pool.poolId, position,
     body: {
@@ -341,7 +341,20 @@ const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEnt
   aggregates.histories.set(accountId, history);
 };
 
-const move = (aggregates: PoolAggregates, accountId: string, movement: Movement) => {
+/** A movement as kept: amounts exact, formatted only when read. */
+export type RawMovement = Omit<Movement, 'amount' | 'size' | 'price' | 'fee'> & {
+  readonly amount?: bigint; readonly size?: bigint; readonly price?: bigint; readonly fee?: bigint;
+};
+
+export const formatMovement = ({ amount, size, price, fee, ...rest }: RawMovement): Movement => ({
+  ...rest,
+  ...(amount === undefined ? {} : { amount: formatDecimal(amount) }),
+  ...(size === undefined ? {} : { size: formatDecimal(size) }),
+  ...(price === undefined ? {} : { price: formatDecimal(price) }),
+  ...(fee === undefined ? {} : { fee: formatDecimal(fee) }),
+});
+
+const move = (aggregates: PoolAggregates, accountId: string, movement: RawMovement) => {
   const movements = aggregates.movements.get(accountId);
   if (movements === undefined) aggregates.movements.set(accountId, [movement]);
   else movements.push(movement);
@@ -352,27 +365,27 @@ const recordMovements = (aggregates: PoolAggregates, event: Event, position: str
   const at = { position, timestamp };
   switch (event.type) {
     case 'CollateralDeposited':
-      move(aggregates, event.accountId, { kind: 'deposit', ...at, amount: formatDecimal(event.amount) });
+      move(aggregates, event.accountId, { kind: 'deposit', ...at, amount: event.amount });
       break;
     case 'CollateralWithdrawn':
-      move(aggregates, event.accountId, { kind: 'withdrawal', ...at, amount: formatDecimal(event.amount) });
+      move(aggregates, event.accountId, { kind: 'withdrawal', ...at, amount: event.amount });
       break;
     case 'TradeExecuted': {
       const takerSize = event.takerSide === 'buy' ? event.size : -event.size;
-      const trade = { kind: 'trade' as const, ...at, marketId: event.marketId, tradeId: event.tradeId, price: formatDecimal(event.price) };
-      move(aggregates, event.taker, { ...trade, role: 'taker', size: formatDecimal(takerSize), fee: formatDecimal(event.takerFee) });
-      move(aggregates, event.maker, { ...trade, role: 'maker', size: formatDecimal(-takerSize), fee: formatDecimal(event.makerFee) });
+      const trade = { kind: 'trade' as const, ...at, marketId: event.marketId, tradeId: event.tradeId, price: event.price };
+      move(aggregates, event.taker, { ...trade, role: 'taker', size: takerSize, fee: event.takerFee });
+      move(aggregates, event.maker, { ...trade, role: 'maker', size: -takerSize, fee: event.makerFee });
       break;
     }
     case 'PositionLiquidated':
-      move(aggregates, event.accountId, { kind: 'liquidation', ...at, marketId: event.marketId, size: formatDecimal(-event.size), price: formatDecimal(event.price), fee: formatDecimal(event.penalty) });
-      if (event.liquidatorSize !== 0n) move(aggregates, event.liquidatorId, { kind: 'takeover', ...at, marketId: event.marketId, size: formatDecimal(event.liquidatorSize), price: formatDecimal(event.price) });
+      move(aggregates, event.accountId, { kind: 'liquidation', ...at, marketId: event.marketId, size: -event.size, price: event.price, fee: event.penalty });
+      if (event.liquidatorSize !== 0n) move(aggregates, event.liquidatorId, { kind: 'takeover', ...at, marketId: event.marketId, size: event.liquidatorSize, price: event.price });
       break;
     case 'PositionsAutoDeleveraged':
-      for (const fill of event.fills) move(aggregates, fill.accountId, { kind: 'adl', ...at, marketId: event.marketId, size: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice) });
+      for (const fill of event.fills) move(aggregates, fill.accountId, { kind: 'adl', ...at, marketId: event.marketId, size: fill.size, price: event.bankruptcyPrice });
       break;
     case 'LossSocialized':
-      for (const p of event.postings) if (p.from.kind === 'collateral') move(aggregates, p.from.accountId, { kind: 'haircut', ...at, marketId: event.marketId, amount: formatDecimal(p.amount) });
+      for (const p of event.postings) if (p.from.kind === 'collateral') move(aggregates, p.from.accountId, { kind: 'haircut', ...at, marketId: event.marketId, amount: p.amount });
       break;
     default:
       break;
@@ -398,21 +411,48 @@ const governanceChange = (event: Event, position: string, timestamp: number): Go
   }
 };
 
+/** A history point as kept: exact figures, formatted only when read (an event must stay cheap). */
+interface RawSample {
+  readonly bucket: number;
+  readonly position: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: bigint }>;
+  readonly fundAssets: bigint;
+  readonly openInterest: bigint;
+  readonly fundFeeSharePpm: number;
+  readonly treasury: bigint;
+  readonly draws: { readonly count: number; readonly total: bigint };
+  readonly adl: { readonly count: number; readonly fills: number };
+  readonly deficits: { readonly count: number; readonly total: bigint };
+  readonly socialized: { readonly count: number; readonly total: bigint };
+  readonly badDebtRecorded: bigint;
+  readonly badDebt: bigint;
+  readonly stressDeficit: bigint;
+}
+
 /** The fund-health figures after an event. */
-const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: string): FundHealthSample => ({
+const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
   bucket, position,
-  tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: formatDecimal(t.assets) })),
-  fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool),
-  fundFeeSharePpm: fundFeeShare(pool), treasury: formatDecimal(pool.treasury),
-  draws: { count: aggregates.draws.count, total: formatDecimal(aggregates.draws.total) },
-  adl: { ...aggregates.adl, coveredByAdl: formatDecimal(coveredByAdl(aggregates)) },
-  deficits: { count: aggregates.deficits.count, total: formatDecimal(aggregates.deficits.total) },
-  socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
-  badDebt: formatDecimal(pool.badDebt), stressDeficit: stress,
+  tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
+  fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
+  draws: { ...aggregates.draws }, adl: { ...aggregates.adl }, deficits: { ...aggregates.deficits }, socialized: { ...aggregates.socialized },
+  badDebtRecorded: aggregates.badDebtRecorded, badDebt: pool.badDebt, stressDeficit: stress,
+});
+
+const formatSample = (s: RawSample): FundHealthSample => ({
+  bucket: s.bucket, position: s.position,
+  tranches: s.tranches.map((t) => ({ trancheId: t.trancheId, assets: formatDecimal(t.assets) })),
+  fundAssets: formatDecimal(s.fundAssets), openInterest: formatDecimal(s.openInterest),
+  coveragePpm: s.openInterest === 0n ? null : ((s.fundAssets * PPM) / s.openInterest).toString(),
+  fundFeeSharePpm: s.fundFeeSharePpm, treasury: formatDecimal(s.treasury),
+  draws: { count: s.draws.count, total: formatDecimal(s.draws.total) },
+  adl: { ...s.adl, coveredByAdl: formatDecimal(s.deficits.total - s.draws.total - s.socialized.total - s.badDebtRecorded) },
+  deficits: { count: s.deficits.count, total: formatDecimal(s.deficits.total) },
+  socialized: { count: s.socialized.count, total: formatDecimal(s.socialized.total) },
+  badDebt: formatDecimal(s.badDebt), stressDeficit: formatDecimal(s.stressDeficit),
 });
 
 /** Put the newest sample in a timeline: it replaces the one of its bucket, or opens the next bucket. */
-const updateTimeline = (timeline: FundHealthSample[], sample: FundHealthSample, keep: number): void => {
+const updateTimeline = (timeline: RawSample[], sample: RawSample, keep: number): void => {
   const newest = timeline[timeline.length - 1];
   if (newest !== undefined && newest.bucket === sample.bucket) timeline[timeline.length - 1] = sample;
   else {
@@ -427,9 +467,8 @@ export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolu
   const timeline = aggregates.timelines[resolution];
   const keep = resolutions[resolution].keep;
   const inRange = timeline.slice(-keep).filter((s) => s.bucket >= from && s.bucket <= to);
-  if (inRange.length <= maxPoints) return inRange;
   const step = Math.ceil(inRange.length / maxPoints);
-  return inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1);
+  return (step <= 1 ? inRange : inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1)).map(formatSample);
 };
 
 /**
@@ -512,7 +551,7 @@ export const projectEvent = (
   const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
-    const stress = newMinute || newestMinute === undefined ? formatDecimal(stressDeficit(pool, shockOf(options))) : newestMinute.stressDeficit;
+    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options)) : newestMinute.stressDeficit;
     const sample = sampleOf(pool, aggregates, minute, at, stress);
     for (const resolution of Object.keys(resolutions) as Resolution[]) {
       const { ms, keep } = resolutions[resolution];
@@ -523,7 +562,7 @@ export const projectEvent = (
     const bucket = timestamp - (timestamp % bucketMs);
     const point: FundHealthPoint = {
       bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? '0',
-      badDebt: formatDecimal(pool.badDebt), stressDeficit: stress,
+      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stress),
     };
     const newest = aggregates.series[aggregates.series.length - 1];
     aggregates.series = newest?.bucket === bucket

@@ -8,7 +8,7 @@ import {
   accountsAtRisk, eventTypes, FeeShareParams, formatDecimal, fundAssets, fundFeeShare, Governors, sortedAccounts, withSchema,
   type AccountRisk, type ActivePool,
 } from '../domain/index.js';
-import { fundHealthHistory, stressDeficit, type FundHealthDocument, type PoolAggregates, type Resolution } from '../projections/read-models.js';
+import { formatMovement, fundHealthHistory, stressDeficit, type FundHealthDocument, type PoolAggregates, type Resolution } from '../projections/read-models.js';
 
 const Decimal = withSchema(new t.Type<string, string, unknown>('Decimal', (u): u is string => typeof u === 'string', (u, c) => (typeof u === 'string' ? t.success(u) : t.failure(u, c)), t.identity),
   () => ({ type: 'string', pattern: '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$', description: 'an exact decimal string (never a JSON number)' }));
@@ -186,7 +186,7 @@ export const historyPage = (aggregates: PoolAggregates, poolId: string, accountI
       else high = middle;
     }
   }
-  const items = movements.slice(low, low + limit);
+  const items = movements.slice(low, low + limit).map(formatMovement);
   return { poolId, accountId, items, next: low + limit < movements.length ? items[items.length - 1]!.position : null };
 };
 
