@@ -19,6 +19,9 @@ import { ProjectionRunner } from '../../projections/runner.js';
 import { buildHttpApp } from '../../services/http.js';
 import { Metrics } from '../../services/metrics.js';
 import { openApiDocument } from '../../services/openapi.js';
+import * as codecs from '../../services/read-api.js';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
 import { PoolRegistry } from '../../services/pools.js';
 import { bearer, principalsFixture, producerRoles } from '../support/principals.js';
 import { exampleRootGovernors } from '../support/example-root.js';
@@ -307,6 +310,22 @@ describe('metrics and OpenAPI', () => {
     expect(schemas.Liquidate!.required).toEqual(expect.arrayContaining(['accountId', 'marketId', 'liquidatorId', 'price']));
     expect(schemas.Deposit!.properties!.amount!.pattern).toBeDefined();
     for (const path of ['/v1/pools', '/v1/pools/{poolId}/accounts/at-risk', '/v1/pools/{poolId}/events/stream', '/v1/pools/{poolId}/fund-health/history']) expect(Object.keys(document.paths)).toContain(path);
+  });
+
+  it('answers every read route in the shape its codec (and so the description) gives', async () => {
+    const routes: ReadonlyArray<[string, t.Mixed]> = [
+      ['/v1/pools', codecs.PoolListBody], ['/v1/pools/main', codecs.PoolBody], ['/v1/pools/main/governance', codecs.GovernanceBody],
+      ['/v1/pools/main/fund-health', codecs.FundHealthBody], ['/v1/pools/main/fund-health/history?resolution=1m', codecs.FundHealthHistoryBody],
+      ['/v1/pools/main/tranches', t.array(codecs.TrancheBody)], ['/v1/pools/main/accounts', codecs.AccountsBody], ['/v1/pools/main/accounts/at-risk', codecs.AtRiskBody],
+      ['/v1/pools/main/accounts/bob', codecs.AccountBody], ['/v1/pools/main/accounts/bob/history', codecs.HistoryBody], ['/v1/pools/main/markets', codecs.MarketsBody],
+      ['/v1/pools/main/markets/BTC-PERP', codecs.MarketBody], ['/v1/pools/main/markets/BTC-PERP/adl-queue', codecs.AdlQueueBody], ['/v1/pools/main/events', codecs.EventsBody],
+    ];
+    for (const [url, codec] of routes) {
+      const decoded = codec.decode(await json(url));
+      expect(E.isRight(decoded), url).toBe(true);
+    }
+    const notFound = codecs.ErrorBody.decode((await get('/v1/pools/main/accounts/nobody')).json());
+    expect(E.isRight(notFound)).toBe(true);
   });
 
   it('the validator refuses a broken description (the check can fail)', async () => {
