@@ -78,7 +78,7 @@ export const openApiDocument = {
         requestBody: { required: true, content: { 'application/json': { schema: ref('Command') } } },
         responses: {
           200: json(ref('Outcome'), 'Accepted, durable (or a repeat of an accepted command, deduplicated: true)'),
-          400: json(ref('Outcome'), 'Not a command: status invalid, code INVALID_INPUT and the path of each bad field'),
+          400: json(error, 'Not a command (or malformed JSON, a repeated key, too deep, a bad x-correlation-id): code INVALID_INPUT and the path of each bad field'),
           409: json(ref('Outcome'), 'Rejected: someone got there first (duplicate trade, existing pool or market), or COMMAND_ID_REUSED: the command id was used by a different command'),
           413: json(error, 'The body is larger than the limit (256 KiB by default): code INVALID_INPUT'),
           422: json(ref('Outcome'), 'Rejected by the domain, with its code (INSUFFICIENT_MARGIN, NOT_LIQUIDATABLE, ...); a repeat of a rejected command gets the same answer, with deduplicated: true'),
