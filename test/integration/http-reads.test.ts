@@ -283,6 +283,7 @@ describe('authorization', () => {
 describe('metrics and OpenAPI', () => {
   it('counts HTTP answers by route and status (400s included), with fund gauges and totals per pool and tranche', async () => {
     await get('/v1/pools/main/accounts?limit=0');
+    await app.inject({ method: 'GET', url: '/v1/pools/main/accounts', headers: bearer(principals.tokens['other-reader']) });
     const text = (await get('/metrics')).body;
     expect(text).toMatch(/ledger_http_requests_total\{method="GET",route="\/v1\/pools\/:poolId\/accounts",status="400"\} [1-9]/);
     expect(text).toMatch(/ledger_http_requests_total\{method="GET",route="\/v1\/pools\/:poolId\/accounts",status="403"\} [1-9]/);
