@@ -5,11 +5,13 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { defaultDecimalFormat, formatDecimal, parseDecimal, type DecimalFormat } from './money.js';
+import { strictObjectSchema, withSchema } from './json-schema.js';
 
 /** A decimal string on the wire, a ledger-unit bigint inside. */
 export const decimal = (name: string, format: Partial<DecimalFormat> & { readonly positive?: boolean } = {}): t.Type<bigint, string, unknown> => {
   const full: DecimalFormat = { ...defaultDecimalFormat, ...format };
-  return new t.Type<bigint, string, unknown>(
+  const pattern = format.signed === true ? '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$' : '^(0|[1-9][0-9]*)(\\.[0-9]+)?$';
+  return withSchema(new t.Type<bigint, string, unknown>(
     name,
     (u): u is bigint => typeof u === 'bigint',
     (u, c) => {
@@ -20,7 +22,7 @@ export const decimal = (name: string, format: Partial<DecimalFormat> & { readonl
       return t.success(parsed.right);
     },
     formatDecimal,
-  );
+  ), () => ({ type: 'string', pattern, description: `${name}: an exact decimal string (never a JSON number)${format.positive === true ? ', greater than zero' : ''}` }));
 };
 
 /** Non-negative quote amount. */
@@ -42,7 +44,7 @@ export const PositivePrice = decimal('PositivePrice', { positive: true });
 
 /** A JSON integer within [min, max] (safe integers only). */
 export const integerIn = (name: string, min: number, max: number): t.Type<number, number, unknown> =>
-  new t.Type<number, number, unknown>(
+  withSchema(new t.Type<number, number, unknown>(
     name,
     (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= min && u <= max,
     (u, c) =>
@@ -50,7 +52,7 @@ export const integerIn = (name: string, min: number, max: number): t.Type<number
         ? t.success(u)
         : t.failure(u, c, `expected an integer from ${min} to ${max}, got ${describe(u)}`),
     t.identity,
-  );
+  ), () => ({ type: 'integer', minimum: min, maximum: max, description: name }));
 
 /** A rate in parts per million, 0 to 100%. */
 export const PpmRate = integerIn('PpmRate', 0, 1_000_000);
@@ -84,7 +86,7 @@ export const Text = (name: string, max: number) => new t.Type<string, string, un
 // stream names, where those are separators and wildcards.
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$/;
 /** Identifiers of pools, markets, accounts, tranches, trades and commands. */
-export const Id = new t.Type<string, string, unknown>(
+export const Id = withSchema(new t.Type<string, string, unknown>(
   'Id',
   (u): u is string => typeof u === 'string' && ID_PATTERN.test(u),
   (u, c) =>
@@ -92,11 +94,11 @@ export const Id = new t.Type<string, string, unknown>(
       ? t.success(u)
       : t.failure(u, c, `expected an id (1-64 of letters, digits, '_', ':', '-', starting with a letter or digit), got ${describe(u)}`),
   t.identity,
-);
+), () => ({ type: 'string', pattern: ID_PATTERN.source }));
 
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** A correlation id a producer sends along (a header): stored in every event's metadata, so bounded. */
-export const CorrelationId = new t.Type<string, string, unknown>(
+export const CorrelationId = withSchema(new t.Type<string, string, unknown>(
   'CorrelationId',
   (u): u is string => typeof u === 'string' && CORRELATION_ID_PATTERN.test(u),
   (u, c) =>
@@ -104,7 +106,7 @@ export const CorrelationId = new t.Type<string, string, unknown>(
       ? t.success(u)
       : t.failure(u, c, `expected a correlation id (1-128 of letters, digits, '_', '.', ':', '-', starting with a letter or digit), got ${describe(u)}`),
   t.identity,
-);
+), () => ({ type: 'string', pattern: CORRELATION_ID_PATTERN.source }));
 
 /**
  * An object codec with required and optional fields that rejects keys it does not know, so a typo
@@ -123,7 +125,7 @@ export const strictObject = <P extends t.Props, O extends t.Props = {}>(
   const optionalKeys = Object.keys(optional ?? {});
   const known = new Set([...Object.keys(props), ...optionalKeys]);
   const is = (u: unknown): u is A => required.is(u) && partial.is(u);
-  return new t.Type<A, Out, unknown>(
+  return withSchema(new t.Type<A, Out, unknown>(
     name,
     is,
     (u, c) => {
@@ -151,7 +153,7 @@ export const strictObject = <P extends t.Props, O extends t.Props = {}>(
       for (const k of optionalKeys) if (encodedOptional[k] !== undefined) out[k] = encodedOptional[k];
       return out as Out;
     },
-  );
+  ), () => strictObjectSchema(props, optional ?? {}));
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -7,17 +7,18 @@ import {
   Decimals, DurationMs, Id, NonNegativeAmount, PositiveAmount, PositivePrice, PositiveShares, PositiveSize, PpmRate, RatioPpm,
   SignedPpmRate, Text, byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
+import { jsonSchemaOf, withSchema } from './json-schema.js';
 
 export const SCHEMA_VERSION = 1 as const;
 
 const hexBytes = (name: string, bytes: number) => {
   const pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
-  return new t.Type<string, string, unknown>(
+  return withSchema(new t.Type<string, string, unknown>(
     name,
     (u): u is string => typeof u === 'string' && pattern.test(u),
     (u, c) => (typeof u === 'string' && pattern.test(u) ? t.success(u) : t.failure(u, c, `expected ${bytes} bytes as ${bytes * 2} lowercase hex digits`)),
     t.identity,
-  );
+  ), () => ({ type: 'string', pattern: pattern.source }));
 };
 
 /** Raw 32-byte ed25519 public key, hex. */
@@ -35,12 +36,12 @@ export const MAX_GOVERNORS = 100;
 
 const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: string) => {
   const array = t.array(codec, name);
-  return new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(
+  return withSchema(new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(
     name,
     (u): u is t.TypeOf<C>[] => array.is(u) && u.length <= max,
     (u, c) => (Array.isArray(u) && u.length > max ? t.failure(u, c, `expected at most ${max} entries, got ${u.length}`) : array.validate(u, c)),
     array.encode,
-  );
+  ), () => ({ type: 'array', maxItems: max, items: jsonSchemaOf(codec) }));
 };
 
 /**

@@ -22,3 +22,4 @@ export * from './parameters.js';
 export * from './access.js';
 export * from './approval.js';
 export * from './funding.js';
+export * from './json-schema.js';

@@ -8,8 +8,8 @@
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
 import {
-  adlQueue, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
-  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding,
+  adlQueue, encodeEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
   type ActivePool, type Event, type PoolState,
 } from '../domain/index.js';
 
@@ -69,7 +69,14 @@ export interface TrancheDocument {
   readonly income: string;
   readonly losses: string;
   readonly stakers: ReadonlyArray<{ readonly stakerId: string; readonly shares: string }>;
-  readonly pendingUnstakes: ReadonlyArray<{ readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly availableAt: number }>;
+  /**
+   * `value` is what the request would pay if completed now (0 once its epoch was written off);
+   * `valueAtRequest` what the shares were worth when requested, the most it can pay.
+   */
+  readonly pendingUnstakes: ReadonlyArray<{
+    readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly valueAtRequest: string;
+    readonly writtenOff: boolean; readonly availableAt: number;
+  }>;
 }
 
 export interface FundHealthPoint {
@@ -124,9 +131,76 @@ export interface FundHealthDocument {
   };
   readonly socialized: { readonly count: number; readonly total: string };
   readonly badDebt: string;
-  /** As of the newest bucket of the series. */
+  readonly treasury: string;
+  /** Deficits of liquidations, and the part of them ADL covered (what the fund, socialization and bad debt did not). */
+  readonly deficits: { readonly count: number; readonly total: string; readonly coveredByAdl: string };
+  /** As stored: sampled at the first event of each minute (the HTTP API answers the current one). */
   readonly stressDeficit: string;
+  /** One point per hour: the figures after the last event of the hour. */
   readonly series: ReadonlyArray<FundHealthPoint>;
+}
+
+/** A point of the fund-health history: the figures after the last event of its bucket. */
+export interface FundHealthSample {
+  /** Start of the bucket, ms since the epoch. */
+  readonly bucket: number;
+  /** The log position of the last event in the bucket. */
+  readonly position: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: string }>;
+  readonly fundAssets: string;
+  readonly openInterest: string;
+  readonly coveragePpm: string | null;
+  readonly fundFeeSharePpm: number;
+  readonly treasury: string;
+  /** Running totals since the pool was created. */
+  readonly draws: { readonly count: number; readonly total: string };
+  readonly adl: { readonly count: number; readonly fills: number; readonly coveredByAdl: string; readonly lossAtMark: string };
+  readonly deficits: { readonly count: number; readonly total: string };
+  readonly socialized: { readonly count: number; readonly total: string };
+  readonly badDebt: string;
+  /** Cover-2 at the default shock, sampled at the first event of each minute. */
+  readonly stressDeficit: string;
+}
+
+export type Resolution = '1m' | '1h' | '1d';
+/** Bucket width and how many buckets each history keeps (a week of minutes, 400 days of hours, 10 years of days). */
+export const resolutions: Readonly<Record<Resolution, { readonly ms: number; readonly keep: number }>> = {
+  '1m': { ms: 60_000, keep: 7 * 1440 },
+  '1h': { ms: 3_600_000, keep: 400 * 24 },
+  '1d': { ms: 86_400_000, keep: 3650 },
+};
+
+/** One movement of an account, as its history shows it. */
+export interface Movement {
+  readonly kind: 'deposit' | 'withdrawal' | 'trade' | 'liquidation' | 'takeover' | 'adl' | 'haircut' | 'funding' | 'payout';
+  readonly position: string;
+  readonly timestamp: number;
+  readonly marketId?: string;
+  /** deposit, withdrawal, haircut, payout: the amount; funding: the amount settled (received positive, paid negative). */
+  readonly amount?: string;
+  /** The signed change of the account's position (trade, liquidation, takeover, adl). */
+  readonly size?: string;
+  readonly price?: string;
+  /** trade: the account's fee; liquidation: the penalty. */
+  readonly fee?: string;
+  readonly tradeId?: string;
+  readonly role?: 'taker' | 'maker';
+  /** payout: why, and the governance reference. */
+  readonly reason?: string;
+  readonly governanceRef?: string;
+}
+
+/** A governance change as the log recorded it, with who signed it. */
+export interface GovernanceChange {
+  readonly type: 'PoolCreated' | 'MarketListed' | 'ParametersChanged' | 'TrancheAdded' | 'Recapitalized' | 'FundPaidOut';
+  /** 0 for the pool's creation. */
+  readonly governanceSeq: number;
+  readonly position: string;
+  readonly timestamp: number;
+  /** Public keys of the governors whose signatures approved it. */
+  readonly signers: ReadonlyArray<string>;
+  /** The event's fields (without the signed command, postings and header). */
+  readonly changes: Readonly<Record<string, unknown>>;
 }
 
 export type Document =
@@ -140,23 +214,32 @@ export interface ProjectionOptions {
   readonly bucketMs?: number;
   /** The price shock of the Cover-2 stress test, ppm against the holders (default 30%). */
   readonly stressShockPpm?: number;
+  /** Per-market shocks that override stressShockPpm. */
+  readonly stressShockByMarket?: Readonly<Record<string, number>>;
   /** Points kept in the series (default 720: a month of hours). */
   readonly seriesLength?: number;
 }
 
 type PayoutRecord = FundHealthDocument['payouts']['history'][number];
 
-interface PoolAggregates {
+export interface PoolAggregates {
   readonly draws: { count: number; total: bigint };
   readonly adl: { count: number; fills: number; lossAtMark: bigint; deficitCovered: bigint };
   /** history is replaced, never changed in place, so documents can share it. */
   readonly payouts: { count: number; total: bigint; history: ReadonlyArray<PayoutRecord> };
   readonly socialized: { count: number; total: bigint };
+  readonly deficits: { count: number; total: bigint };
+  badDebtRecorded: bigint;
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
   /** Replaced, never changed in place, so documents can share it. */
   series: ReadonlyArray<FundHealthPoint>;
   readonly histories: Map<string, HistoryEntry[]>;
+  /** Every movement of each account, oldest first (exact; formatted when read). */
+  readonly movements: Map<string, RawMovement[]>;
+  readonly governance: GovernanceChange[];
+  /** The fund-health history at each resolution, oldest first (trimmed to its `keep`), formatted when read. */
+  readonly timelines: Record<Resolution, RawSample[]>;
 }
 
 /** Everything the fold carries from one event to the next, per pool. */
@@ -172,7 +255,8 @@ const docId = (poolId: string, id: string) => `${poolId}/${id}`;
  * Cover-2: the two accounts with the largest notional, valued after every mark moves against
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  */
-export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
+export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number)): bigint => {
+  const shockOf = typeof shock === 'number' ? () => shock : shock;
   const largest: { notional: bigint; shortfall: bigint }[] = [];
   const markets = marketsOf(pool);
   for (const account of pool.accounts.values()) {
@@ -183,7 +267,8 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
       const market = markets(p.marketId);
       if (market === undefined) continue;
       shocked += unsettledFunding(p, market);
-      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, BigInt(shockPpm), PPM) : market.mark + mulDivFloor(market.mark, BigInt(shockPpm), PPM);
+      const shockPpm = BigInt(shockOf(p.marketId));
+      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, shockPpm, PPM) : market.mark + mulDivFloor(market.mark, shockPpm, PPM);
       exposure += notional(p.size < 0n ? -p.size : p.size, market.mark);
       shocked += notional(p.size, moved) - p.entryNotional;
     }
@@ -193,6 +278,10 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
   }
   return largest.reduce((sum, a) => sum + a.shortfall, 0n);
 };
+
+/** The Cover-2 shock of a market: its own, else the default (30%). */
+export const shockOf = (options: ProjectionOptions) => (marketId: string): number =>
+  options.stressShockByMarket?.[marketId] ?? options.stressShockPpm ?? 300_000;
 
 const coverage = (pool: ActivePool): string | null =>
   pool.openInterest === 0n ? null : ((fundAssets(pool) * PPM) / pool.openInterest).toString();
@@ -237,9 +326,15 @@ const trancheDocuments = (pool: ActivePool, aggregates: PoolAggregates, position
       pendingUnstakes: pool.unstakeRequests.values()
         .filter((r) => r.trancheId === tranche.trancheId)
         .sort((a, b) => (a.requestId < b.requestId ? -1 : 1))
-        .map((r) => ({ requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(r.value), availableAt: r.availableAt })),
+        .map((r) => ({
+          requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(unstakePayout(tranche, r)),
+          valueAtRequest: formatDecimal(r.value), writtenOff: r.epoch !== tranche.epoch, availableAt: r.availableAt,
+        })),
     },
   }));
+
+/** The part of the deficits that ADL covered (what the ADL events record). */
+const coveredByAdl = (aggregates: PoolAggregates): bigint => aggregates.adl.deficitCovered;
 
 const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint, timestamp: number): Document => {
   const newest = aggregates.series[aggregates.series.length - 1];
@@ -269,13 +364,17 @@ const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, positi
       payouts: { count: aggregates.payouts.count, total: formatDecimal(aggregates.payouts.total), history: aggregates.payouts.history },
       socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
       badDebt: formatDecimal(pool.badDebt),
+      treasury: formatDecimal(pool.treasury),
+      deficits: { count: aggregates.deficits.count, total: formatDecimal(aggregates.deficits.total), coveredByAdl: formatDecimal(coveredByAdl(aggregates)) },
       stressDeficit: newest?.stressDeficit ?? '0',
       series: aggregates.series,
     },
   };
 };
 
-/** Accounts whose document an event changes. */
+/** Accounts an event concerns (whose document it changes). */
+export const accountsOfEvent = (event: Event): string[] => [...new Set(touchedAccounts(event))];
+
 const touchedAccounts = (event: Event): string[] => {
   const fromPostings = 'postings' in event
     ? event.postings.flatMap((p) => [p.from, p.to]).flatMap((a) => ('accountId' in a ? [a.accountId] : []))
@@ -305,6 +404,145 @@ const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEnt
   aggregates.histories.set(accountId, history);
 };
 
+/** A movement as kept: amounts exact, formatted only when read. */
+export type RawMovement = Omit<Movement, 'amount' | 'size' | 'price' | 'fee'> & {
+  readonly amount?: bigint; readonly size?: bigint; readonly price?: bigint; readonly fee?: bigint;
+};
+
+export const formatMovement = ({ amount, size, price, fee, ...rest }: RawMovement): Movement => ({
+  ...rest,
+  ...(amount === undefined ? {} : { amount: formatDecimal(amount) }),
+  ...(size === undefined ? {} : { size: formatDecimal(size) }),
+  ...(price === undefined ? {} : { price: formatDecimal(price) }),
+  ...(fee === undefined ? {} : { fee: formatDecimal(fee) }),
+});
+
+const move = (aggregates: PoolAggregates, accountId: string, movement: RawMovement) => {
+  const movements = aggregates.movements.get(accountId);
+  if (movements === undefined) aggregates.movements.set(accountId, [movement]);
+  else movements.push(movement);
+};
+
+/** The movements an event makes in accounts' histories. */
+const recordMovements = (aggregates: PoolAggregates, event: Event, position: string, timestamp: number): void => {
+  const at = { position, timestamp };
+  switch (event.type) {
+    case 'CollateralDeposited':
+      move(aggregates, event.accountId, { kind: 'deposit', ...at, amount: event.amount });
+      break;
+    case 'CollateralWithdrawn':
+      move(aggregates, event.accountId, { kind: 'withdrawal', ...at, amount: event.amount });
+      break;
+    case 'TradeExecuted': {
+      const takerSize = event.takerSide === 'buy' ? event.size : -event.size;
+      const trade = { kind: 'trade' as const, ...at, marketId: event.marketId, tradeId: event.tradeId, price: event.price };
+      move(aggregates, event.taker, { ...trade, role: 'taker', size: takerSize, fee: event.takerFee });
+      move(aggregates, event.maker, { ...trade, role: 'maker', size: -takerSize, fee: event.makerFee });
+      break;
+    }
+    case 'PositionLiquidated':
+      move(aggregates, event.accountId, { kind: 'liquidation', ...at, marketId: event.marketId, size: -event.size, price: event.price, fee: event.penalty });
+      if (event.liquidatorSize !== 0n) move(aggregates, event.liquidatorId, { kind: 'takeover', ...at, marketId: event.marketId, size: event.liquidatorSize, price: event.price });
+      break;
+    case 'PositionsAutoDeleveraged':
+      for (const fill of event.fills) move(aggregates, fill.accountId, { kind: 'adl', ...at, marketId: event.marketId, size: fill.size, price: event.bankruptcyPrice });
+      break;
+    case 'LossSocialized':
+      for (const p of event.postings) if (p.from.kind === 'collateral') move(aggregates, p.from.accountId, { kind: 'haircut', ...at, marketId: event.marketId, amount: p.amount });
+      break;
+    case 'FundingSettled':
+      for (const settlement of event.settlements) move(aggregates, event.accountId, { kind: 'funding', ...at, marketId: settlement.marketId, amount: settlement.amount });
+      break;
+    case 'FundPaidOut':
+      if (event.recipient.kind === 'account') {
+        move(aggregates, event.recipient.accountId, { kind: 'payout', ...at, amount: event.amount, reason: event.reason, governanceRef: event.governanceRef });
+      }
+      break;
+    default:
+      break;
+  }
+};
+
+/** The change a governance event records, or undefined for other events. */
+const governanceChange = (event: Event, position: string, timestamp: number): GovernanceChange | undefined => {
+  switch (event.type) {
+    case 'PoolCreated':
+    case 'MarketListed':
+    case 'ParametersChanged':
+    case 'TrancheAdded':
+    case 'Recapitalized':
+    case 'FundPaidOut': {
+      const { type: _type, schemaVersion: _version, signedCommand: _signed, postings: _postings, governanceSeq: _seq, ...changes } = encodeEvent(event) as Record<string, unknown>;
+      return {
+        type: event.type, governanceSeq: event.type === 'PoolCreated' ? 0 : event.governanceSeq, position, timestamp,
+        signers: event.signedCommand.signatures.map((s) => s.publicKey), changes,
+      };
+    }
+    default:
+      return undefined;
+  }
+};
+
+/** A history point as kept: exact figures, formatted only when read (an event must stay cheap). */
+interface RawSample {
+  readonly bucket: number;
+  readonly position: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: bigint }>;
+  readonly fundAssets: bigint;
+  readonly openInterest: bigint;
+  readonly fundFeeSharePpm: number;
+  readonly treasury: bigint;
+  readonly draws: { readonly count: number; readonly total: bigint };
+  readonly adl: { readonly count: number; readonly fills: number; readonly lossAtMark: bigint; readonly deficitCovered: bigint };
+  readonly deficits: { readonly count: number; readonly total: bigint };
+  readonly socialized: { readonly count: number; readonly total: bigint };
+  readonly badDebtRecorded: bigint;
+  readonly badDebt: bigint;
+  readonly stressDeficit: bigint;
+}
+
+/** The fund-health figures after an event. */
+const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
+  bucket, position,
+  tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
+  fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
+  draws: { ...aggregates.draws }, adl: { ...aggregates.adl }, deficits: { ...aggregates.deficits }, socialized: { ...aggregates.socialized },
+  badDebtRecorded: aggregates.badDebtRecorded, badDebt: pool.badDebt, stressDeficit: stress,
+});
+
+const formatSample = (s: RawSample): FundHealthSample => ({
+  bucket: s.bucket, position: s.position,
+  tranches: s.tranches.map((t) => ({ trancheId: t.trancheId, assets: formatDecimal(t.assets) })),
+  fundAssets: formatDecimal(s.fundAssets), openInterest: formatDecimal(s.openInterest),
+  coveragePpm: s.openInterest === 0n ? null : ((s.fundAssets * PPM) / s.openInterest).toString(),
+  fundFeeSharePpm: s.fundFeeSharePpm, treasury: formatDecimal(s.treasury),
+  draws: { count: s.draws.count, total: formatDecimal(s.draws.total) },
+  adl: { count: s.adl.count, fills: s.adl.fills, coveredByAdl: formatDecimal(s.adl.deficitCovered), lossAtMark: formatDecimal(s.adl.lossAtMark) },
+  deficits: { count: s.deficits.count, total: formatDecimal(s.deficits.total) },
+  socialized: { count: s.socialized.count, total: formatDecimal(s.socialized.total) },
+  badDebt: formatDecimal(s.badDebt), stressDeficit: formatDecimal(s.stressDeficit),
+});
+
+/** Put the newest sample in a timeline: it replaces the one of its bucket, or opens the next bucket. */
+const updateTimeline = (timeline: RawSample[], sample: RawSample, keep: number): void => {
+  const newest = timeline[timeline.length - 1];
+  if (newest !== undefined && newest.bucket === sample.bucket) timeline[timeline.length - 1] = sample;
+  else {
+    timeline.push(sample);
+    // Trimmed in batches, so that a full timeline does not shift on every event.
+    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
+  }
+};
+
+/** Samples from `from` to `to` (inclusive, ms) at a resolution, at most `maxPoints`: the last sample of each group. */
+export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolution, from: number, to: number, maxPoints: number): FundHealthSample[] => {
+  const timeline = aggregates.timelines[resolution];
+  const keep = resolutions[resolution].keep;
+  const inRange = timeline.slice(-keep).filter((s) => s.bucket >= from && s.bucket <= to);
+  const step = Math.ceil(inRange.length / maxPoints);
+  return (step <= 1 ? inRange : inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1)).map(formatSample);
+};
+
 /**
  * Apply one event of the log to the model: returns the documents it changed. The model is owned
  * by the fold (mutated in place); documents are fresh values.
@@ -325,8 +563,9 @@ export const projectEvent = (
       state: initialState,
       aggregates: {
         draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
-        payouts: { count: 0, total: 0n, history: [] },
-        income: new Map(), losses: new Map(), series: [], histories: new Map(),
+        deficits: { count: 0, total: 0n }, badDebtRecorded: 0n, payouts: { count: 0, total: 0n, history: [] },
+        income: new Map(), losses: new Map(), series: [], histories: new Map(), movements: new Map(), governance: [],
+        timelines: { '1m': [], '1h': [], '1d': [] },
       },
     };
     model.pools.set(poolId, entry);
@@ -392,24 +631,47 @@ export const projectEvent = (
       break;
     case 'PositionLiquidated':
       record(aggregates, event.accountId, { kind: 'liquidation', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(event.size), price: formatDecimal(event.price) });
+      if (event.deficit > 0n) {
+        aggregates.deficits.count++;
+        aggregates.deficits.total += event.deficit;
+      }
+      break;
+    case 'BadDebtRecorded':
+      aggregates.badDebtRecorded += event.amount;
       break;
     default:
       break;
   }
-  // The series: one point per bucket, taken at the first event of the bucket (Cover-2 scans all
-  // accounts, so it is computed once a bucket, not once an event).
-  const bucketMs = options.bucketMs ?? 3_600_000;
-  const bucket = timestamp - (timestamp % bucketMs);
-  const newest = aggregates.series[aggregates.series.length - 1];
-  let fundChanged = true;
-  if (newest === undefined || newest.bucket !== bucket) {
+  recordMovements(aggregates, event, at, timestamp);
+  const change = governanceChange(event, at, timestamp);
+  if (change !== undefined) aggregates.governance.push(change);
+
+  // The history: every event that changes a fund figure replaces the sample of its bucket, so each
+  // point holds the figures after the last event of its bucket. Cover-2 scans every account, so it
+  // is sampled at the first event of each minute, not at every event.
+  const figuresUnchanged = event.type === 'CollateralDeposited' || event.type === 'CollateralWithdrawn' || event.type === 'UnstakeRequested' || event.type === 'UnstakeCancelled';
+  const minute = timestamp - (timestamp % resolutions['1m'].ms);
+  const newestMinute = aggregates.timelines['1m'][aggregates.timelines['1m'].length - 1];
+  const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
+  const fundChanged = !figuresUnchanged || newMinute;
+  if (fundChanged) {
+    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options)) : newestMinute.stressDeficit;
+    const sample = sampleOf(pool, aggregates, minute, at, stress);
+    for (const resolution of Object.keys(resolutions) as Resolution[]) {
+      const { ms, keep } = resolutions[resolution];
+      updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
+    }
+    // The document's series: one point per bucket (an hour by default), the figures after its last event.
+    const bucketMs = options.bucketMs ?? 3_600_000;
+    const bucket = timestamp - (timestamp % bucketMs);
     const point: FundHealthPoint = {
       bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? '0',
-      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stressDeficit(pool, options.stressShockPpm ?? 300_000)),
+      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stress),
     };
-    aggregates.series = [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
-  } else {
-    fundChanged = event.type !== 'CollateralDeposited' && event.type !== 'CollateralWithdrawn' && event.type !== 'UnstakeRequested' && event.type !== 'UnstakeCancelled';
+    const newest = aggregates.series[aggregates.series.length - 1];
+    aggregates.series = newest?.bucket === bucket
+      ? [...aggregates.series.slice(0, -1), point]
+      : [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
   }
 
   const documents: Document[] = [];

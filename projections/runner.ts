@@ -66,6 +66,14 @@ export interface RunnerOptions extends ProjectionOptions {
   /** Store documents after at most this many events (and whenever the log goes quiet). */
   readonly batchSize?: number;
   readonly onError?: (error: Error) => void;
+  /**
+   * Catching up at start: called as events are folded (at most every `progressEveryMs`), and once
+   * when the log's head (`upTo`, found at start) is reached.
+   */
+  readonly onCatchUp?: (progress: { readonly folded: bigint; readonly upTo: bigint; readonly done: boolean }) => void;
+  /** The head of the log at start, for catch-up progress (omitted: none reported). */
+  readonly logHead?: () => Promise<bigint>;
+  readonly progressEveryMs?: number;
 }
 
 export class ProjectionRunner {
@@ -82,9 +90,21 @@ export class ProjectionRunner {
 
   constructor(private readonly events: EventStore, private readonly readModels: ReadModelStore, private readonly options: RunnerOptions = {}) {}
 
+  private catchUp: { readonly upTo: bigint; lastReport: number } | undefined;
+
   /** The domain state of a pool as the projection has it (for derived, mark-dependent views). */
   poolState(poolId: string) {
     return this.model.pools.get(poolId)?.state;
+  }
+
+  /** What the projection carries for a pool beyond its state (histories, running totals). */
+  poolAggregates(poolId: string) {
+    return this.model.pools.get(poolId)?.aggregates;
+  }
+
+  /** The pools the projection has seen, by id. */
+  poolIds(): string[] {
+    return [...this.model.pools.keys()].sort();
   }
 
   /** How far the stored read models are behind the last event seen: positions, and the checkpoint. */
@@ -112,6 +132,10 @@ export class ProjectionRunner {
     const checkpoint = await this.readModels.checkpoint(PROJECTION);
     if (E.isLeft(checkpoint)) throw new Error(checkpoint.left.message);
     this.stored = checkpoint.right;
+    if (this.options.logHead !== undefined && this.options.onCatchUp !== undefined) {
+      const upTo = await this.options.logHead();
+      if (upTo > (checkpoint.right === 'start' ? 0n : checkpoint.right)) this.catchUp = { upTo, lastReport: Date.now() };
+    }
     let after = checkpoint.right === 'start' ? 'start' as const : await this.foldUpTo(checkpoint.right);
     this.seen = this.stored;
     for (;;) {
@@ -167,14 +191,29 @@ export class ProjectionRunner {
       const upTo = page.right.filter((e) => e.position <= checkpoint);
       for (const event of upTo) this.chain.check(event);
       projectAll(upTo, this.model, this.options);
-      if (upTo.length > 0) after = upTo[upTo.length - 1]!.position;
+      if (upTo.length > 0) {
+        after = upTo[upTo.length - 1]!.position;
+        this.reportCatchUp(after);
+      }
       if (upTo.length < page.right.length || page.right.length === 0) return after;
     }
+  }
+
+  private reportCatchUp(folded: bigint): void {
+    const catchUp = this.catchUp;
+    if (catchUp === undefined) return;
+    const done = folded >= catchUp.upTo;
+    const now = Date.now();
+    if (!done && now - catchUp.lastReport < (this.options.progressEveryMs ?? 1_000)) return;
+    catchUp.lastReport = now;
+    if (done) this.catchUp = undefined;
+    this.options.onCatchUp?.({ folded, upTo: catchUp.upTo, done });
   }
 
   private async handle(stored: StoredEvent): Promise<void> {
     this.chain.check(stored);
     this.seen = stored.position;
+    this.reportCatchUp(stored.position);
     for (const [key, document] of projectAll([stored], this.model, this.options)) this.pending.set(key, document);
     this.pendingUpTo = stored.position;
     if (this.pending.size >= (this.options.batchSize ?? 500)) await this.flush();

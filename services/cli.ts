@@ -10,7 +10,7 @@
 //   ledger nats-config [--principals FILE]
 //   ledger help
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +35,7 @@ import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
 import { natsServerConfig } from './bus/nats-config.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
 import { parseCheckpoints, publicKeyHexOf, type Checkpoint } from './ledger/checkpoints.js';
+import { describeProgress, progressReporter, streamLength } from './progress.js';
 
 /** The text of a file, or of a URL (GET, with the bearer token in LEDGER_TOKEN when set). */
 const textOf = async (source: string): Promise<string> => {
@@ -67,6 +68,13 @@ const checkpointsOption = async (source: string | undefined, keySource: string |
   const list = parseCheckpoints(text);
   if (E.isLeft(list)) return E.left(`--checkpoints: ${list.left.message}`);
   return E.right({ list: list.right, publicKey: publicKey.right });
+};
+
+/** Progress of long work on stderr, once a second; nothing for work done within the first second. */
+const stderrProgress = (label: string, unit: string, total: number | undefined) => {
+  const started = Date.now();
+  const reporter = progressReporter(total, (p) => process.stderr.write(`${describeProgress(label, unit, p)}\n`));
+  return { tick: reporter.tick, finish: () => (Date.now() - started >= 1_000 ? reporter.finish() : undefined) };
 };
 
 /** The governor set in the file an option names, or a message naming the option and the field. */
@@ -102,6 +110,9 @@ const usage = `usage:
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
       --root-governors FILE  the root governor set the pool's creation must have been approved by
+      --data DIR          a directory holding a store (DIR/events.sqlite); one that does not
+                          exist is an error, never created
+      --json              the report as JSON
       --checkpoints FILE|URL  signed checkpoints the log must contain: JSON lines, or a JSON array
                           (the answer of GET /v1/pools/{poolId}/checkpoints; a URL is fetched with
                           the bearer token in LEDGER_TOKEN). Each signature is verified and the log
@@ -109,12 +120,15 @@ const usage = `usage:
       --checkpoint-key K  the service's public key: 64 hex digits, a file (hex or PEM), or a URL
                           (GET /v1/checkpoint-key); keep your own copy rather than trust the service's
       Every snapshot kept is compared with the replayed state at its revision.
+      progress (count, rate, time left) goes to stderr for work longer than a second
   ledger serve
       the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
       (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
       switch to those. Principals from PRINCIPALS_FILE, else DATA_DIR/principals.json (created
       on the first start with an operator whose token is in DATA_DIR/operator.token). Re-reads
-      the principals file on SIGHUP; stops cleanly on SIGTERM or SIGINT.
+      the principals file on SIGHUP; stops cleanly on SIGTERM or SIGINT. STRESS_SHOCK_PPM sets
+      the Cover-2 shocks fund health reports ("300000", or "250000,BTC-PERP=400000"); the read
+      models' rebuild at start is logged with its progress.
   ledger principal add <id> --role R [--role R]... --pool P [--pool P]... [--nats-user U]
                        [--description D] [--file F]
       add a principal to the principals file (--file, else PRINCIPALS_FILE, else
@@ -147,6 +161,8 @@ export interface RunOptions {
   /** The deployment's root governors (without them, CreatePool is refused). */
   readonly rootGovernors?: Governors;
   readonly clock?: () => number;
+  /** Called after each line with how many lines were handled. */
+  readonly onLine?: (handled: number) => void;
 }
 
 /**
@@ -186,6 +202,7 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
     const toSubmit = keys.length > 0 && isGovernanceCommand(unsigned) && unsigned.signatures.length === 0 ? signCommand(unsigned, ...keys) : unsigned;
     const writer = await writerFor(toSubmit.poolId);
     outcomes.push({ line, outcome: await writer.submit({ command: toSubmit, actor: 'cli' }) });
+    options.onLine?.(line);
   }
   return { outcomes, pools: new Map([...writers].map(([poolId, writer]) => [poolId, writer.current.state])) };
 };
@@ -331,7 +348,10 @@ const run = async (args: string[]): Promise<number> => {
   let result: Awaited<ReturnType<typeof runLines>>;
   const models: ReadModelsOfPool[] = [];
   try {
-    result = await runLines(text.split('\n'), { store, governorKeys, ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }) });
+    const lines = text.split('\n');
+    const progress = stderrProgress(`ledger run ${file}`, 'lines', lines.length);
+    result = await runLines(lines, { store, governorKeys, onLine: progress.tick, ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }) });
+    progress.finish();
     for (const poolId of result.pools.keys()) {
       const pool = await readModelsOf(store, poolId);
       if (pool !== undefined) models.push(pool);
@@ -416,7 +436,13 @@ const auditCommand = async (args: string[]): Promise<number> => {
   }
   let store: EventStore;
   if (values.data !== undefined) {
-    store = new SqliteEventStore(join(values.data, 'events.sqlite'));
+    // Opening a store creates it: a mistyped directory must fail, not audit an empty new ledger.
+    const path = join(values.data, 'events.sqlite');
+    if (!existsSync(path)) {
+      console.error(`--data ${values.data}: no ledger store there (${path} does not exist); nothing was created`);
+      return 1;
+    }
+    store = new SqliteEventStore(path);
   } else {
     const config = storeConfigFrom(process.env);
     if (E.isLeft(config)) {
@@ -428,12 +454,15 @@ const auditCommand = async (args: string[]): Promise<number> => {
   // Stored read models to compare, when there are any (the in-memory default has none).
   const readModels = process.env.MONGODB_URL !== undefined && at === undefined ? await MongoReadModelStore.connect(process.env.MONGODB_URL) : undefined;
   try {
+    const poolId = values.pool ?? 'main';
+    const progress = stderrProgress(`ledger audit ${poolId}`, 'events', Number(await streamLength(store, poolStream(poolId))));
     const report = await audit(store, {
-      poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
+      poolId, checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
       ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
       ...(checkpoints.right === undefined ? {} : { checkpoints: checkpoints.right }),
-      onProgress: (n) => process.stderr.write(`replayed ${n.toLocaleString('en-US')} events...\n`),
+      onProgress: progress.tick, progressEvery: 1_000,
     });
+    progress.finish();
     if (values.json) console.log(JSON.stringify(auditJson(report), null, 2));
     else console.log(describeAudit(report, checkEvery, at !== undefined));
     return report.ok ? 0 : 1;
@@ -570,13 +599,30 @@ const reported = async (subcommand: () => number | Promise<number>, prefix = '')
   try {
     return await subcommand();
   } catch (error) {
-    console.error(`${prefix}${(error as Error).message}`);
+    const message = (error as Error).message;
+    // parseArgs' "Unknown option" and friends: say where the usage is.
+    const hint = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? ' (--help for usage)' : '';
+    console.error(`${prefix}${message}${hint}`);
     return 1;
   }
 };
 
+const subcommands = ['run', 'audit', 'serve', 'principal', 'keygen', 'help'];
+
+/** The part of the usage about one subcommand (all its forms), with the exit statuses. */
+export const helpOf = (command: string): string => {
+  const [body = '', exit = ''] = usage.replace(/^usage:\n/, '').split('\n\nExit status');
+  const blocks = body.split(/\n(?=  ledger )/).filter((block) => block.trimStart().startsWith(`ledger ${command}`));
+  return `usage:\n${blocks.join('\n')}${command === 'run' ? `\n\nExit status${exit}` : ''}`;
+};
+
 export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
+  // --help anywhere after a subcommand shows its usage and starts nothing.
+  if (command !== undefined && subcommands.includes(command) && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(helpOf(command));
+    return 0;
+  }
   switch (command) {
     case 'serve':
       return reported(serve, 'the service failed: ');
@@ -592,6 +638,7 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => run(rest));
     case 'help':
     case '--help':
+    case '-h':
     case undefined:
       console.log(usage);
       return command === undefined ? 1 : 0;

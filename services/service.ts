@@ -28,6 +28,8 @@ import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.
 import { startCheckpointPublisher, type CheckpointPublisher } from './bus/checkpoint-publisher.js';
 import { loadOrCreateSigner, type Checkpoint } from './ledger/checkpoints.js';
 import { ChainBrokenError } from '../projections/runner.js';
+import { catchUpLogging, stressSettingsFrom } from './read-settings.js';
+import type { StressSettings } from './read-api.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -52,6 +54,8 @@ export interface ServiceConfig {
   readonly checkpointEvery?: number;
   /** ...or after this many ms with events since the last (CHECKPOINT_INTERVAL_MS). */
   readonly checkpointIntervalMs?: number;
+  /** The Cover-2 shocks fund health reports (STRESS_SHOCK_PPM). */
+  readonly stress?: StressSettings;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -110,6 +114,8 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
   if (E.isLeft(rootGovernors)) return rootGovernors;
   const nats = natsIdentityFrom(env);
   if (E.isLeft(nats)) return nats;
+  const stress = stressSettingsFrom(env.STRESS_SHOCK_PPM);
+  if (E.isLeft(stress)) return stress;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     // Only this machine, unless told otherwise: exposing the service is a decision.
@@ -126,6 +132,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.CHECKPOINT_KEY_FILE === undefined ? {} : { checkpointKeyFile: decoded.right.CHECKPOINT_KEY_FILE }),
     ...(decoded.right.CHECKPOINT_EVERY === undefined ? {} : { checkpointEvery: decoded.right.CHECKPOINT_EVERY }),
     ...(decoded.right.CHECKPOINT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: decoded.right.CHECKPOINT_INTERVAL_MS }),
+    stress: stress.right,
   });
 };
 
@@ -199,12 +206,14 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
         logger.fatal({ poolId: error.poolId, position: error.position.toString(), revision: error.revision.toString() }, `${error.message}: stopping (see Operations in the README)`);
         fail(error);
       },
+      ...catchUpLogging(events, logger),
+      ...(config.stress === undefined ? {} : { stressShockPpm: config.stress.shockPpm, stressShockByMarket: config.stress.shockByMarket }),
     });
     // Serve only verified history: the runner verifies and folds the whole log, and each pool's
     // writer loads and verifies its state, before HTTP or NATS take anything.
     await runner.start();
     await pools.openAll(runner.pools());
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() } });
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() }, ...(config.stress === undefined ? {} : { stress: config.stress }) });
     if (config.natsUrl !== undefined) {
       nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
       intake = await startNatsIntake(nats, pools, metrics, () => principals.current, config.natsAckWaitMs);
