@@ -44,6 +44,40 @@ describe('ADL queue order', () => {
   });
 });
 
+describe('the ADL target and the fund draw', () => {
+  it('the target is rounded up to whole lots: the fund keeps less than a lot\'s worth', () => {
+    // junior holds 300: R = 900 - 300 = 600, a = 1 * 600 / 900 = 0.6666... -> 0.6667 (lot 0.0001).
+    // bob gives his 0.6 (16140), carol 0.0667 at 26900 (1794.23); the liquidator takes 0.3333 at
+    // 26000. alice: 100 - 0.6667 * 100 - 0.3333 * 1000 = -299.97: junior is drawn 299.97 and keeps 0.03.
+    const history = given(createPool(), listMarket(noFees), stake('lp1', 'junior', '300'),
+      deposit('alice', '3100'), deposit('bob', '2000'), deposit('carol', '5000'), deposit('liq', '38000'),
+      trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '0.6', price: '30000' }),
+      trade({ taker: 'alice', maker: 'carol', side: 'buy', size: '0.4', price: '30000' }),
+      mark('27000'));
+    const decision = when(history, liquidate('alice', '26000'));
+    expect(summarizeLiquidation(thenEvents(decision))).toMatchObject({
+      liquidatorSize: '0.3333', deficit: '900',
+      fundDraws: [{ trancheId: 'junior', amount: '299.97', writtenOff: false }],
+      adlFills: [{ accountId: 'bob', size: '0.6', notional: '16140' }, { accountId: 'carol', size: '0.0667', notional: '1794.23' }],
+      socialized: '0',
+    });
+    const after = sane(apply(history, decision));
+    expect(active(after.state).tranches.map((t) => t.assets)).toEqual([units('0.03'), 0n]);
+    expect(balances(after, ['alice'])).toEqual([0n]);
+  });
+
+  it('an empty junior tranche is skipped: the draw starts at the first tranche with assets', () => {
+    // Only senior holds 1000: it covers the deficit 900 alone; there is no draw of zero from junior.
+    const history = given(createPool(), listMarket(noFees), stake('lp2', 'senior', '1000'),
+      deposit('alice', '3100'), deposit('bob', '5000'), deposit('liq', '38000'),
+      trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '30000' }),
+      mark('27000'));
+    const events = thenEvents(when(history, liquidate('alice', '26000')));
+    expect(events[0]).toMatchObject({ type: 'InsuranceFundDrawn', amount: units('900'), draws: [{ trancheId: 'senior', amount: units('900'), writtenOff: false }] });
+    expect(events[0]!.postings).toEqual([{ from: { kind: 'tranche', trancheId: 'senior' }, to: { kind: 'collateral', accountId: 'alice' }, amount: units('900') }]);
+  });
+});
+
 /** alice long 1 at 30000 against bob (0.6, collateral 2000) and carol (0.4, 5000); mark 27000. */
 const spill = (policy: AdlPolicy): History => given(createPool(), listMarket({ ...noFees, adlPolicy: policy }),
   deposit('alice', '3100'), deposit('bob', '2000'), deposit('carol', '5000'), deposit('liq', '38000'),
