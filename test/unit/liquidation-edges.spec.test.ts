@@ -20,7 +20,12 @@ describe('liquidatable means strictly below maintenance', () => {
     // 3400 at mark 28000: equity 3400 - 2000 = 1400 = maintenance 5% * 28000.
     const exactly = aliceLong('3400', '28000');
     expect(liquidatableAccounts(exactly.state)).toEqual([]);
-    thenError(when(exactly, liquidate('alice', '27900')), 'NOT_LIQUIDATABLE', 'accountId');
+    expect(thenError(when(exactly, liquidate('alice', '27900')), 'NOT_LIQUIDATABLE', 'accountId').message)
+      .toBe('equity 1400 is not below maintenance margin 1400');
+    expect(thenError(when(exactly, liquidate('bob', '27900', 'alice')), 'NOT_LIQUIDATABLE', 'accountId').message)
+      .toBe('equity 12000 is not below maintenance margin 1400');
+    expect(thenError(when(exactly, liquidate('liq', '27900')), 'SELF_LIQUIDATION', 'liquidatorId').message).toBe('an account cannot liquidate itself');
+    expect(thenError(when(exactly, liquidate('liq', '27900', 'alice')), 'NO_POSITION', 'marketId').message).toBe('account "liq" has no position in "BTC-PERP"');
     // At 27999.99: equity 1399.99 < maintenance 1399.9995.
     const below = aliceLong('3400', '27999.99');
     expect(liquidatableAccounts(below.state)).toEqual(['alice']);

@@ -57,14 +57,20 @@ describe('Unstake', () => {
     const history = given(createPool(), stake('lp1', 'junior', '100'));
     const requested = at(t0, history, requestUnstake('r1', 'lp1', 'junior', '100'));
     expect(stakeOf(active(requested.state).tranches[0]!, 'lp1')).toBe(0n);
-    thenError(when(requested, requestUnstake('r2', 'lp1', 'junior', '0.000001')), 'INSUFFICIENT_SHARES', 'shares');
-    thenError(decide(completeUnstake('r1'), requested.state, { ...ctx, now: t0 + 7 * DAY - 1 }), 'COOLDOWN_NOT_OVER', 'requestId');
+    expect(thenError(when(requested, requestUnstake('r2', 'lp1', 'junior', '0.000001')), 'INSUFFICIENT_SHARES', 'shares').message)
+      .toBe('staker "lp1" has 0 free shares in "junior"');
+    expect(thenError(when(requested, requestUnstake('r1', 'lp1', 'junior', '0.000001')), 'DUPLICATE_REQUEST', 'requestId').message)
+      .toBe('request "r1" already exists');
+    expect(thenError(decide(completeUnstake('r1'), requested.state, { ...ctx, now: t0 + 7 * DAY - 1 }), 'COOLDOWN_NOT_OVER', 'requestId').message)
+      .toBe('request "r1" can complete from 2026-01-08T00:00:00.000Z');
     const [completed] = thenEvents(decide(completeUnstake('r1'), requested.state, { ...ctx, now: t0 + 7 * DAY }));
     expect(completed).toMatchObject({ payout: units('100'), shares: units('100'), postings: [
       { from: { kind: 'tranche', trancheId: 'junior' }, to: { kind: 'external' }, amount: units('100') },
     ] });
-    thenError(when(history, completeUnstake('nope')), 'UNKNOWN_REQUEST', 'requestId');
-    thenError(when(history, requestUnstake('r3', 'lp1', 'mezzanine', '1')), 'UNKNOWN_TRANCHE', 'trancheId');
+    expect(thenError(when(history, completeUnstake('nope')), 'UNKNOWN_REQUEST', 'requestId').message).toBe('request "nope" does not exist');
+    expect(thenError(when(history, cancelUnstake('nope')), 'UNKNOWN_REQUEST', 'requestId').message).toBe('request "nope" does not exist');
+    expect(thenError(when(history, requestUnstake('r3', 'lp1', 'mezzanine', '1')), 'UNKNOWN_TRANCHE', 'trancheId').message)
+      .toBe('tranche "mezzanine" does not exist');
   });
 
   it('cancelling a request whose tranche was written off gives back no shares', () => {
@@ -85,6 +91,9 @@ describe('Unstake', () => {
     const junior = active(after.state).tranches[0]!;
     expect([junior.shares, stakeOf(junior, 'lp1'), stakeOf(junior, 'lp3')]).toEqual([units('300'), 0n, units('300')]);
     expect(active(after.state).unstakeRequests.size).toBe(0);
+    // Completing such a request instead pays nothing, with no posting at all.
+    const [completed] = thenEvents(decide(completeUnstake('r1'), fresh.state, { ...ctx, now: t0 + 8 * DAY }));
+    expect(completed).toMatchObject({ payout: 0n, shares: 0n, postings: [] });
     // A live request gives its shares back.
     const live = at(t0 + DAY, fresh, requestUnstake('r2', 'lp3', 'junior', '120'));
     const [back] = thenEvents(when(live, cancelUnstake('r2')));
