@@ -100,8 +100,12 @@ describe('ranked ADL', () => {
       adlFills: [{ accountId: 'bob', size: '0.6', notional: '16140' }, { accountId: 'carol', size: '0.4', notional: '10760' }],
       socialized: '0', badDebt: '0',
     });
+    // The fills settle exactly at p_b: nothing is left over for the treasury, not even a posting of zero.
+    expect(events.flatMap((e) => e.postings).filter((p) => p.to.kind === 'treasury' || p.amount <= 0n)).toEqual([]);
     const after = sane(apply(history, decision));
     expect(balances(after, ['alice', 'bob', 'carol', 'liq'])).toEqual([0n, units('3860'), units('6240'), units('38000')]);
+    // Events of no liquidation summarize to nothing.
+    expect(summarizeLiquidation(events.slice(1))).toBeUndefined();
     expect(['alice', 'bob', 'carol', 'liq'].map((id) => accountOf(after.state, id).positions)).toEqual([[], [], [], []]);
   });
 });

@@ -2,9 +2,9 @@
 // zero; every liquidation price is within 5% of the mark.
 
 import { describe, expect, it } from 'vitest';
-import { liquidatableAccounts, summarizeLiquidation, units } from '../../domain/index.js';
+import { liquidatableAccounts, poolView, summarizeLiquidation, units } from '../../domain/index.js';
 import {
-  active, apply, BTC, createPool, deposit, given, liquidate, listMarket, mark, stake, thenError, thenEvents, trade, when, type History,
+  active, apply, BTC, ETH, createPool, deposit, given, liquidate, listMarket, mark, stake, thenError, thenEvents, trade, when, type History,
 } from '../support/builders.js';
 import { accountOf, noFees, sane } from '../support/liquidation-checks.js';
 
@@ -102,5 +102,28 @@ describe('a liquidator that already holds a position', () => {
     });
     expect(accountOf(after.state, 'alice')).toEqual({ accountId: 'alice', collateral: 0n, positions: [] });
     expect(active(after.state).tranches.map((t) => t.assets)).toEqual([units('18.75'), units('6.25')]);
+  });
+  it('a liquidator that only reduces its own position needs no initial margin, only non-negative equity', () => {
+    // liq (8000) holds 10 ETH long at 2000 and 2 BTC short at 30000 (sold to alice and dave). Marks
+    // BTC 27000, ETH 950: liq's equity 8000 + 6000 - 10500 = 3500. Taking alice's 1 BTC over at
+    // 26950 (S = 50, penalty 50, 25 of it to liq) closes half of its short: it realizes
+    // 30000 - 26950 = 3050 and keeps short 1 at 30000. Equity after 11075 + 3000 - 10500 = 3575,
+    // below its initial margin 2700 + 950 = 3650, but the takeover only reduced its position.
+    const history = given(createPool(), listMarket({ ...noFees, liquidationPenaltyPpm: 10_000 }),
+      listMarket({ ...noFees, marketId: ETH, markPrice: units('2000') }),
+      deposit('alice', '3100'), deposit('dave', '5000'), deposit('erin', '10000'), deposit('liq', '8000'),
+      trade({ marketId: ETH, taker: 'liq', maker: 'erin', side: 'buy', size: '10', price: '2000' }),
+      trade({ taker: 'alice', maker: 'liq', side: 'buy', size: '1', price: '30000' }),
+      trade({ taker: 'dave', maker: 'liq', side: 'buy', size: '1', price: '30000' }),
+      mark('27000'), mark('950', ETH));
+    const decision = when(history, liquidate('alice', '26950'));
+    const after = sane(apply(history, decision));
+    expect(accountOf(after.state, 'liq')).toEqual({
+      accountId: 'liq', collateral: units('11075'), positions: [
+        { marketId: ETH, size: units('10'), entryNotional: units('20000') },
+        { marketId: BTC, size: units('-1'), entryNotional: units('-30000') },
+      ],
+    });
+    expect(poolView(after.state)?.accounts.find((a) => a.accountId === 'liq')).toMatchObject({ equity: '3575', initialMargin: '3650' });
   });
 });
