@@ -9,6 +9,7 @@ export default defineConfig({
   test: {
     include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts'],
     env: { PROPERTY_RUNS: '25', PROPERTY_SEED: '1' },
+    setupFiles: ['test/support/mutation-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
