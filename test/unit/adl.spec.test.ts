@@ -42,6 +42,19 @@ describe('ADL queue order', () => {
     // The whale lost on all four: it is listed, with nothing to rank by.
     expect(queue.long).toEqual([{ accountId: 'whale', rank: 1, lights: 5 }]);
   });
+
+  it('puts a profitable position of an account without positive equity last, and never deleverages it', () => {
+    // alice long 1 BTC at 30000 against bob (0.5) and carol (0.5); bob is also long 10 ETH at 2000.
+    // Marks BTC 24000, ETH 1200: bob has 5000 + 3000 - 8000 = 0, carol 3000 + 3000 = 6000.
+    // bob's short is profitable but cannot be ranked (leverage is undefined at zero equity).
+    const history = losingEth('1200');
+    expect(adlQueue(active(history.state), BTC).short.map((e) => e.accountId)).toEqual(['carol', 'bob']);
+    // At 1300 bob has 1000 and the most leverage: first.
+    expect(adlQueue(active(losingEth('1300').state), BTC).short.map((e) => e.accountId)).toEqual(['bob', 'carol']);
+    // Liquidated at 23000 (D = 3900, fund 1950, target 0.5): carol is deleveraged, not bob.
+    const events = thenEvents(when(history, liquidate('alice', '23000')));
+    expect(summarizeLiquidation(events)?.adlFills).toEqual([{ accountId: 'carol', size: '0.5', notional: '13450' }]);
+  });
 });
 
 describe('the ADL target and the fund draw', () => {
@@ -155,6 +168,27 @@ describe('ADL takes only from profitable positions of others than the liquidator
   }
 });
 
+describe('pro-rata ADL', () => {
+  it('splits whole lots by size; a counterparty whose share rounds to no lot gives nothing', () => {
+    // junior holds 899.99: R = 0.01, a = 1 * 0.01 / 900 -> one lot, 0.0001. Split 0.6 : 0.4, the
+    // lot goes to bob (remainder 0.6 over 0.4); carol's share is no lot and she has no fill. The
+    // liquidator takes 0.9999 at 26000. alice: 100 - 0.0001 * 100 - 0.9999 * 1000 = -899.91, drawn
+    // from junior, which keeps 0.08.
+    const history = given(createPool(), listMarket({ ...noFees, adlPolicy: 'pro-rata' }), stake('lp1', 'junior', '899.99'),
+      deposit('alice', '3100'), deposit('bob', '2000'), deposit('carol', '5000'), deposit('liq', '38000'),
+      trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '0.6', price: '30000' }),
+      trade({ taker: 'alice', maker: 'carol', side: 'buy', size: '0.4', price: '30000' }),
+      mark('27000'));
+    const decision = when(history, liquidate('alice', '26000'));
+    expect(summarizeLiquidation(thenEvents(decision))).toMatchObject({
+      liquidatorSize: '0.9999', fundDraws: [{ trancheId: 'junior', amount: '899.91', writtenOff: false }],
+      adlFills: [{ accountId: 'bob', size: '0.0001', notional: '2.69' }],
+    });
+    const after = sane(apply(history, decision));
+    expect(active(after.state).tranches[0]!.assets).toBe(units('0.08'));
+  });
+});
+
 describe('ADL never auto-deleverages the liquidator in its own liquidation', () => {
   it('even when the liquidator heads the queue', () => {
     // bob short 0.5 (collateral 3000): equity 4500, notional 13500 (3x); liq short 0.5 (2000):
@@ -181,6 +215,18 @@ describe('ADL never auto-deleverages the liquidator in its own liquidation', () 
   });
 });
 
+/**
+ * alice long 1 BTC at 30000 against bob (0.5, collateral 5000) and carol (0.5, 3000); bob is also
+ * long 10 ETH at 2000 against erin. junior holds 1950. Marks: BTC 24000, ETH as given.
+ */
+const losingEth = (ethMark: string): History => given(createPool(), listMarket(noFees), listMarket({ ...noFees, marketId: ETH, markPrice: units('2000') }),
+  stake('lp1', 'junior', '1950'),
+  deposit('alice', '3100'), deposit('bob', '5000'), deposit('carol', '3000'), deposit('erin', '10000'), deposit('liq', '38000'),
+  trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '0.5', price: '30000' }),
+  trade({ taker: 'alice', maker: 'carol', side: 'buy', size: '0.5', price: '30000' }),
+  trade({ marketId: ETH, taker: 'bob', maker: 'erin', side: 'buy', size: '10', price: '2000' }),
+  mark('24000'), mark(ethMark, ETH));
+
 describe('ADL never makes a counterparty bankrupt', () => {
   it('skips a profitable short whose account would fall below zero at the bankruptcy price', () => {
     // alice long 1 BTC at 30000 against bob (0.5) and carol (0.5). bob is also long 10 ETH at 2000.
@@ -190,13 +236,7 @@ describe('ADL never makes a counterparty bankrupt', () => {
     // carol: 3000 + 3000 = 6000 (2x) survives it. At 23000: D = 2900 + 1000 = 3900, the fund 1950,
     // target 0.5. carol gives 0.5 at 26900 (13450; realizes 15000 - 13450 = 1550); the liquidator
     // takes 0.5 at 23000. alice: -2900 + 0.5 * 2900 - 0.5 * 1000 = -1950: the fund, exactly.
-    const history = given(createPool(), listMarket(noFees), listMarket({ ...noFees, marketId: ETH, markPrice: units('2000') }),
-      stake('lp1', 'junior', '1950'),
-      deposit('alice', '3100'), deposit('bob', '5000'), deposit('carol', '3000'), deposit('erin', '10000'), deposit('liq', '38000'),
-      trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '0.5', price: '30000' }),
-      trade({ taker: 'alice', maker: 'carol', side: 'buy', size: '0.5', price: '30000' }),
-      trade({ marketId: ETH, taker: 'bob', maker: 'erin', side: 'buy', size: '10', price: '2000' }),
-      mark('24000'), mark('1300', ETH));
+    const history = losingEth('1300');
     expect(adlQueue(active(history.state), BTC).short.map((e) => e.accountId)).toEqual(['bob', 'carol']);
     const decision = when(history, liquidate('alice', '23000'));
     const events = thenEvents(decision);
