@@ -189,6 +189,30 @@ describe('pro-rata ADL', () => {
   });
 });
 
+describe('ADL takes only from accounts with positive equity', () => {
+  it('even when that account would survive the fill', () => {
+    // alice long 1 BTC at 30000 against bob (0.5, collateral 5000) and carol (0.5, 3000); bob is also
+    // long 10 ETH at 2000. Marks BTC 27000, ETH 1350: bob has 5000 + 1500 - 6500 = 0, a profitable
+    // short, and the fill at 26900 (below the mark) would even raise his equity; but he cannot be
+    // ranked. No fund: target 1. carol gives her 0.5 at 26900 (13450, realizes 1550: 4550); the
+    // liquidator takes 0.5 at 26000. alice: 100 - 50 - 500 = -450, socialized over bob 5000,
+    // carol 4550, erin 10000 and liq 25450 (45000): 1% each.
+    const history = given(createPool(), listMarket(noFees), listMarket({ ...noFees, marketId: ETH, markPrice: units('2000') }),
+      deposit('alice', '3100'), deposit('bob', '5000'), deposit('carol', '3000'), deposit('erin', '10000'), deposit('liq', '25450'),
+      trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '0.5', price: '30000' }),
+      trade({ taker: 'alice', maker: 'carol', side: 'buy', size: '0.5', price: '30000' }),
+      trade({ marketId: ETH, taker: 'bob', maker: 'erin', side: 'buy', size: '10', price: '2000' }),
+      mark('27000'), mark('1350', ETH));
+    const decision = when(history, liquidate('alice', '26000'));
+    expect(summarizeLiquidation(thenEvents(decision))).toMatchObject({
+      liquidatorSize: '0.5', adlFills: [{ accountId: 'carol', size: '0.5', notional: '13450' }], socialized: '450',
+      haircuts: [{ accountId: 'bob', amount: '50' }, { accountId: 'carol', amount: '45.5' }, { accountId: 'erin', amount: '100' }, { accountId: 'liq', amount: '254.5' }],
+    });
+    const after = sane(apply(history, decision));
+    expect(positionIn(accountOf(after.state, 'bob'), BTC)).toMatchObject({ size: units('-0.5') });
+  });
+});
+
 describe('ADL never auto-deleverages the liquidator in its own liquidation', () => {
   it('even when the liquidator heads the queue', () => {
     // bob short 0.5 (collateral 3000): equity 4500, notional 13500 (3x); liq short 0.5 (2000):
