@@ -64,6 +64,7 @@ describe('fund income and fee postings', () => {
 
   it('with no tranche to receive it, fund income goes to the treasury rather than vanish', () => {
     expect(fundIncomePostings({ ...standard, tranches: [] }, alice, units('4.2'))).toEqual([{ from: alice, to: { kind: 'treasury' }, amount: units('4.2') }]);
+    expect(fundIncomePostings({ ...standard, tranches: [] }, alice, 0n)).toEqual([]);
   });
 
   it('a fee is split between the fund (its share, rounded down) and the treasury (the rest)', () => {
