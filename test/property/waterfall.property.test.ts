@@ -1,7 +1,8 @@
 // The loss waterfall under random sequences with price shocks, liquidations, staking and
 // unstaking: every invariant of docs/design.md section 6 (1 to 4) after every event, the waterfall
-// order and the "made whole" rule after every liquidation, replay equality, and the cached ADL
-// ranking against a fresh one.
+// order and the "made whole" rule after every liquidation, an independent oracle of the ADL fills
+// and roundings (test/support/waterfall-oracle.ts), replay equality, and the cached ADL ranking
+// against a fresh one.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -11,6 +12,7 @@ import {
 } from '../../domain/index.js';
 import { propertyParameters } from '../support/property.js';
 import { runScenario, scenarioArb } from '../support/scenarios.js';
+import { plainPool, waterfallOracle } from '../support/waterfall-oracle.js';
 
 const markScenarios = (state: PoolState): MarkScenario[] => {
   if (state.status !== 'active') return [];
@@ -36,6 +38,9 @@ describe('the loss waterfall under random price shocks and liquidations', () => 
         afterCommand: (before, command, events, after) => {
           for (const e of events) seen.set(e.type, (seen.get(e.type) ?? 0) + 1);
           if (command.type !== 'Liquidate' || before.status !== 'active' || after.status !== 'active') return;
+          // First the independent oracle, which shares no rule with the domain's own check below.
+          const problems = waterfallOracle(plainPool(before), events);
+          if (problems.length > 0) throw new Error(`liquidation ${command.commandId} (oracle): ${problems.join('; ')}`);
           const violations = checkWaterfall(before, events, after);
           if (violations.length > 0) throw new Error(`liquidation ${command.commandId}: ${violations.map((v) => v.message).join('; ')}`);
           for (const side of ['long', 'short'] as const) {

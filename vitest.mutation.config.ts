@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+// The test run Stryker repeats for every mutant (`npm run mutation`): only the unit and property
+// tests (the domain is pure; the integration suites test adapters and would only slow it down),
+// with the property tests at a fixed seed and a reduced run count, so that every run of the
+// mutation test judges each mutant by the same cases. Seed 1 at 25 runs still reaches every step
+// of the waterfall (the property test checks that itself).
+export default defineConfig({
+  test: {
+    include: ['test/unit/**/*.test.ts', 'test/property/**/*.test.ts'],
+    env: { PROPERTY_RUNS: '25', PROPERTY_SEED: '1' },
+    setupFiles: ['test/support/mutation-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
