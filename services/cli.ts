@@ -418,7 +418,9 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
   return lines.join('\n');
 };
 
-/** Run the service until SIGTERM or SIGINT, then stop it cleanly. */
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** Run the service until SIGTERM or SIGINT, then stop it cleanly, within SHUTDOWN_TIMEOUT_MS. */
 const serve = async (): Promise<number> => {
   const config = serviceConfigFrom(process.env);
   if (E.isLeft(config)) {
@@ -434,8 +436,19 @@ const serve = async (): Promise<number> => {
     process.once('SIGINT', stop);
   });
   process.off('SIGHUP', reload);
-  await service.stop();
-  return 0;
+  // Bounded: whatever state NATS and the store are in, the process ends (status 1 when the stop
+  // did not finish in time, or failed, naming what it was doing).
+  const bound = config.right.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    service.stop().then(() => 'stopped' as const, (error: unknown) => error as Error),
+    new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), bound); }),
+  ]);
+  clearTimeout(timer);
+  if (ended === 'timeout') console.error(`the service did not stop within ${bound} ms (still ${service.stopping() ?? 'stopping'}); exiting anyway`);
+  else if (ended !== 'stopped') console.error(`the service did not stop cleanly (${service.stopping() ?? 'stopping'}): ${ended.message}`);
+  // Nothing may keep the process alive now (a NATS client reconnecting, a stuck handle).
+  process.exit(ended === 'stopped' ? 0 : 1);
 };
 
 /** The principals file the CLI edits: --file, else the one the service would use. */

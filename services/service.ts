@@ -25,6 +25,8 @@ import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
 import { connectionOptions, describeIdentity, natsIdentityFrom, redactedServers, type NatsIdentity } from './bus/connection.js';
 import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
+import { DEFAULT_READINESS_LIMITS, directoryWriteProbe, projectionCheck, readiness, storeCheck, throttled, type CheckSource, type Failure } from './health.js';
+import type { EventStore } from './ledger/event-store.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -43,6 +45,8 @@ export interface ServiceConfig {
   readonly natsAckWaitMs?: number;
   /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
   readonly rootGovernors?: Governors;
+  /** How long a stop (SIGTERM) may take before the process exits anyway, with status 1 (SHUTDOWN_TIMEOUT_MS). */
+  readonly shutdownTimeoutMs?: number;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -70,6 +74,10 @@ const ServiceEnvironment = t.partial({
   DATA_DIR: pattern('Path', /\S/, 'expected a directory'),
   PRINCIPALS_FILE: pattern('PrincipalsFile', /\S/, 'expected the path of a principals file'),
   ROOT_GOVERNORS_FILE: pattern('Path', /^\S+$/, 'expected the path of a JSON file {"publicKeys": [...], "threshold": n}'),
+  SHUTDOWN_TIMEOUT_MS: new t.Type<number, string, unknown>('ShutdownTimeoutMs', (u): u is number => typeof u === 'number', (u, c) => {
+    const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
+    return ms >= 100 && ms <= 600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 100 to 600000');
+  }, String),
 });
 
 /** The root governors file named by ROOT_GOVERNORS_FILE, decoded; its errors name the variable and the field. */
@@ -84,7 +92,7 @@ const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Gov
 };
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'SHUTDOWN_TIMEOUT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
@@ -106,6 +114,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     dataDir: decoded.right.DATA_DIR ?? './data',
     ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
     ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
+    ...(decoded.right.SHUTDOWN_TIMEOUT_MS === undefined ? {} : { shutdownTimeoutMs: decoded.right.SHUTDOWN_TIMEOUT_MS }),
   });
 };
 
@@ -119,6 +128,13 @@ export interface RunningService {
   reloadPrincipals(): E.Either<Error, PrincipalsFile>;
   /** Stop intake, finish what is in flight, stop the projection, close the stores. */
   stop(): Promise<void>;
+  /** What `stop` is doing (for a stop that does not end in time). */
+  stopping(): string | undefined;
+}
+
+/** What a test may put in place of the configured parts. */
+export interface ServiceOverrides {
+  readonly openStore?: (config: StoreConfig) => EventStore;
 }
 
 /** The principals the service answers to: the configured file, or the default one, created when missing. */
@@ -135,10 +151,22 @@ const openPrincipals = (config: ServiceConfig, logger: Logger): PrincipalRegistr
   return registry.right;
 };
 
-export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> => {
+/**
+ * Drain the connection (flush what is published) for a moment, then close it whatever state it
+ * is in: a connection whose server went away would otherwise keep reconnecting, and the process
+ * alive, for ever.
+ */
+const closeNats = async (nc: NatsConnection, drainMs = 2_000): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([nc.drain().catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, drainMs); })]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+};
+
+export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel }), overrides: ServiceOverrides = {}): Promise<RunningService> => {
   // A bad principals file stops the start before anything opens.
   const principals = openPrincipals(config, logger);
-  const events = openStore(config.store);
+  const events = (overrides.openStore ?? openStore)(config.store);
   let readModels: ReadModelStore | undefined;
   let runner: ProjectionRunner | undefined;
   let app: ReturnType<typeof buildHttpApp> | undefined;
@@ -150,16 +178,32 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds), ...(config.rootGovernors === undefined ? {} : { rootGovernors: config.rootGovernors }),
   });
   metrics.trackPoolWriters(() => pools.writerCount);
-  let address: string;
+  const warnOnce = throttled(10_000);
+  metrics.onAppendFailure = (error) => warnOnce(`append-${error.code}`, (held) => logger.error({ error, alsoSinceLastLogged: held }, 'the store did not take a command'));
+  let projectionError: Failure | undefined;
+  const checks: Record<string, CheckSource> = {
+    store: storeCheck(metrics, config.store.kind === 'sqlite' ? directoryWriteProbe(dirname(config.store.path)) : undefined),
+  };  let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
-    runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
+    runner = new ProjectionRunner(events, readModels, {
+      onError: (error) => {
+        projectionError = { at: Date.now(), message: error.message };
+        metrics.projectionErrors.inc();
+        logger.error({ err: error }, 'projection error');
+      },
+    });
     await runner.start();
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger });
+    const projection = runner;
+    checks.projection = projectionCheck(() => projection.lag(), () => projectionError);
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, readiness: () => readiness(checks, DEFAULT_READINESS_LIMITS) });
     if (config.natsUrl !== undefined) {
       nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
-      intake = await startNatsIntake(nats, pools, metrics, () => principals.current, config.natsAckWaitMs);
-      forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
+      // The forwarder first: it refuses a bus that holds another log's history before any command is taken.
+      forwarder = await startEventForwarder(nats, events, { logger, metrics, head: () => projection.lag().seen });
+      intake = await startNatsIntake(nats, pools, metrics, () => principals.current, { ...(config.natsAckWaitMs === undefined ? {} : { ackWaitMs: config.natsAckWaitMs }), logger });
+      checks.forwarder = forwarder.check;
+      checks.intake = intake.check;
     }
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -174,6 +218,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
+  let stopStep: string | undefined;
   logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl === undefined ? null : { servers: redactedServers(config.natsUrl), ...describeIdentity(config.nats ?? {}) }, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
@@ -183,16 +228,22 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       else logger.info({ principalsFile: principals.path, principals: reloaded.right.principals.length }, 'principals file reloaded');
       return reloaded;
     },
+    stopping: () => stopStep,
     stop: async () => {
       logger.info('stopping: no new commands, finishing the batch in flight');
-      await started.intake?.stop();
-      await started.app.close();
-      await pools.drain();
-      await started.forwarder?.stop();
-      await started.nats?.drain();
-      await started.runner.stop();
-      await started.readModels.close();
-      await events.close();
+      const step = async (name: string, work: () => Promise<unknown> | undefined): Promise<void> => {
+        stopStep = name;
+        await work();
+      };
+      await step('stopping the NATS intake', () => started.intake?.stop());
+      await step('closing HTTP', () => started.app.close());
+      await step('finishing the batches in flight', () => pools.drain());
+      await step('stopping the event forwarder', () => started.forwarder?.stop());
+      await step('closing the NATS connection', () => (started.nats === undefined ? undefined : closeNats(started.nats)));
+      await step('stopping the projection', () => started.runner.stop());
+      await step('closing the read models', () => started.readModels.close());
+      await step('closing the event store', () => events.close());
+      stopStep = undefined;
       logger.info('stopped');
     },
   };
