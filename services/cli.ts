@@ -7,6 +7,7 @@
 //   ledger principal remove <id> [--file F]
 //   ledger keygen [--out FILE]
 //   ledger nats-config [--principals FILE]
+//   ledger nats-reset [--confirm]
 //   ledger help
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,9 @@ import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
 import { natsServerConfig } from './bus/nats-config.js';
+import { connect } from 'nats';
+import { connectionOptions, natsIdentityFrom, redactedServers } from './bus/connection.js';
+import { resetLedgerStreams } from './bus/nats-reset.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
 
 /** The governor set in the file an option names, or a message naming the option and the field. */
@@ -82,6 +86,11 @@ const usage = `usage:
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
+  ledger nats-reset [--confirm]
+      after the event log was reset or restored (the service refuses to start on streams that
+      hold another log's history): delete the ledger's NATS streams (events, outcomes, commands;
+      the DLQ is kept), connecting with the service's NATS_URL and NATS_* credentials. Stop the
+      service first; without --confirm, only says what it would delete
   ledger nats-config [--principals FILE]
       print a nats-server configuration for the principals file (FILE, else PRINCIPALS_FILE, else
       DATA_DIR/principals.json): a user per principal with a NATS identity and one for the
@@ -451,6 +460,39 @@ const serve = async (): Promise<number> => {
   process.exit(ended === 'stopped' ? 0 : 1);
 };
 
+/**
+ * Delete the ledger's NATS streams (events, outcomes, commands) after the event log was reset or
+ * restored; without --confirm, only say what would be deleted. Connects like the service does.
+ */
+const natsReset = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({ args, options: { confirm: { type: 'boolean', default: false } } });
+  const url = process.env.NATS_URL;
+  if (url === undefined || url === '') {
+    console.error('NATS_URL is not set: give the service\'s NATS_URL and NATS credentials');
+    return 1;
+  }
+  const identity = natsIdentityFrom(process.env);
+  if (E.isLeft(identity)) {
+    console.error(`bad configuration: ${identity.left.message}`);
+    return 1;
+  }
+  const nc = await connect({ ...connectionOptions(identity.right), servers: url.split(','), name: 'ledger nats-reset' });
+  try {
+    const streams = await resetLedgerStreams(await nc.jetstreamManager(), values.confirm);
+    for (const s of streams) {
+      console.error(s.messages === undefined ? `${s.stream}: absent` : `${s.stream}: ${s.messages} messages${s.deleted ? ', deleted' : ' (would be deleted)'}`);
+    }
+    if (!values.confirm) {
+      console.error(`nothing deleted on ${redactedServers(url)}: stop the service, then run \`ledger nats-reset --confirm\``);
+      return 1;
+    }
+    console.error('the ledger\'s NATS streams are deleted (the DLQ is kept); start the service: it creates them again and publishes the whole log');
+    return 0;
+  } finally {
+    await nc.close();
+  }
+};
+
 /** The principals file the CLI edits: --file, else the one the service would use. */
 const principalsAt = (file: string | undefined): E.Either<Error, PrincipalRegistry> => {
   const bootstrap = ensurePrincipals(process.env.DATA_DIR ?? './data', file ?? process.env.PRINCIPALS_FILE);
@@ -537,6 +579,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => principal(rest));
     case 'nats-config':
       return reported(() => natsConfig(rest));
+    case 'nats-reset':
+      return reported(() => natsReset(rest));
     case 'run':
       return reported(() => run(rest));
     case 'help':
