@@ -164,6 +164,38 @@ describe.skipIf(missing !== undefined)('an exception while handling a message', 
   }, 30_000);
 });
 
+describe.skipIf(missing !== undefined)('a store that keeps failing', () => {
+  it('gets the command again a bounded number of times, then the DLQ has it with the reason and the producer hears of the failure', async () => {
+    const b = await bus('max-deliver');
+    cleanups.push(() => b.close());
+    const nc = await b.ledger();
+    const store = new SqliteEventStore(':memory:');
+    // Every append fails, as on a full disk.
+    const failing = Object.assign(Object.create(store) as SqliteEventStore, { append: async () => E.left({ kind: 'unavailable' as const, message: 'database or disk is full' }) });
+    const { lines, logger } = capture();
+    const metrics = new Metrics();
+    const file = principalsFor();
+    const intake = await startNatsIntake(nc, new PoolRegistry(failing, { rootGovernors: exampleRootGovernors }), metrics, () => file, { ackWaitMs: 1_000, maxDeliver: 2, logger });
+    cleanups.push(async () => { await intake.stop(); await store.close(); });
+    const started = Date.now();
+    const outcome = await b.client.submit(createPool, { timeoutMs: 10_000, attempts: 1 });
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'STORE_UNAVAILABLE' } });
+    // Delivered twice: the second a second later (the first retry's delay).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    await eventually(async () => ((await dlqMessages(nc)) > 0 ? true : undefined), 'the DLQ copy');
+    await sleep(2_500);
+    expect(await dlqMessages(nc)).toBe(1);
+    const copy = await (await nc.jetstreamManager()).streams.getMessage(DLQ_STREAM, { last_by_subj: 'ledger.main.dlq' });
+    expect(copy.header.get(REASON_HEADER)).toBe('max-deliveries');
+    expect(copy.header.get('Ledger-Deliveries')).toBe('2');
+    expect(JSON.parse(copy.header.get('Ledger-Error'))).toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining('disk is full') });
+    expect(lines.filter((l) => l.level === 50 && /store did not take a command/.test(l.msg))).toHaveLength(2);
+    expect(await metrics.registry.getSingleMetricAsString('ledger_intake_redeliveries_total')).toMatch(/ 1$/m);
+    const consumer = await (await nc.jetstreamManager()).consumers.info(COMMAND_STREAM, INTAKE_CONSUMER);
+    expect(consumer.num_ack_pending).toBe(0);
+  }, 30_000);
+});
+
 describe.skipIf(missing !== undefined)('a bus that holds another log\'s history', () => {
   it('is refused at start, naming the recovery command; the command clears it and the new log is published', async () => {
     const b = await bus('reset');
