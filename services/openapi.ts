@@ -39,7 +39,7 @@ const principal = {
 
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'Insurance-fund ledger', version: '1', description: 'Commands for a clearing pool and its read models. Amounts are decimal strings. Every route but /healthz and /openapi.json needs a principal\'s bearer token.' },
+  info: { title: 'Insurance-fund ledger', version: '1', description: 'Commands for a clearing pool and its read models. Amounts are decimal strings. Every route but /livez, /readyz, /healthz and /openapi.json needs a principal\'s bearer token.' },
   components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A principal\'s token (ledger principal add, or POST /v1/principals)' } } },
   paths: {
     '/v1/pools/{poolId}/commands': {
@@ -83,7 +83,9 @@ export const openApiDocument = {
         responses: { 200: json(principal, 'Removed'), 404: json(error, 'No such principal'), 409: json(error, 'The last operator stays'), 503: errors[503] },
       }),
     },
-    '/healthz': { get: { summary: 'Liveness and projection lag (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'OK') } } },
+    '/livez': { get: { summary: 'The process is up and answers (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'Alive') } } },
+    '/readyz': { get: { summary: 'Ready to take commands: each check (store, forwarder, intake, projection) with why not (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') } } },
+    '/healthz': { get: { summary: 'The same as /readyz (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') } } },
     '/metrics': { get: secured('role reader (or operator) on every pool (*)', { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain; version=0.0.4' } } }) },
   },
 } as const;
