@@ -202,6 +202,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       // The forwarder first: it refuses a bus that holds another log's history before any command is taken.
       forwarder = await startEventForwarder(nats, events, { logger, metrics, head: () => projection.lag().seen });
       intake = await startNatsIntake(nats, pools, metrics, () => principals.current, { ...(config.natsAckWaitMs === undefined ? {} : { ackWaitMs: config.natsAckWaitMs }), logger });
+      await forwarder.bind();
       checks.forwarder = forwarder.check;
       checks.intake = intake.check;
     }

@@ -22,7 +22,7 @@ import { describeStoreError, type EventStore, type StoredEvent, type Subscriptio
 import { poolOf } from '../../projections/runner.js';
 import type { CheckSource } from '../health.js';
 import type { Metrics } from '../metrics.js';
-import { ensureStream } from './nats-intake.js';
+import { COMMAND_STREAM, ensureStream, OUTCOME_STREAM } from './nats-intake.js';
 
 export const EVENT_STREAM = 'LEDGER_EVENTS';
 export const POSITION_HEADER = 'Ledger-Position';
@@ -48,10 +48,10 @@ export const forwardedBody = (event: StoredEvent, poolId: string) => ({
 export const ensureEventStream = (jsm: JetStreamManager): Promise<void> =>
   ensureStream(jsm, { name: EVENT_STREAM, subjects: ['ledger.*.evt.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
 
-/** The stream holds history that is not this log's: the service must not start on it. */
+/** A stream holds history that is not this log's: the service must not start on it. */
 export class ForeignStreamError extends Error {
-  constructor(detail: string) {
-    super(`the NATS stream ${EVENT_STREAM} does not mirror this event log: ${detail}. Nothing was published. If the event log is the one to keep (it was reset or restored), stop the service and run \`${RECOVERY_COMMAND}\` (with the service's NATS_URL and credentials) to delete the ledger's NATS streams, then start the service: it publishes the whole log again`);
+  constructor(detail: string, stream: string = EVENT_STREAM) {
+    super(`the NATS stream ${stream} does not mirror this event log: ${detail}. Nothing was published. If the event log is the one to keep (it was reset or restored), stop the service and run \`${RECOVERY_COMMAND}\` (with the service's NATS_URL and credentials) to delete the ledger's NATS streams, then start the service: it publishes the whole log again`);
     this.name = 'ForeignStreamError';
   }
 }
@@ -100,9 +100,32 @@ export const forwardedUpTo = async (jsm: JetStreamManager, events: EventStore): 
   return BigInt(position);
 };
 
+/** A stream's description that binds it to a log. */
+export const bindingOf = (identity: string): string => `ledger log ${identity}`;
+const boundTo = (description: string | undefined): string | undefined => /^ledger log ([0-9a-f]{64})$/.exec(description ?? '')?.[1];
+
+/**
+ * Check that each of the ledger's streams that exists is bound to this log (or to none yet), and
+ * bind those that are not to it once the log has an identity: the outcomes and the duplicate
+ * window of one log must never answer commands for another.
+ */
+export const bindStreams = async (jsm: JetStreamManager, identity: string | undefined): Promise<void> => {
+  for (const stream of [EVENT_STREAM, OUTCOME_STREAM, COMMAND_STREAM]) {
+    const info = await jsm.streams.info(stream).catch(() => undefined);
+    if (info === undefined) continue;
+    const bound = boundTo(info.config.description);
+    if (bound !== undefined && bound !== identity) {
+      throw new ForeignStreamError(`it is bound to the log whose first event's hash is ${bound}; ${identity === undefined ? 'this log is empty' : `this log's is ${identity}`}`, stream);
+    }
+    if (bound === undefined && identity !== undefined) await jsm.streams.update(stream, { description: bindingOf(identity) });
+  }
+};
+
 export interface EventForwarder {
   /** The log position of the last event published (and acknowledged by JetStream). */
   forwarded(): bigint | 'start';
+  /** Bind the ledger's streams to the log, once it has an identity (after the intake made its streams). */
+  bind(): Promise<void>;
   /** Stuck (failing to publish one event for too long) or too far behind `head()`. */
   readonly check: CheckSource;
   stop(): Promise<void>;
@@ -125,6 +148,13 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
   let upTo = await forwardedUpTo(jsm, events);
   // Known once the log has an event; every message names it.
   let identity = await logIdentity(events);
+  await bindStreams(jsm, identity);
+  let boundTo_: string | undefined = identity;
+  const bind = async (): Promise<void> => {
+    if (identity === undefined) return;
+    await bindStreams(jsm, identity);
+    boundTo_ = identity;
+  };
   let stopped = false;
   let wake: (() => void) | undefined;
   /** Since when the event in hand has failed to publish, and how often. */
@@ -139,6 +169,13 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
   const forward = async (event: StoredEvent): Promise<void> => {
     const poolId = poolOf(event);
     identity ??= event.metadata.hash;
+    // The log's first event: from now on its streams are this log's.
+    if (boundTo_ !== identity) {
+      await bind().catch((error: unknown) => {
+        metrics?.forwarderErrors.inc();
+        logger?.error({ err: error }, 'event forwarder: cannot bind the ledger\'s streams to the log');
+      });
+    }
     if (poolId === undefined) {
       upTo = event.position;
       return;
@@ -197,6 +234,7 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
 
   return {
     forwarded: () => upTo,
+    bind,
     check,
     stop: async () => {
       stopped = true;

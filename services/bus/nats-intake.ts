@@ -148,7 +148,7 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
   const jsm = await nc.jetstreamManager();
   await ensureCommandStream(jsm, options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, maxDeliver);
   const consumer = await nc.jetstream().consumers.get(COMMAND_STREAM, INTAKE_CONSUMER);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 1_000 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
   const inHand = new Set<Promise<void>>();
 
   const publish = (poolId: string, principalId: string, replyTo: string | undefined, outcome: IntakeOutcome) => {
@@ -174,9 +174,11 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
     copy.set('Ledger-Subject', message.subject);
     copy.set(REASON_HEADER, reason);
     copy.set('Ledger-Deliveries', String(message.info.redeliveryCount));
-    await js.publish(dlqSubject(poolId), message.data, { headers: copy, msgID: `${COMMAND_STREAM}-${message.info.streamSequence}` });
-    metrics.intakeDlq.inc({ reason });
+    const stored = await js.publish(dlqSubject(poolId), message.data, { headers: copy, msgID: `${COMMAND_STREAM}-${message.info.streamSequence}` });
     message.ack();
+    // A redelivery of a message already copied (its ack was lost) is not a second dead letter.
+    if (stored.duplicate) return;
+    metrics.intakeDlq.inc({ reason });
     warnOnce(`dlq-${reason}`, (held) => logger?.warn({ subject: message.subject, reason, error, deliveries: message.info.redeliveryCount, alsoSinceLastLogged: held }, 'NATS intake: message sent to the dead-letter stream'));
   };
 

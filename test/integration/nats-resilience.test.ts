@@ -17,7 +17,7 @@ import { connect, headers, type NatsConnection } from 'nats';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { inboxPrefixOf } from '../../services/bus/connection.js';
 import { EVENT_STREAM, eventSubject, POSITION_HEADER, RECOVERY_COMMAND } from '../../services/bus/event-forwarder.js';
-import { COMMAND_STREAM, commandSubject, DLQ_STREAM, INTAKE_CONSUMER, REASON_HEADER, startNatsIntake } from '../../services/bus/nats-intake.js';
+import { COMMAND_STREAM, commandSubject, DLQ_STREAM, OUTCOME_STREAM, INTAKE_CONSUMER, REASON_HEADER, startNatsIntake } from '../../services/bus/nats-intake.js';
 import { addPrincipal, writePrincipals } from '../../services/auth/principals.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { Metrics } from '../../services/metrics.js';
@@ -238,6 +238,24 @@ describe.skipIf(missing !== undefined)('a bus that holds another log\'s history'
     expect((await b.poolEvents()).map((e) => e.metadata.commandId)).toContain('reset-1');
     await eventually(async () => ((await jsm.streams.info(EVENT_STREAM)).state.messages === (await b.poolEvents()).length ? true : undefined), 'the new log on the bus');
   }, 90_000);
+
+  it('refuses outcome and command streams bound to another log, even with the event stream gone', async () => {
+    const b = await bus('bound');
+    cleanups.push(() => b.close());
+    const service = await b.start();
+    expect((await b.client.submit(createPool)).status).toBe('accepted');
+    const ledger = await b.ledger();
+    const jsm = await ledger.jetstreamManager();
+    const published = (await b.poolEvents()).length;
+    await eventually(async () => ((await jsm.streams.info(EVENT_STREAM)).state.messages === published ? true : undefined), 'the events');
+    const identity = (await b.poolEvents())[0]!.metadata.hash;
+    expect((await jsm.streams.info(OUTCOME_STREAM)).config.description).toBe(`ledger log ${identity}`);
+    expect((await jsm.streams.info(COMMAND_STREAM)).config.description).toBe(`ledger log ${identity}`);
+    await service.stop();
+    await jsm.streams.delete(EVENT_STREAM);
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(join(b.dir, `events.sqlite${suffix}`))) renameSync(join(b.dir, `events.sqlite${suffix}`), join(b.dir, `old.sqlite${suffix}`));
+    await expect(b.start()).rejects.toThrow(new RegExp(`stream ${OUTCOME_STREAM} does not mirror this event log: it is bound to the log whose first event's hash is ${identity}; this log is empty.*ledger nats-reset --confirm`));
+  }, 60_000);
 
   it('refuses a stream whose last event is forged with a position beyond the log', async () => {
     const b = await bus('forged');
