@@ -8,6 +8,7 @@
 //   ledger principal remove <id> [--file F]
 //   ledger keygen [--out FILE]
 //   ledger nats-config [--principals FILE]
+//   ledger nats-reset [--confirm]
 //   ledger help
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,9 @@ import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
 import { natsServerConfig } from './bus/nats-config.js';
+import { connect } from 'nats';
+import { connectionOptions, natsIdentityFrom, redactedServers } from './bus/connection.js';
+import { resetLedgerStreams } from './bus/nats-reset.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
 import { parseCheckpoints, publicKeyHexOf, type Checkpoint } from './ledger/checkpoints.js';
 import { describeProgress, progressReporter, streamLength } from './progress.js';
@@ -139,6 +143,11 @@ const usage = `usage:
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
+  ledger nats-reset [--confirm]
+      after the event log was reset or restored (the service refuses to start on streams that
+      hold another log's history): delete the ledger's NATS streams (events, outcomes, commands;
+      the DLQ is kept), connecting with the service's NATS_URL and NATS_* credentials. Stop the
+      service first; without --confirm, only says what it would delete
   ledger nats-config [--principals FILE]
       print a nats-server configuration for the principals file (FILE, else PRINCIPALS_FILE, else
       DATA_DIR/principals.json): a user per principal with a NATS identity and one for the
@@ -509,7 +518,9 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
   return lines.join('\n');
 };
 
-/** Run the service until SIGTERM or SIGINT, then stop it cleanly. */
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** Run the service until SIGTERM or SIGINT, then stop it cleanly, within SHUTDOWN_TIMEOUT_MS. */
 const serve = async (): Promise<number> => {
   const config = serviceConfigFrom(process.env);
   if (E.isLeft(config)) {
@@ -526,9 +537,53 @@ const serve = async (): Promise<number> => {
     void service.failed.then(resolve);
   });
   process.off('SIGHUP', reload);
-  await service.stop();
+  // Bounded: whatever state NATS and the store are in, the process ends (status 1 when the stop
+  // did not finish in time, or failed, naming what it was doing).
+  const bound = config.right.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const ended = await Promise.race([
+    service.stop().then(() => 'stopped' as const, (error: unknown) => error as Error),
+    new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), bound); }),
+  ]);
+  clearTimeout(timer);
+  if (ended === 'timeout') console.error(`the service did not stop within ${bound} ms (still ${service.stopping() ?? 'stopping'}); exiting anyway`);
+  else if (ended !== 'stopped') console.error(`the service did not stop cleanly (${service.stopping() ?? 'stopping'}): ${ended.message}`);
   if (failure !== undefined) console.error(`the service stopped: ${failure.message}`);
-  return failure === undefined ? 0 : 1;
+  // Nothing may keep the process alive now (a NATS client reconnecting, a stuck handle).
+  process.exit(ended === 'stopped' && failure === undefined ? 0 : 1);
+};
+
+/**
+ * Delete the ledger's NATS streams (events, outcomes, commands) after the event log was reset or
+ * restored; without --confirm, only say what would be deleted. Connects like the service does.
+ */
+const natsReset = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({ args, options: { confirm: { type: 'boolean', default: false } } });
+  const url = process.env.NATS_URL;
+  if (url === undefined || url === '') {
+    console.error('NATS_URL is not set: give the service\'s NATS_URL and NATS credentials');
+    return 1;
+  }
+  const identity = natsIdentityFrom(process.env);
+  if (E.isLeft(identity)) {
+    console.error(`bad configuration: ${identity.left.message}`);
+    return 1;
+  }
+  const nc = await connect({ ...connectionOptions(identity.right), servers: url.split(','), name: 'ledger nats-reset' });
+  try {
+    const streams = await resetLedgerStreams(await nc.jetstreamManager(), values.confirm);
+    for (const s of streams) {
+      console.error(s.messages === undefined ? `${s.stream}: absent` : `${s.stream}: ${s.messages} messages${s.deleted ? ', deleted' : ' (would be deleted)'}`);
+    }
+    if (!values.confirm) {
+      console.error(`nothing deleted on ${redactedServers(url)}: stop the service, then run \`ledger nats-reset --confirm\``);
+      return 1;
+    }
+    console.error('the ledger\'s NATS streams are deleted (the DLQ is kept); start the service: it creates them again and publishes the whole log');
+    return 0;
+  } finally {
+    await nc.close();
+  }
 };
 
 /** The principals file the CLI edits: --file, else the one the service would use. */
@@ -634,6 +689,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => principal(rest));
     case 'nats-config':
       return reported(() => natsConfig(rest));
+    case 'nats-reset':
+      return reported(() => natsReset(rest));
     case 'run':
       return reported(() => run(rest));
     case 'help':

@@ -1,7 +1,7 @@
 // The HTTP API (fastify): commands in, read models out. Translation only: commands are decoded
 // with the same codecs as every other intake and decided by the pool's writer; queries read the
 // read-model store and derive mark-dependent figures from the projection's state.
-// Every route but /healthz, /openapi.json and /v1/checkpoint-key (which show no ledger data) needs a bearer token of a
+// Every route but /livez, /readyz, /healthz, /openapi.json and /v1/checkpoint-key (which show no ledger data) needs a bearer token of a
 // principal (401 without one), and `authorize` decides what that principal may do (403), before
 // any command is decided.
 
@@ -31,6 +31,7 @@ import type { Metrics } from './metrics.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { openApiDocument } from './openapi.js';
 import type { PoolRegistry } from './pools.js';
+import { projectionCheck, readiness, type Readiness } from './health.js';
 
 export interface HttpDependencies {
   readonly pools: PoolRegistry;
@@ -49,6 +50,8 @@ export interface HttpDependencies {
   readonly stress?: StressSettings;
   /** How often the live event stream looks for new events, ms (default 250). */
   readonly streamPollMs?: number;
+  /** Whether the service can take commands now (default: the projection's check alone). */
+  readonly readiness?: () => Promise<Readiness>;
 }
 
 // Domain rejections that are about the state of things (someone got there first, or the command
@@ -160,6 +163,7 @@ const decodeOr = <A>(codec: t.Type<A, unknown, unknown>, input: unknown, reply: 
 
 export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
   const bodyLimit = deps.bodyLimit ?? 256 * 1024;
+  const ready = deps.readiness ?? (() => readiness({ projection: projectionCheck(() => deps.runner.lag()) }));
   const app = (deps.logger ? Fastify({ loggerInstance: deps.logger, bodyLimit }) : Fastify({ logger: false, bodyLimit })) as unknown as FastifyInstance;
 
   // JSON bodies through the same parser as every other boundary: a repeated key or nesting deeper
@@ -553,6 +557,7 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
 
     scope.get('/metrics', { onRequest: allow(() => ({ kind: 'read-all' })) }, async (_request, reply) => {
       deps.metrics.projectionLag.set(Number(deps.runner.lag().behind));
+      deps.metrics.ready.set((await ready()).ready ? 1 : 0);
       return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
     });
 
@@ -581,10 +586,20 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
     });
   });
 
-  app.get('/healthz', async () => {
+  // Health, open (no ledger data): /livez says the process answers; /readyz whether it can take
+  // commands now, each check with why not (503 when one fails); /healthz is /readyz.
+  app.get('/livez', async () => ({ status: 'ok', uptimeSeconds: Math.floor(process.uptime()) }));
+  const readyRoute = async (_request: FastifyRequest, reply: FastifyReply) => {
+    const state = await ready();
+    deps.metrics.ready.set(state.ready ? 1 : 0);
     const lag = deps.runner.lag();
-    return { status: 'ok', projection: { seen: String(lag.seen), stored: String(lag.stored), behind: lag.behind.toString() } };
-  });
+    return reply.code(state.ready ? 200 : 503).send({
+      status: state.ready ? 'ok' : 'not ready', checks: state.checks,
+      projection: { seen: String(lag.seen), stored: String(lag.stored), behind: lag.behind.toString() },
+    });
+  };
+  app.get('/readyz', readyRoute);
+  app.get('/healthz', readyRoute);
 
   app.get('/openapi.json', async () => openApiDocument);
 

@@ -116,6 +116,7 @@ export class Metrics {
   }
 
   recordAppend(events: number, seconds: number): void {
+    this.lastAppendAt = Date.now();
     this.batchSize.observe(events);
     this.appendLatency.observe(seconds);
   }
@@ -128,5 +129,31 @@ export class Metrics {
     const code = outcome.status === 'accepted' ? '' : outcome.error.code;
     this.commands.inc({ status: outcome.status, code });
     this.commandLatency.observe(seconds);
+    if (outcome.status === 'failed') {
+      this.lastAppendFailure = { at: Date.now(), message: `${code}: ${outcome.error.message}` };
+      this.lastAppendError.setToCurrentTime();
+      this.appendErrors.inc({ code });
+      this.onAppendFailure?.(outcome.error);
+    }
   }
+
+  /** The last command the store did not take, and the last durable append (ms since the epoch), for readiness. */
+  lastAppendFailure: { readonly at: number; readonly message: string } | undefined;
+  lastAppendAt: number | undefined;
+  /** Told of every command the store did not take (the service logs it). */
+  onAppendFailure: ((error: { readonly code: string; readonly message: string }) => void) | undefined;
+
+  // Health: what an alert watches (see the README's Operations section).
+  readonly appendErrors = new Counter({
+    name: 'ledger_append_errors_total', help: 'Commands answered "failed": the store did not take them (disk full, locked, unavailable)', labelNames: ['code'] as const, registers: [this.registry],
+  });
+  readonly lastAppendError = new Gauge({ name: 'ledger_last_append_error_timestamp_seconds', help: 'When a command last failed for want of the store (0: never)', registers: [this.registry] });
+  readonly projectionErrors = new Counter({ name: 'ledger_projection_errors_total', help: 'Errors of the projection runner (the read models stop following the log)', registers: [this.registry] });
+  readonly forwarderErrors = new Counter({ name: 'ledger_forwarder_errors_total', help: 'Failed attempts to publish an event to NATS (each is retried)', registers: [this.registry] });
+  readonly forwarderLag = new Gauge({ name: 'ledger_forwarder_lag_events', help: 'Positions between the last event of the log and the last one published to NATS', registers: [this.registry] });
+  readonly forwarderFailingSeconds = new Gauge({ name: 'ledger_forwarder_failing_seconds', help: 'How long the forwarder has been failing to publish the same event (0: not failing)', registers: [this.registry] });
+  readonly intakeDlq = new Counter({ name: 'ledger_intake_dlq_total', help: 'NATS messages sent to the dead-letter stream, by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly intakeRedeliveries = new Counter({ name: 'ledger_intake_redeliveries_total', help: 'NATS command deliveries that were not the first of their message', registers: [this.registry] });
+  readonly intakeBacklog = new Gauge({ name: 'ledger_intake_backlog_messages', help: 'Commands waiting in JetStream for the intake (pending and unacknowledged), polled', registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'ledger_ready', help: '1 when the service is ready to take commands (as GET /readyz), else 0', registers: [this.registry] });
 }

@@ -64,7 +64,7 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: {
     title: 'Insurance-fund ledger', version: '1',
-    description: 'Commands for a clearing pool and its read models. Amounts are exact decimal strings. Every route but /healthz, /openapi.json and /v1/checkpoint-key needs a principal\'s bearer token.',
+    description: 'Commands for a clearing pool and its read models. Amounts are exact decimal strings. Every route but /livez, /readyz, /healthz, /openapi.json and /v1/checkpoint-key needs a principal\'s bearer token.',
   },
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A principal\'s token (ledger principal add, or POST /v1/principals)' } },
@@ -136,7 +136,9 @@ export const openApiDocument = {
         responses: { 200: json(ref('Principal'), 'Removed'), 400: errors[400], 404: json(error, 'No such principal'), 409: json(error, 'The last operator stays'), 503: errors[503] },
       }),
     },
-    '/healthz': { get: { operationId: 'health', summary: 'Liveness and projection lag (open: no ledger data)', security: [], responses: { 200: json(ref('Health'), 'OK') } } },
+    '/livez': { get: { operationId: 'live', summary: 'The process is up and answers (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'Alive') } } },
+    '/readyz': { get: { operationId: 'ready', summary: 'Ready to take commands: each check (store, forwarder, intake, projection) with why not (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') } } },
+    '/healthz': { get: { operationId: 'health', summary: 'The same as /readyz (open: no ledger data)', security: [], responses: { 200: json({ type: 'object' }, 'Ready'), 503: json({ type: 'object' }, 'Not ready') } } },
     '/openapi.json': { get: { operationId: 'openApi', summary: 'This description (open)', security: [], responses: { 200: json({ type: 'object' }, 'OpenAPI 3.1') } } },
     '/metrics': { get: secured('metrics', 'role reader (or operator) on every pool (*)', { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } }) },
   },

@@ -30,6 +30,8 @@ import { loadOrCreateSigner, type Checkpoint } from './ledger/checkpoints.js';
 import { ChainBrokenError } from '../projections/runner.js';
 import { catchUpLogging, stressSettingsFrom } from './read-settings.js';
 import type { StressSettings } from './read-api.js';
+import { DEFAULT_READINESS_LIMITS, directoryWriteProbe, projectionCheck, readiness, storeCheck, throttled, type CheckSource, type Failure } from './health.js';
+import type { EventStore } from './ledger/event-store.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -56,6 +58,8 @@ export interface ServiceConfig {
   readonly checkpointIntervalMs?: number;
   /** The Cover-2 shocks fund health reports (STRESS_SHOCK_PPM). */
   readonly stress?: StressSettings;
+  /** How long a stop (SIGTERM) may take before the process exits anyway, with status 1 (SHUTDOWN_TIMEOUT_MS). */
+  readonly shutdownTimeoutMs?: number;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -91,6 +95,10 @@ const ServiceEnvironment = t.partial({
   CHECKPOINT_KEY_FILE: pattern('Path', /^\S+$/, 'expected the path of a PKCS#8 PEM ed25519 private key'),
   CHECKPOINT_EVERY: wholeNumber('CheckpointEvery', 1, 10_000_000, 'expected a number of events, 1 to 10000000'),
   CHECKPOINT_INTERVAL_MS: wholeNumber('CheckpointIntervalMs', 1_000, 86_400_000, 'expected milliseconds, 1000 to 86400000'),
+  SHUTDOWN_TIMEOUT_MS: new t.Type<number, string, unknown>('ShutdownTimeoutMs', (u): u is number => typeof u === 'number', (u, c) => {
+    const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
+    return ms >= 100 && ms <= 600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 100 to 600000');
+  }, String),
 });
 
 /** The root governors file named by ROOT_GOVERNORS_FILE, decoded; its errors name the variable and the field. */
@@ -105,7 +113,7 @@ const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Gov
 };
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS', 'SHUTDOWN_TIMEOUT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
@@ -133,6 +141,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.CHECKPOINT_EVERY === undefined ? {} : { checkpointEvery: decoded.right.CHECKPOINT_EVERY }),
     ...(decoded.right.CHECKPOINT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: decoded.right.CHECKPOINT_INTERVAL_MS }),
     stress: stress.right,
+    ...(decoded.right.SHUTDOWN_TIMEOUT_MS === undefined ? {} : { shutdownTimeoutMs: decoded.right.SHUTDOWN_TIMEOUT_MS }),
   });
 };
 
@@ -148,6 +157,13 @@ export interface RunningService {
   stop(): Promise<void>;
   /** Settles if the service must stop on its own: a pool's hash chain broke while following the log. */
   readonly failed: Promise<Error>;
+  /** What `stop` is doing (for a stop that does not end in time). */
+  stopping(): string | undefined;
+}
+
+/** What a test may put in place of the configured parts. */
+export interface ServiceOverrides {
+  readonly openStore?: (config: StoreConfig) => EventStore;
 }
 
 /** The principals the service answers to: the configured file, or the default one, created when missing. */
@@ -164,7 +180,19 @@ const openPrincipals = (config: ServiceConfig, logger: Logger): PrincipalRegistr
   return registry.right;
 };
 
-export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> => {
+/**
+ * Drain the connection (flush what is published) for a moment, then close it whatever state it
+ * is in: a connection whose server went away would otherwise keep reconnecting, and the process
+ * alive, for ever.
+ */
+const closeNats = async (nc: NatsConnection, drainMs = 2_000): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([nc.drain().catch(() => undefined), new Promise((resolve) => { timer = setTimeout(resolve, drainMs); })]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+};
+
+export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel }), overrides: ServiceOverrides = {}): Promise<RunningService> => {
   // A bad principals file stops the start before anything opens.
   const principals = openPrincipals(config, logger);
   const dataDir = config.dataDir ?? (config.store.kind === 'sqlite' ? dirname(config.store.path) : './data');
@@ -172,7 +200,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   const key = loadOrCreateSigner(dataDir, config.checkpointKeyFile);
   if (key.created) logger.warn({ checkpointKeyFile: key.path, publicKey: key.signer.publicKey }, 'created the checkpoint signing key (readable by its owner only); keep a copy of the public key with the checkpoints you keep');
   // One writer: a second process on the same SQLite store is refused here.
-  const events = openStore(config.store, { writer: true });
+  const events = (overrides.openStore ?? ((store: StoreConfig) => openStore(store, { writer: true })))(config.store);
   let checkpointPublisher: CheckpointPublisher | undefined;
   let fail: (error: Error) => void = () => undefined;
   const failed = new Promise<Error>((resolve) => {
@@ -194,12 +222,20 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     onWarning: (message: string) => logger.warn(message),
   });
   metrics.trackPoolWriters(() => pools.writerCount);
+  const warnOnce = throttled(10_000);
+  metrics.onAppendFailure = (error) => warnOnce(`append-${error.code}`, (held) => logger.error({ error, alsoSinceLastLogged: held }, 'the store did not take a command'));
+  let projectionError: Failure | undefined;
+  const checks: Record<string, CheckSource> = {
+    store: storeCheck(metrics, config.store.kind === 'sqlite' ? directoryWriteProbe(dirname(config.store.path)) : undefined),
+  };
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
     runner = new ProjectionRunner(events, readModels, {
       onError: (error) => {
         if (!(error instanceof ChainBrokenError)) {
+          projectionError = { at: Date.now(), message: error.message };
+          metrics.projectionErrors.inc();
           logger.error({ err: error }, 'projection error');
           return;
         }
@@ -213,11 +249,20 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     // writer loads and verifies its state, before HTTP or NATS take anything.
     await runner.start();
     await pools.openAll(runner.pools());
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() }, ...(config.stress === undefined ? {} : { stress: config.stress }) });
+    const projection = runner;
+    checks.projection = projectionCheck(() => projection.lag(), () => projectionError);
+    app = buildHttpApp({
+      pools, events, readModels, runner, metrics, principals, logger, readiness: () => readiness(checks, DEFAULT_READINESS_LIMITS),
+      checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() }, ...(config.stress === undefined ? {} : { stress: config.stress }),
+    });
     if (config.natsUrl !== undefined) {
       nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
-      intake = await startNatsIntake(nats, pools, metrics, () => principals.current, config.natsAckWaitMs);
-      forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
+      // The forwarder first: it refuses a bus that holds another log's history before any command is taken.
+      forwarder = await startEventForwarder(nats, events, { logger, metrics, head: () => projection.lag().seen });
+      intake = await startNatsIntake(nats, pools, metrics, () => principals.current, { ...(config.natsAckWaitMs === undefined ? {} : { ackWaitMs: config.natsAckWaitMs }), logger });
+      await forwarder.bind();
+      checks.forwarder = forwarder.check;
+      checks.intake = intake.check;
       checkpointPublisher = await startCheckpointPublisher(nats, (error) => logger.warn({ err: error }, 'checkpoint not published to NATS (it is kept in the store and served over HTTP)'));
       for (const writer of await pools.openWriters()) if (writer.newestCheckpoint !== undefined) checkpointPublisher.publish(writer.newestCheckpoint);
     }
@@ -235,6 +280,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
+  let stopStep: string | undefined;
   logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl === undefined ? null : { servers: redactedServers(config.natsUrl), ...describeIdentity(config.nats ?? {}) }, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
@@ -245,17 +291,23 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       else logger.info({ principalsFile: principals.path, principals: reloaded.right.principals.length }, 'principals file reloaded');
       return reloaded;
     },
+    stopping: () => stopStep,
     stop: async () => {
       logger.info('stopping: no new commands, finishing the batch in flight');
-      await started.intake?.stop();
-      await started.app.close();
-      await pools.close();
-      await checkpointPublisher?.flush();
-      await started.forwarder?.stop();
-      await started.nats?.drain();
-      await started.runner.stop();
-      await started.readModels.close();
-      await events.close();
+      const step = async (name: string, work: () => Promise<unknown> | undefined): Promise<void> => {
+        stopStep = name;
+        await work();
+      };
+      await step('stopping the NATS intake', () => started.intake?.stop());
+      await step('closing HTTP', () => started.app.close());
+      await step('finishing the batches in flight', () => pools.close());
+      await step('publishing the last checkpoint', () => checkpointPublisher?.flush());
+      await step('stopping the event forwarder', () => started.forwarder?.stop());
+      await step('closing the NATS connection', () => (started.nats === undefined ? undefined : closeNats(started.nats)));
+      await step('stopping the projection', () => started.runner.stop());
+      await step('closing the read models', () => started.readModels.close());
+      await step('closing the event store', () => events.close());
+      stopStep = undefined;
       logger.info('stopped');
     },
   };

@@ -6,15 +6,32 @@
 // awaited one after another, so the stream always holds an unbroken prefix of the log; the
 // message id is the event id, so a publish repeated after a crash (or a timed-out ack) is dropped
 // by JetStream's duplicate window instead of delivered twice.
+//
+// The stream is bound to the log it mirrors: every message names the log (the hash of the log's
+// first event) and carries its event's hash. On start the last message must be this log's event
+// at its position; when it is not (the store was reset or restored, or the stream holds another
+// log's or a forged event) the forwarder refuses to start rather than skip anything, and names
+// the recovery command. An event it cannot publish is retried with backoff, each failure logged
+// and counted, never skipped.
 
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { headers as natsHeaders } from 'nats';
-import type { EventStore, StoredEvent, Subscription } from '../ledger/event-store.js';
+import type { Logger } from 'pino';
+import * as E from 'fp-ts/lib/Either.js';
+import { describeStoreError, type EventStore, type StoredEvent, type Subscription } from '../ledger/event-store.js';
 import { poolOf } from '../../projections/runner.js';
-import { ensureStream } from './nats-intake.js';
+import type { CheckSource } from '../health.js';
+import type { Metrics } from '../metrics.js';
+import { COMMAND_STREAM, ensureStream, OUTCOME_STREAM } from './nats-intake.js';
 
 export const EVENT_STREAM = 'LEDGER_EVENTS';
 export const POSITION_HEADER = 'Ledger-Position';
+/** The log a message comes from: the hash of the log's first event. */
+export const LOG_HEADER = 'Ledger-Log';
+/** The hash of the message's event (its metadata's hash). */
+export const HASH_HEADER = 'Ledger-Hash';
+/** What an operator runs when the bus holds another log's history. */
+export const RECOVERY_COMMAND = 'ledger nats-reset --confirm';
 export const eventSubject = (poolId: string, type: string): string => `ledger.${poolId}.evt.${type}`;
 export const eventSubjects = (poolId: string): string => `ledger.${poolId}.evt.*`;
 
@@ -31,34 +48,142 @@ export const forwardedBody = (event: StoredEvent, poolId: string) => ({
 export const ensureEventStream = (jsm: JetStreamManager): Promise<void> =>
   ensureStream(jsm, { name: EVENT_STREAM, subjects: ['ledger.*.evt.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
 
-/** The log position of the last event in the stream, or 'start' when it holds none. */
-export const forwardedUpTo = async (jsm: JetStreamManager): Promise<bigint | 'start'> => {
+/** A stream holds history that is not this log's: the service must not start on it. */
+export class ForeignStreamError extends Error {
+  constructor(detail: string, stream: string = EVENT_STREAM) {
+    super(`the NATS stream ${stream} does not mirror this event log: ${detail}. Nothing was published. If the event log is the one to keep (it was reset or restored), stop the service and run \`${RECOVERY_COMMAND}\` (with the service's NATS_URL and credentials) to delete the ledger's NATS streams, then start the service: it publishes the whole log again`);
+    this.name = 'ForeignStreamError';
+  }
+}
+
+/** The identity of a log: the hash of its first event (undefined while it has none). */
+export const logIdentity = async (events: EventStore): Promise<string | undefined> => {
+  const first = await events.readAll('start', 1);
+  if (E.isLeft(first)) throw new Error(describeStoreError(first.left));
+  return first.right[0]?.metadata.hash;
+};
+
+/** The log's event at a position, if it has one there. */
+const eventAt = async (events: EventStore, position: bigint): Promise<StoredEvent | undefined> => {
+  const read = await events.readAll(position === 0n ? 'start' : position - 1n, 1);
+  if (E.isLeft(read)) throw new Error(describeStoreError(read.left));
+  const found = read.right[0];
+  return found?.position === position ? found : undefined;
+};
+
+/**
+ * The log position of the last event in the stream, or 'start' when it holds none, once that
+ * event is checked to be this log's event at that position; a ForeignStreamError otherwise.
+ */
+export const forwardedUpTo = async (jsm: JetStreamManager, events: EventStore): Promise<bigint | 'start'> => {
   const info = await jsm.streams.info(EVENT_STREAM);
   if (info.state.messages === 0) return 'start';
   const last = await jsm.streams.getMessage(EVENT_STREAM, { seq: info.state.last_seq });
-  const position = last.header.get(POSITION_HEADER);
-  if (!/^[0-9]+$/.test(position)) throw new Error(`the last message of ${EVENT_STREAM} has no ${POSITION_HEADER} header`);
+  const header = (name: string): string | undefined => {
+    const value = last.header.get(name);
+    return value === '' ? undefined : value;
+  };
+  const position = header(POSITION_HEADER);
+  if (position === undefined || !/^[0-9]+$/.test(position)) throw new ForeignStreamError(`its last message (sequence ${info.state.last_seq}) has no ${POSITION_HEADER} header`);
+  const identity = await logIdentity(events);
+  const log = header(LOG_HEADER);
+  if (identity === undefined) throw new ForeignStreamError(`it holds ${info.state.messages} events (up to position ${position}) and the log is empty`);
+  // Messages published before the header existed carry none: their event is checked below.
+  if (log !== undefined && log !== identity) throw new ForeignStreamError(`it mirrors the log whose first event's hash is ${log}; this log's is ${identity}`);
+  const event = await eventAt(events, BigInt(position));
+  if (event === undefined) throw new ForeignStreamError(`its last event is at position ${position}, beyond the end of the log`);
+  const hash = header(HASH_HEADER);
+  const eventId = header('Nats-Msg-Id');
+  if ((hash !== undefined && hash !== event.metadata.hash) || (eventId !== undefined && eventId !== event.eventId)) {
+    throw new ForeignStreamError(`its event at position ${position} is not the log's event there (event ${eventId ?? '?'}, the log has ${event.eventId})`);
+  }
   return BigInt(position);
+};
+
+/** A stream's description that binds it to a log. */
+export const bindingOf = (identity: string): string => `ledger log ${identity}`;
+const boundTo = (description: string | undefined): string | undefined => /^ledger log ([0-9a-f]{64})$/.exec(description ?? '')?.[1];
+
+/**
+ * Check that each of the ledger's streams that exists is bound to this log (or to none yet), and
+ * bind those that are not to it once the log has an identity: the outcomes and the duplicate
+ * window of one log must never answer commands for another.
+ */
+export const bindStreams = async (jsm: JetStreamManager, identity: string | undefined): Promise<void> => {
+  for (const stream of [EVENT_STREAM, OUTCOME_STREAM, COMMAND_STREAM]) {
+    const info = await jsm.streams.info(stream).catch(() => undefined);
+    if (info === undefined) continue;
+    const bound = boundTo(info.config.description);
+    if (bound !== undefined && bound !== identity) {
+      throw new ForeignStreamError(`it is bound to the log whose first event's hash is ${bound}; ${identity === undefined ? 'this log is empty' : `this log's is ${identity}`}`, stream);
+    }
+    if (bound === undefined && identity !== undefined) await jsm.streams.update(stream, { description: bindingOf(identity) });
+  }
 };
 
 export interface EventForwarder {
   /** The log position of the last event published (and acknowledged by JetStream). */
   forwarded(): bigint | 'start';
+  /** Bind the ledger's streams to the log, once it has an identity (after the intake made its streams). */
+  bind(): Promise<void>;
+  /** Stuck (failing to publish one event for too long) or too far behind `head()`. */
+  readonly check: CheckSource;
   stop(): Promise<void>;
 }
 
-export const startEventForwarder = async (nc: NatsConnection, events: EventStore, onError: (error: Error) => void): Promise<EventForwarder> => {
+export interface ForwarderOptions {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** The last position of the log as far as this process knows (for the lag). */
+  readonly head?: () => bigint | 'start';
+  /** The longest wait between two attempts to publish an event, ms. */
+  readonly maxBackoffMs?: number;
+}
+
+export const startEventForwarder = async (nc: NatsConnection, events: EventStore, options: ForwarderOptions = {}): Promise<EventForwarder> => {
+  const { logger, metrics } = options;
   const jsm = await nc.jetstreamManager();
   await ensureEventStream(jsm);
   const js = nc.jetstream();
-  let upTo = await forwardedUpTo(jsm);
+  let upTo = await forwardedUpTo(jsm, events);
+  // Known once the log has an event; every message names it.
+  let identity = await logIdentity(events);
+  await bindStreams(jsm, identity);
+  let boundTo_: string | undefined = identity;
+  const bind = async (): Promise<void> => {
+    if (identity === undefined) return;
+    await bindStreams(jsm, identity);
+    boundTo_ = identity;
+  };
   let stopped = false;
+  let wake: (() => void) | undefined;
+  /** Since when the event in hand has failed to publish, and how often. */
+  let failing: { readonly since: number; attempts: number; position: bigint; error: string } | undefined;
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+
+  const lag = (): bigint => {
+    const head = options.head?.() ?? 'start';
+    return head === 'start' ? 0n : head - (upTo === 'start' ? 0n : upTo);
+  };
 
   const forward = async (event: StoredEvent): Promise<void> => {
     const poolId = poolOf(event);
-    if (poolId === undefined) return;
+    identity ??= event.metadata.hash;
+    // The log's first event: from now on its streams are this log's.
+    if (boundTo_ !== identity) {
+      await bind().catch((error: unknown) => {
+        metrics?.forwarderErrors.inc();
+        logger?.error({ err: error }, 'event forwarder: cannot bind the ledger\'s streams to the log');
+      });
+    }
+    if (poolId === undefined) {
+      upTo = event.position;
+      return;
+    }
     const h = natsHeaders();
     h.set(POSITION_HEADER, event.position.toString());
+    h.set(LOG_HEADER, identity);
+    h.set(HASH_HEADER, event.metadata.hash);
     h.set('Ledger-Event-Type', event.type);
     h.set('Ledger-Command-Id', event.metadata.commandId);
     h.set('Ledger-Correlation-Id', event.metadata.correlationId);
@@ -68,20 +193,52 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
     for (let attempt = 0; !stopped; attempt++) {
       try {
         await js.publish(eventSubject(poolId, event.type), body, { msgID: event.eventId, headers: h });
+        if (failing !== undefined) logger?.info({ position: event.position.toString(), attempts: failing.attempts }, 'event forwarder: published the event it was failing on');
+        failing = undefined;
         upTo = event.position;
         return;
       } catch (error) {
-        onError(error as Error);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))));
+        const message = (error as Error).message;
+        failing = failing === undefined ? { since: Date.now(), attempts: 1, position: event.position, error: message } : { ...failing, attempts: failing.attempts + 1, error: message };
+        metrics?.forwarderErrors.inc();
+        const delay = Math.min(maxBackoffMs, 100 * 2 ** Math.min(attempt, 10));
+        logger?.error({ err: error, position: event.position.toString(), eventId: event.eventId, type: event.type, attempts: failing.attempts, failingFor: `${Math.round((Date.now() - failing.since) / 1000)} s`, retryInMs: delay },
+          'event forwarder: cannot publish an event; retrying it (no later event is published before it)');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          wake = () => { clearTimeout(timer); resolve(); };
+        });
+        wake = undefined;
       }
     }
   };
 
-  const subscription: Subscription = events.subscribeAll({ after: upTo, onEvent: forward, onError: (error) => onError(error instanceof Error ? error : new Error(JSON.stringify(error))) });
+  const subscription: Subscription = events.subscribeAll({
+    after: upTo, onEvent: forward,
+    onError: (error) => {
+      metrics?.forwarderErrors.inc();
+      logger?.error({ err: error }, 'event forwarder: reading the log failed');
+    },
+  });
+
+  const check: CheckSource = (now, limits) => {
+    const behind = lag();
+    const failingFor = failing === undefined ? 0 : now - failing.since;
+    metrics?.forwarderLag.set(Number(behind));
+    metrics?.forwarderFailingSeconds.set(failingFor / 1000);
+    const details = { forwarded: upTo === 'start' ? null : upTo.toString(), lag: behind.toString(), ...(failing === undefined ? {} : { failing: { position: failing.position.toString(), attempts: failing.attempts, since: new Date(failing.since).toISOString(), error: failing.error } }) };
+    if (failing !== undefined && failingFor >= limits.forwarderStuckMs) return { ok: false, reason: `stuck: the event at position ${failing.position} has failed to publish for ${Math.round(failingFor / 1000)} s (${failing.error})`, ...details };
+    if (behind > BigInt(limits.forwarderMaxLag)) return { ok: false, reason: `${behind} events behind the log (at most ${limits.forwarderMaxLag})`, ...details };
+    return { ok: true, ...details };
+  };
+
   return {
     forwarded: () => upTo,
+    bind,
+    check,
     stop: async () => {
       stopped = true;
+      wake?.();
       await subscription.stop();
     },
   };

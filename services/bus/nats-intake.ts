@@ -15,9 +15,14 @@
 // command on the pool.
 //
 // A message is acknowledged only once its outcome is durable (accepted and appended, or refused).
-// Undecodable input is answered, copied to the DLQ and terminated: never redelivered. A failure
-// of the store is negatively acknowledged so that JetStream delivers the command again later.
+// Undecodable or refused input is answered, copied to the DLQ and then acknowledged (not
+// terminated: nats-server 2.9 ignores a termination with a reason and delivers the message again
+// forever). A failure of the store is negatively acknowledged with a growing delay so that
+// JetStream delivers the command again later, at most `maxDeliver` times in all: the last
+// delivery that still fails goes to the DLQ with the reason. An exception while handling a
+// message sends it to the DLQ too, once (the copy's message id is the command's stream sequence).
 
+import type { Logger } from 'pino';
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import * as E from 'fp-ts/lib/Either.js';
 import { authorize, commandTypes, CorrelationId, decodeCommand, Id, type CommandType, invalidInput, parseJson, type AccessDenied, type InvalidInput } from '../../domain/index.js';
@@ -26,6 +31,7 @@ import { inboxPrefixOf } from './connection.js';
 import type { Metrics } from '../metrics.js';
 import { encodeOutcome, type Outcome } from '../outcome.js';
 import type { PoolRegistry } from '../pools.js';
+import { MinuteRate, throttled, type CheckSource } from '../health.js';
 
 export const COMMAND_STREAM = 'LEDGER_COMMANDS';
 /** Keeps the last outcome of every command for a day, for producers that retry or reconnect. */
@@ -80,6 +86,13 @@ const headerProblem = (header: string, message: string): InvalidInput => invalid
 const utf8 = new TextDecoder();
 
 export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Deliveries of one command at most (a store failure is retried until then). */
+export const DEFAULT_MAX_DELIVER = 10;
+/** Why a message went to the DLQ (its Ledger-Reason header and the metric's label). */
+export type DeadLetterReason = 'undecodable' | 'forbidden' | 'exception' | 'max-deliveries';
+export const REASON_HEADER = 'Ledger-Reason';
+/** The delay before a command the store could not take is delivered again: 1 s, doubling, at most 30 s. */
+export const retryDelayMs = (delivery: number): number => Math.min(30_000, 1_000 * 2 ** Math.max(0, Math.min(delivery - 1, 5)));
 
 /** Largest command accepted, bytes (larger ones are answered and sent to the DLQ). */
 export const MAX_COMMAND_BYTES = 256 * 1024;
@@ -95,16 +108,16 @@ export const ensureStream = async (jsm: JetStreamManager, config: { readonly nam
 };
 
 /** Create or update the command and outcome streams and the durable intake consumer. */
-export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<void> => {
+export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEFAULT_ACK_WAIT_MS, maxDeliver = DEFAULT_MAX_DELIVER): Promise<void> => {
   await ensureStream(jsm, { name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
   // allow_direct: producers read a stored outcome with a direct get whose subject names the
   // outcome's subject, so the server's permissions can limit each to its own.
   await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*.>'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000, allow_direct: true });
   await ensureStream(jsm, { name: DLQ_STREAM, subjects: ['ledger.*.dlq'], max_age: 30 * 24 * 3600 * 1_000_000_000 });
-  const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 10_000 };
+  const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 20_000, max_deliver: maxDeliver };
   try {
     await jsm.consumers.info(COMMAND_STREAM, INTAKE_CONSUMER);
-    await jsm.consumers.update(COMMAND_STREAM, INTAKE_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending });
+    await jsm.consumers.update(COMMAND_STREAM, INTAKE_CONSUMER, { ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending, max_deliver: consumer.max_deliver });
   } catch {
     await jsm.consumers.add(COMMAND_STREAM, consumer);
   }
@@ -113,17 +126,29 @@ export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEF
 export interface NatsIntake {
   /** Stop taking messages and wait for those in hand. */
   stop(): Promise<void>;
+  /** Backlog and redeliveries, for readiness. */
+  readonly check: CheckSource;
+}
+
+export interface IntakeOptions {
+  readonly ackWaitMs?: number;
+  readonly maxDeliver?: number;
+  readonly logger?: Logger;
+  /** How often the backlog is read from the consumer's information, ms. */
+  readonly backlogPollMs?: number;
 }
 
 /**
  * Take commands from JetStream. `principals` is asked for every message, so that a reloaded
  * principals file takes effect at once.
  */
-export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, metrics: Metrics, principals: () => PrincipalsFile, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<NatsIntake> => {
+export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, metrics: Metrics, principals: () => PrincipalsFile, options: IntakeOptions = {}): Promise<NatsIntake> => {
+  const maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
+  const logger = options.logger;
   const jsm = await nc.jetstreamManager();
-  await ensureCommandStream(jsm, ackWaitMs);
+  await ensureCommandStream(jsm, options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, maxDeliver);
   const consumer = await nc.jetstream().consumers.get(COMMAND_STREAM, INTAKE_CONSUMER);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: 1_000 });
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: 256 });
   const inHand = new Set<Promise<void>>();
 
   const publish = (poolId: string, principalId: string, replyTo: string | undefined, outcome: IntakeOutcome) => {
@@ -133,15 +158,34 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
   };
 
   const js = nc.jetstream();
+  const warnOnce = throttled(10_000);
+  const redeliveries = new MinuteRate();
+  let backlog: number | undefined;
+
+  /**
+   * Store a copy of the message in the DLQ with why, then acknowledge it: it is never delivered
+   * again. The copy's message id makes a second copy of the same delivery a duplicate. If the
+   * copy cannot be stored, the exception reaches the loop's handler (delivered again later).
+   */
+  const deadLetter = async (message: JsMsg, reason: DeadLetterReason, error: unknown): Promise<void> => {
+    const [, poolId = ''] = message.subject.split('.');
+    const copy = natsHeaders();
+    copy.set('Ledger-Error', JSON.stringify(error));
+    copy.set('Ledger-Subject', message.subject);
+    copy.set(REASON_HEADER, reason);
+    copy.set('Ledger-Deliveries', String(message.info.redeliveryCount));
+    const stored = await js.publish(dlqSubject(poolId), message.data, { headers: copy, msgID: `${COMMAND_STREAM}-${message.info.streamSequence}` });
+    message.ack();
+    // A redelivery of a message already copied (its ack was lost) is not a second dead letter.
+    if (stored.duplicate) return;
+    metrics.intakeDlq.inc({ reason });
+    warnOnce(`dlq-${reason}`, (held) => logger?.warn({ subject: message.subject, reason, error, deliveries: message.info.redeliveryCount, alsoSinceLastLogged: held }, 'NATS intake: message sent to the dead-letter stream'));
+  };
+
   const refuse = async (poolId: string, principalId: string, message: JsMsg, outcome: IntakeOutcome, replyTo?: string): Promise<void> => {
     publish(poolId, principalId, replyTo, outcome);
-    const copy = natsHeaders();
-    copy.set('Ledger-Error', JSON.stringify(outcome.status === 'invalid' || outcome.status === 'forbidden' ? outcome.error : {}));
-    copy.set('Ledger-Subject', message.subject);
-    // Terminated only once the copy is stored; if storing fails, the handler's catch redelivers.
-    await js.publish(dlqSubject(poolId), message.data, { headers: copy });
     metrics.recordOutcome(outcome, 0);
-    message.term(outcome.status === 'forbidden' ? 'forbidden' : 'undecodable');
+    await deadLetter(message, outcome.status === 'forbidden' ? 'forbidden' : 'undecodable', outcome.status === 'invalid' || outcome.status === 'forbidden' ? outcome.error : {});
   };
 
   const handle = async (message: JsMsg): Promise<void> => {
@@ -202,8 +246,16 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
     }
     metrics.recordOutcome(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     if (outcome.status === 'failed') {
-      // Nothing was appended: let JetStream deliver it again in a moment.
-      message.nak(1_000);
+      const delivery = message.info.redeliveryCount;
+      logger?.error({ commandId: id, poolId, error: outcome.error, delivery, maxDeliver }, 'NATS intake: the store did not take a command');
+      if (delivery < maxDeliver) {
+        // Nothing was appended: let JetStream deliver it again, later each time.
+        message.nak(retryDelayMs(delivery));
+        return;
+      }
+      // The last delivery: the producer hears of the failure, and the command waits in the DLQ.
+      publish(poolId, principalId, answerTo, outcome);
+      await deadLetter(message, 'max-deliveries', outcome.error);
       return;
     }
     publish(poolId, principalId, answerTo, outcome);
@@ -214,16 +266,54 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
     for await (const message of messages) {
       // Messages are taken in order and handed to the writers at once, so that group commit can
       // gather them; each writer keeps its pool's order.
-      const done = handle(message).catch(() => message.nak(1_000));
+      if (message.info.redeliveryCount > 1) {
+        metrics.intakeRedeliveries.inc();
+        redeliveries.record();
+      }
+      const done = handle(message).catch(async (error: unknown) => {
+        const problem = { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+        logger?.error({ err: error, subject: message.subject, delivery: message.info.redeliveryCount }, 'NATS intake: handling a message failed; it goes to the dead-letter stream');
+        try {
+          await deadLetter(message, 'exception', problem);
+        } catch (failure) {
+          // Not even the copy could be stored (NATS is away): delivered again later, at most maxDeliver times.
+          logger?.error({ err: failure, subject: message.subject }, 'NATS intake: could not store a dead letter; the message will be delivered again');
+          message.nak(retryDelayMs(message.info.redeliveryCount));
+        }
+      });
       inHand.add(done);
       void done.finally(() => inHand.delete(done));
     }
   })();
 
+  // The backlog, from the consumer's information (pending and unacknowledged), for readiness and the metric.
+  const poll = setInterval(() => {
+    void jsm.consumers.info(COMMAND_STREAM, INTAKE_CONSUMER).then((info) => {
+      backlog = info.num_pending + info.num_ack_pending;
+      metrics.intakeBacklog.set(backlog);
+    }, (error: unknown) => warnOnce('backlog', () => logger?.warn({ err: error }, 'NATS intake: cannot read the consumer\'s backlog')));
+  }, options.backlogPollMs ?? 5_000);
+  poll.unref();
+
+  const check: CheckSource = (now, limits) => {
+    const rate = redeliveries.perMinute(now);
+    const details = { backlog: backlog ?? null, redeliveriesPerMinute: rate };
+    if (backlog !== undefined && backlog > limits.intakeMaxBacklog) return { ok: false, reason: `${backlog} commands wait for the intake (at most ${limits.intakeMaxBacklog})`, ...details };
+    if (rate > limits.intakeMaxRedeliveriesPerMinute) {
+      warnOnce('storm', () => logger?.warn(details, 'NATS intake: redelivery storm'));
+      return { ok: false, reason: `${rate} redeliveries in the last minute (at most ${limits.intakeMaxRedeliveriesPerMinute})`, ...details };
+    }
+    return { ok: true, ...details };
+  };
+
   return {
+    check,
     stop: async () => {
-      await messages.close();
-      await loop;
+      clearInterval(poll);
+      // Bounded: with the server away, closing the pull would wait for it.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([messages.close(), loop]), new Promise((resolve) => { timer = setTimeout(resolve, 2_000); })]);
+      clearTimeout(timer);
       await Promise.all(inHand);
     },
   };
