@@ -21,3 +21,4 @@ export * from './liquidation.js';
 export * from './parameters.js';
 export * from './access.js';
 export * from './approval.js';
+export * from './stress.js';
