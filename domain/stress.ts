@@ -85,7 +85,7 @@ export interface TrancheStress {
 export interface AdequacyResult {
   readonly marketId: string;
   readonly direction: 'down' | 'up';
-  /** The largest move (ppm, a multiple of the resolution) whose losses the fund covers without ADL, socialization or bad debt. */
+  /** The largest move (ppm, a multiple of the resolution) under which every liquidation goes through and the fund covers every deficit: no ADL, socialization or bad debt. */
   readonly absorbedPpm: number;
   /** The smallest move tried that needed ADL or worse (null: none within the searched range). */
   readonly failsAtPpm: number | null;
@@ -102,8 +102,10 @@ export interface StressResult {
   readonly belowBankruptcy: number;
   readonly refused: { readonly count: number; readonly byCode: Readonly<Record<string, number>> };
   readonly fund: { readonly before: string; readonly after: string; readonly draws: number; readonly drawn: string; readonly tranches: ReadonlyArray<TrancheStress> };
-  readonly adl: { readonly events: number; readonly fills: number; readonly size: string; readonly haircut: string };
-  readonly socialized: { readonly events: number; readonly total: string };
+  /** ADL: the fills, their size and notional at the bankruptcy price, and what the counterparties got against closing at the mark (negative: they gave up value). */
+  readonly adl: { readonly events: number; readonly fills: number; readonly size: string; readonly notional: string; readonly againstMark: string };
+  /** Socialized loss: its total and the number of haircuts (one per account and event). */
+  readonly socialized: { readonly events: number; readonly total: string; readonly haircuts: number };
   readonly badDebt: string;
   readonly largestDeficit: { readonly amount: string; readonly accountId: string; readonly marketId: string } | null;
   /** Accounts still liquidatable at the final marks (the liquidator's refusals leave some). */
@@ -319,7 +321,7 @@ class Watch {
 
 interface RunPlan {
   readonly paths: ReadonlyMap<string, readonly bigint[]>;
-  /** Stop at the first ADL fill, socialized loss or bad debt (the adequacy search). */
+  /** Stop at the first ADL fill, socialized loss, bad debt or refused liquidation (the adequacy search). */
   readonly stopAtAdl: boolean;
 }
 
@@ -336,9 +338,11 @@ interface RunTotals {
   adlEvents: number;
   adlFills: number;
   adlSize: bigint;
-  adlHaircut: bigint;
+  adlNotional: bigint;
+  adlAgainstMark: bigint;
   socializedEvents: number;
   socialized: bigint;
+  haircuts: number;
   badDebt: bigint;
   largestDeficit: { amount: bigint; accountId: string; marketId: string } | undefined;
   updates: Map<string, number>;
@@ -347,7 +351,7 @@ interface RunTotals {
 
 const newTotals = (): RunTotals => ({
   commands: 0, steps: 0, liquidations: 0, belowBankruptcy: 0, refused: {}, refusedCount: 0, draws: 0, drawn: 0n, byTranche: new Map(),
-  adlEvents: 0, adlFills: 0, adlSize: 0n, adlHaircut: 0n, socializedEvents: 0, socialized: 0n, badDebt: 0n, largestDeficit: undefined,
+  adlEvents: 0, adlFills: 0, adlSize: 0n, adlNotional: 0n, adlAgainstMark: 0n, socializedEvents: 0, socialized: 0n, haircuts: 0, badDebt: 0n, largestDeficit: undefined,
   updates: new Map(), stopped: false,
 });
 
@@ -404,10 +408,14 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
         if (events.length === 0) {
           // Refused (the liquidator's margin, say): watched again from the next step.
           watch.touched(state, accountId);
+          if (plan.stopAtAdl) {
+            totals.stopped = true;
+            return socialized;
+          }
           break;
         }
         for (const event of events) socialized = record(event, market) || socialized;
-        if (plan.stopAtAdl && (totals.adlFills > 0 || totals.socialized > 0n || totals.badDebt > 0n)) {
+        if (plan.stopAtAdl && (totals.adlFills > 0 || totals.socialized > 0n || totals.badDebt > 0n || totals.refusedCount > 0)) {
           totals.stopped = true;
           return socialized;
         }
@@ -440,15 +448,17 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
         for (const fill of event.fills) {
           const size = abs(fill.size);
           totals.adlSize += size;
-          // What the counterparty gives up against closing at the mark: the ADL haircut.
+          // What the counterparty gets against closing at the mark (it buys back a short when size > 0).
           const atMark = floorDiv(size * market.mark, ONE);
-          totals.adlHaircut += fill.size > 0n ? fill.notional - atMark : atMark - fill.notional;
+          totals.adlNotional += fill.notional;
+          totals.adlAgainstMark += fill.size > 0n ? atMark - fill.notional : fill.notional - atMark;
           watch.touched(state, fill.accountId);
         }
         return false;
       case 'LossSocialized':
         totals.socializedEvents++;
         totals.socialized += event.amount;
+        totals.haircuts += event.postings.length;
         return true;
       case 'BadDebtRecorded':
         totals.badDebt += event.amount;
@@ -471,6 +481,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
 
   // The accounts already liquidatable at today's marks go first.
   settle();
+  let socializedLast = false;
   while (!totals.stopped) {
     let moved = false;
     for (const [marketId, path] of plan.paths) {
@@ -493,10 +504,12 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     totals.steps++;
     progress.stepsDone++;
     // A socialized loss changes everyone's collateral, and so every trigger: rebuilt after the step.
-    if (liquidateAll(watch.candidates(state), new Map())) watch = new Watch(state, liquidatorId);
+    socializedLast = liquidateAll(watch.candidates(state), new Map());
+    if (socializedLast) watch = new Watch(state, liquidatorId);
     yield { ...progress };
   }
-  if (!totals.stopped) settle();
+  // After the last step, what its socialized loss made liquidatable.
+  if (!totals.stopped && socializedLast) settle();
   return { state, totals };
 }
 
@@ -624,8 +637,8 @@ export function* stress(
         writtenOff: totals.byTranche.get(tranche.trancheId)?.writtenOff ?? false,
       })),
     },
-    adl: { events: totals.adlEvents, fills: totals.adlFills, size: formatDecimal(totals.adlSize), haircut: formatDecimal(totals.adlHaircut) },
-    socialized: { events: totals.socializedEvents, total: formatDecimal(totals.socialized) },
+    adl: { events: totals.adlEvents, fills: totals.adlFills, size: formatDecimal(totals.adlSize), notional: formatDecimal(totals.adlNotional), againstMark: formatDecimal(totals.adlAgainstMark) },
+    socialized: { events: totals.socializedEvents, total: formatDecimal(totals.socialized), haircuts: totals.haircuts },
     badDebt: formatDecimal(totals.badDebt),
     largestDeficit: totals.largestDeficit === undefined || totals.largestDeficit.amount === 0n ? null
       : { amount: formatDecimal(totals.largestDeficit.amount), accountId: totals.largestDeficit.accountId, marketId: totals.largestDeficit.marketId },
