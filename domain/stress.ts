@@ -68,6 +68,8 @@ export const decodeScenario = decodeWith(StressScenario);
 export const DEFAULT_DEPTH = { baseDiscountPpm: 2_000, stepDiscountPpm: 500, maxDiscountPpm: 300_000 } as const;
 export const DEFAULT_STEPS = 100;
 const DEFAULT_RESOLUTION = 10_000;
+/** Candidates handled between two progress reports (a slice boundary for callers that run in slices). */
+const YIELD_EVERY = 128;
 /** The adequacy search goes down to a 99% fall, or up to a 10x rise. */
 const MAX_FALL_PPM = 990_000;
 const MAX_RISE_PPM = 10_000_000;
@@ -388,9 +390,15 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
   };
 
   let watch = new Watch(state, liquidatorId);
-  const liquidateAll = (candidates: readonly string[], inStep: Map<string, number>): boolean => {
+  /** Liquidates every candidate that is liquidatable; true if a loss was socialized. Yields every few hundred candidates. */
+  const liquidateAll = function* (candidates: readonly string[], inStep: Map<string, number>): Generator<StressProgress, boolean> {
     let socialized = false;
+    let sinceYield = 0;
     for (const accountId of candidates) {
+      if (++sinceYield === YIELD_EVERY) {
+        sinceYield = 0;
+        yield { ...progress };
+      }
       // Market by market while the account stays liquidatable (cross margin: closing one position may be enough).
       for (;;) {
         const account = state.accounts.get(accountId);
@@ -469,10 +477,10 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
   };
 
   const cursor = new Map<string, number>([...plan.paths.keys()].map((id) => [id, 0]));
-  const settle = (): void => {
+  const settle = function* (): Generator<StressProgress, void> {
     // Until nothing more is liquidatable at these marks (a socialized loss can make others so).
     for (let round = 0; round < 1_000; round++) {
-      const socialized = liquidateAll(watch.candidates(state), new Map());
+      const socialized = yield* liquidateAll(watch.candidates(state), new Map());
       if (totals.stopped) return;
       if (socialized) watch = new Watch(state, liquidatorId);
       else return;
@@ -480,7 +488,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
   };
 
   // The accounts already liquidatable at today's marks go first.
-  settle();
+  yield* settle();
   let socializedLast = false;
   while (!totals.stopped) {
     let moved = false;
@@ -504,12 +512,12 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     totals.steps++;
     progress.stepsDone++;
     // A socialized loss changes everyone's collateral, and so every trigger: rebuilt after the step.
-    socializedLast = liquidateAll(watch.candidates(state), new Map());
+    socializedLast = yield* liquidateAll(watch.candidates(state), new Map());
     if (socializedLast) watch = new Watch(state, liquidatorId);
     yield { ...progress };
   }
   // After the last step, what its socialized loss made liquidatable.
-  if (!totals.stopped && socializedLast) settle();
+  if (!totals.stopped && socializedLast) yield* settle();
   return { state, totals };
 }
 

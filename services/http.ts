@@ -1,7 +1,7 @@
 // The HTTP API (fastify): commands in, read models out. Translation only: commands are decoded
 // with the same codecs as every other intake and decided by the pool's writer; queries read the
 // read-model store and derive mark-dependent figures from the projection's state.
-// Every route but /healthz and /openapi.json (which show no ledger data) needs a bearer token of a
+// Every route but /healthz, /openapi.json and the dashboard page (/ and /dashboard/*; they show no ledger data) needs a bearer token of a
 // principal (401 without one), and `authorize` decides what that principal may do (403), before
 // any command is decided.
 
@@ -25,6 +25,8 @@ import type { Metrics } from './metrics.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { openApiDocument } from './openapi.js';
 import type { PoolRegistry } from './pools.js';
+import { StressDesk, stressRoutes } from './stress.js';
+import { dashboardRoutes } from './dashboard.js';
 
 export interface HttpDependencies {
   readonly pools: PoolRegistry;
@@ -37,6 +39,8 @@ export interface HttpDependencies {
   readonly logger?: Logger | false;
   /** Largest request body, bytes. */
   readonly bodyLimit?: number;
+  /** Stress runs (default: on the projection's pool states). */
+  readonly stress?: StressDesk;
 }
 
 // Domain rejections that are about the state of things (someone got there first, or the command
@@ -278,6 +282,8 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
       }));
     });
 
+    stressRoutes(scope, deps.stress ?? new StressDesk((poolId) => deps.runner.poolState(poolId)), readPool);
+
     scope.get('/metrics', { onRequest: allow(() => ({ kind: 'read-all' })) }, async (_request, reply) => {
       deps.metrics.projectionLag.set(Number(deps.runner.lag().behind));
       return reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -314,6 +320,7 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
   });
 
   app.get('/openapi.json', async () => openApiDocument);
+  dashboardRoutes(app);
 
   return app;
 };

@@ -61,6 +61,8 @@ export const openApiDocument = {
     '/v1/pools/{poolId}/accounts/{accountId}': { get: secured(readsPool, { summary: 'Account read model with mark-dependent figures', parameters: [poolId, { name: 'accountId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }, 'Account'), ...errors } }) },
     '/v1/pools/{poolId}/markets/{marketId}': { get: secured(readsPool, { summary: 'Market read model', parameters: [poolId, { name: 'marketId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }, 'Market'), ...errors } }) },
     '/v1/pools/{poolId}/markets/{marketId}/adl-queue': { get: secured(readsPool, { summary: 'ADL queue of both sides: rank and 1-5 lights', parameters: [poolId, { name: 'marketId', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: json({ type: 'object' }, 'Queue'), ...errors } }) },
+    '/v1/pools/{poolId}/stress': { post: secured(readsPool, { summary: 'Run a what-if stress scenario on the pool\'s current state (nothing is appended)', parameters: [poolId], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['liquidatorId'] } } } }, responses: { 200: json({ type: 'object' }, 'Stress result'), ...errors } }) },
+    '/v1/pools/{poolId}/stress/latest': { get: secured(readsPool, { summary: 'The newest stress result of the pool', parameters: [poolId], responses: { 200: json({ type: 'object' }, 'Stress result'), ...errors } }) },
     '/v1/pools/{poolId}/events': {
       get: secured(readsPool, {
         summary: 'Events of the pool stream',
