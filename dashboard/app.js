@@ -3,7 +3,7 @@
 // Amounts stay exact: decimal strings, summed as BigInt ledger units (18 decimals); numbers are
 // used only to place points on a chart.
 
-import { COLORS, lineChart, timeline } from './charts.js';
+import { COLORS, gauge, lineChart, timeline } from './charts.js';
 
 const TOKEN_KEY = 'ledger-reader-token';
 const POOL_KEY = 'ledger-pool';
@@ -81,7 +81,7 @@ const poolEvents = async (poolId) => {
 };
 
 /** Tranche balances over time, from the postings into and out of each tranche (bookkeeping only). */
-const trancheSeries = (events, trancheIds) => {
+const trancheSeries = (events, trancheIds, xOf) => {
   const balance = new Map(trancheIds.map((id) => [id, 0n]));
   const series = new Map(trancheIds.map((id) => [id, []]));
   for (const event of events) {
@@ -95,7 +95,7 @@ const trancheSeries = (events, trancheIds) => {
         touched = true;
       }
     }
-    if (touched) for (const [id, value] of balance) series.get(id).push([event.metadata.timestamp, toNumber(value)]);
+    if (touched) for (const [id, value] of balance) series.get(id).push([xOf(event), toNumber(value)]);
   }
   return series;
 };
@@ -118,8 +118,7 @@ const describeEvent = (event) => {
 };
 
 // --- rendering ------------------------------------------------------------------------------------
-const renderFund = (health, tranches) => {
-  const target = health.targetCoveragePpm ?? null;
+const renderFund = (health, tranches, target) => {
   $('fund').replaceChildren(
     h('div', { class: 'figures' },
       ...tranches.map((t) => figure(`tranche ${t.trancheId}`, show(t.assets), `tranche-${t.trancheId}`)),
@@ -135,29 +134,47 @@ const renderFund = (health, tranches) => {
   );
 };
 
+/** The pool's target coverage (ppm): from its creation, or the last parameter change that set it. */
+const targetCoverage = (events) => {
+  let target = null;
+  for (const e of events) {
+    if (e.type === 'PoolCreated') target = e.data.feeShare.targetCoveragePpm;
+    if (e.type === 'ParametersChanged' && e.data.pool?.feeShare) target = e.data.pool.feeShare.targetCoveragePpm;
+  }
+  return target;
+};
+
 const renderHistory = (health, events, trancheIds) => {
   const times = events.map((e) => e.metadata.timestamp);
-  const from = Math.min(...times, ...health.series.map((p) => p.bucket));
-  const to = Math.max(...times, ...health.series.map((p) => p.bucket));
-  const bySeries = trancheSeries(events, trancheIds);
+  // A log written within a minute (an example, a test) is drawn by event, not by time.
+  const byEvent = Math.max(...times) - Math.min(...times) < 60_000;
+  const xOf = byEvent ? (e) => Number(e.revision) : (e) => e.metadata.timestamp;
+  const xLabel = byEvent ? (n) => `event ${Math.round(n)}` : undefined;
+  const from = byEvent ? 0 : Math.min(...times, ...health.series.map((p) => p.bucket));
+  const to = byEvent ? events.length - 1 : Math.max(...times, ...health.series.map((p) => p.bucket));
+  const bySeries = trancheSeries(events, trancheIds, xOf);
   const assets = lineChart({
     title: 'fund assets by tranche',
     series: [...bySeries].map(([id, points], i) => ({ name: id, points, color: COLORS[i % COLORS.length] })),
-    from, to,
+    from, to, xLabel,
   });
+  const feeShare = { name: 'fund fee share ppm', points: events.filter((e) => e.type === 'TradeExecuted').map((e) => [xOf(e), e.data.fundSharePpm]) };
   const coverage = lineChart({
     title: 'coverage (ppm) and fund fee share (ppm)',
-    series: [
-      { name: 'coverage ppm', points: health.series.map((p) => [p.bucket, Number(p.coveragePpm)]) },
-      { name: 'fee share ppm', points: events.filter((e) => e.type === 'TradeExecuted').map((e) => [e.metadata.timestamp, e.data.fundSharePpm]) },
-    ],
-    from, to,
+    series: byEvent ? [feeShare] : [{ name: 'coverage ppm', points: health.series.map((p) => [p.bucket, Number(p.coveragePpm)]) }, feeShare],
+    from, to, xLabel,
+  });
+  const target = health.targetCoveragePpm ?? targetCoverage(events);
+  const now = health.coveragePpm === null ? 0 : Number(health.coveragePpm);
+  const bar = gauge({
+    value: now, target, max: Math.max(now, target ?? 0, 1) * 1.25,
+    label: `coverage now ${percentOfPpm(health.coveragePpm)}, target ${percentOfPpm(target)}; the fund's fee share ${percentOfPpm(health.fundFeeSharePpm)}`,
   });
   const waterfall = events.filter((e) => WATERFALL_KINDS.some((k) => k.kind === e.type));
-  const line = timeline({ events: waterfall.map((e) => ({ timeMs: e.metadata.timestamp, kind: e.type, label: describeEvent(e) })), kinds: WATERFALL_KINDS, from, to });
+  const line = timeline({ events: waterfall.map((e) => ({ timeMs: xOf(e), kind: e.type, label: describeEvent(e) })), kinds: WATERFALL_KINDS, from, to, xLabel });
   $('history').replaceChildren(
-    h('h3', {}, 'Fund assets by tranche'), assets,
-    h('h3', {}, 'Coverage and fee share'), coverage,
+    h('h3', {}, `Fund assets by tranche${byEvent ? ' (by event)' : ''}`), assets,
+    h('h3', {}, 'Coverage against target, and the fund fee share'), bar, coverage,
     h('h3', {}, 'Draws, ADL, socialization and bad debt'), line,
     h('ol', { class: 'events', id: 'waterfall-events' }, ...waterfall.slice(-20).map((e) => h('li', {}, `${new Date(e.metadata.timestamp).toISOString()} ${describeEvent(e)}`))),
   );
@@ -212,7 +229,7 @@ const loadPool = async (poolId) => {
     optional(api(`/v1/pools/${p}/accounts/at-risk?limit=20`)),
   ]);
   $('pool-title').textContent = `Pool ${poolId} (${events.length} events)`;
-  renderFund(health, tranches);
+  renderFund(health, tranches, health.targetCoveragePpm ?? targetCoverage(events));
   renderHistory(health, events, tranches.map((t) => t.trancheId));
   renderAtRisk(atRisk === null ? null : (atRisk.accounts ?? atRisk));
   renderStress(latest);

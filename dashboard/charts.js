@@ -25,7 +25,7 @@ const shortTime = (ms) => new Date(ms).toISOString().slice(5, 16).replace('T', '
  * A line chart of one or more series ({ name, points: [[timeMs, value], ...] }), as steps (each
  * value holds until the next point). Returns the <svg> element.
  */
-export const lineChart = ({ series, width = 640, height = 220, title, from, to }) => {
+export const lineChart = ({ series, width = 640, height = 220, title, from, to, xLabel = shortTime }) => {
   const pad = { left: 52, right: 12, top: 22, bottom: 26 };
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'chart' });
   if (title) svg.append(el('title', {}, title));
@@ -40,8 +40,8 @@ export const lineChart = ({ series, width = 640, height = 220, title, from, to }
     svg.append(el('line', { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: 'grid' }));
     svg.append(el('text', { x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, shortNumber(v)));
   }
-  svg.append(el('text', { x: pad.left, y: height - 6, class: 'axis' }, shortTime(t0)));
-  svg.append(el('text', { x: width - pad.right, y: height - 6, 'text-anchor': 'end', class: 'axis' }, shortTime(t1)));
+  svg.append(el('text', { x: pad.left, y: height - 6, class: 'axis' }, xLabel(t0)));
+  svg.append(el('text', { x: width - pad.right, y: height - 6, 'text-anchor': 'end', class: 'axis' }, xLabel(t1)));
   series.forEach((s, i) => {
     if (s.points.length === 0) return;
     let d = `M${x(s.points[0][0])},${y(s.points[0][1])}`;
@@ -54,7 +54,7 @@ export const lineChart = ({ series, width = 640, height = 220, title, from, to }
 };
 
 /** Events on a time axis: { timeMs, kind, label } with one row per kind. Returns the <svg> element. */
-export const timeline = ({ events, kinds, width = 640, from, to }) => {
+export const timeline = ({ events, kinds, width = 640, from, to, xLabel = shortTime }) => {
   const pad = { left: 110, right: 12, top: 8, bottom: 24 };
   const row = 22;
   const height = pad.top + pad.bottom + row * kinds.length;
@@ -72,7 +72,23 @@ export const timeline = ({ events, kinds, width = 640, from, to }) => {
       svg.append(dot);
     }
   });
-  svg.append(el('text', { x: pad.left, y: height - 6, class: 'axis' }, shortTime(t0)));
-  svg.append(el('text', { x: width - pad.right, y: height - 6, 'text-anchor': 'end', class: 'axis' }, shortTime(t1)));
+  svg.append(el('text', { x: pad.left, y: height - 6, class: 'axis' }, xLabel(t0)));
+  svg.append(el('text', { x: width - pad.right, y: height - 6, 'text-anchor': 'end', class: 'axis' }, xLabel(t1)));
+  return svg;
+};
+
+/** A bar of `value` against a `target` marker, both ppm, on a scale to `max` ppm. Returns the <svg> element. */
+export const gauge = ({ value, target, max, width = 640, label }) => {
+  const height = 44;
+  const pad = { left: 8, right: 8 };
+  const x = (v) => pad.left + (Math.min(v, max) / max) * (width - pad.left - pad.right);
+  const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'chart gauge' });
+  svg.append(el('title', {}, label));
+  svg.append(el('rect', { x: pad.left, y: 8, width: width - pad.left - pad.right, height: 16, fill: '#e5e7eb' }));
+  svg.append(el('rect', { x: pad.left, y: 8, width: x(value) - pad.left, height: 16, fill: value >= target ? '#15803d' : '#c2410c', class: 'gauge-value' }));
+  if (target !== null) {
+    svg.append(el('line', { x1: x(target), x2: x(target), y1: 2, y2: 30, stroke: '#111827', 'stroke-width': 2, class: 'gauge-target' }));
+  }
+  svg.append(el('text', { x: pad.left, y: 40, class: 'axis' }, label));
   return svg;
 };

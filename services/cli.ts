@@ -1,6 +1,7 @@
 // `ledger`: the command-line entry point.
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--root-governors FILE] [--governor-key FILE]...
 //   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
+//   ledger stress [--data DIR] [--pool ID] (--scenario FILE | --shock PPM --liquidator ID) [--json]
 //   ledger serve
 //   ledger principal add <id> --role R... --pool P... [--nats-user U] [--description D] [--file F]
 //   ledger principal list [--file F]
@@ -29,6 +30,7 @@ import { serviceConfigFrom, startService } from './service.js';
 import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
+import { stressCommand, stressUsage } from './stress-cli.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
 
 /** The governor set in the file an option names, or a message naming the option and the field. */
@@ -63,6 +65,7 @@ const usage = `usage:
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
       --root-governors FILE  the root governor set the pool's creation must have been approved by
+${stressUsage}
   ledger serve
       the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
       (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
@@ -499,6 +502,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(serve, 'the service failed: ');
     case 'audit':
       return reported(() => auditCommand(rest));
+    case 'stress':
+      return reported(() => stressCommand(rest));
     case 'keygen':
       return reported(() => keygen(rest));
     case 'principal':
