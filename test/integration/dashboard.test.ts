@@ -124,8 +124,8 @@ describe.skipIf(missingBrowser !== undefined)('the dashboard in headless chromiu
       await page.waitForSelector('#pool-view:not([hidden])', { timeout: 20_000 });
       expect(await page.isVisible('#login')).toBe(false);
       // the token lives in this tab's sessionStorage only
-      expect(await page.evaluate('sessionStorage.getItem("ledger-reader-token")')).toBe(tokens.desk);
-      expect(await page.evaluate('localStorage.length')).toBe(0);
+      expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem('ledger-reader-token'))).toBe(tokens.desk);
+      expect(await page.evaluate(() => (globalThis as any).localStorage.length)).toBe(0);
 
       // the fund: tranche names and figures as the read models have them
       expect(await page.textContent('#tranche-junior')).toContain('3,722');
@@ -155,12 +155,12 @@ describe.skipIf(missingBrowser !== undefined)('the dashboard in headless chromiu
       await page.fill('#stress-liquidator', 'liq');
       await page.fill('#stress-deposit', '');
       await page.click('#stress-run');
-      await page.waitForFunction('document.querySelector("#stress-result")?.textContent?.includes("16,980")', undefined, { timeout: 20_000 });
+      await page.locator('#stress-result', { hasText: '16,980' }).waitFor({ timeout: 20_000 });
       expect(await page.textContent('#stress-liquidations')).toContain('0 (0 below bankruptcy)');
       expect(await page.textContent('#stress-adequacy')).toContain('BTC-PERP: a fall of 99%');
       expect(problems).toEqual([]);
 
-      await page.evaluate('window.scrollTo(0, 0)');
+      await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
       const png = await page.screenshot();
       expect(png.length).toBeGreaterThan(10_000);
       expect(pngSize(png)).toEqual({ width: 1000, height: 1400 });
