@@ -186,7 +186,7 @@ const renderAtRisk = (accounts) => {
     return;
   }
   const rows = accounts.map((a) => [a.accountId, show(a.equity), show(a.maintenanceMargin), a.marginRatioPpm === undefined ? '' : percentOfPpm(a.marginRatioPpm), a.liquidatable ? 'yes' : '']);
-  $('at-risk').replaceChildren(rows.length === 0 ? h('p', { class: 'muted' }, 'No open positions.') : table(['account', 'equity', 'maintenance', 'margin ratio', 'liquidatable'], rows));
+  $('at-risk').replaceChildren(rows.length === 0 ? h('p', { class: 'muted' }, 'No open positions.') : table(['account', 'equity', 'maintenance', 'equity / maintenance', 'liquidatable'], rows));
 };
 
 const renderStress = (report) => {
@@ -226,7 +226,7 @@ const loadPool = async (poolId) => {
     api(`/v1/pools/${p}/tranches`),
     poolEvents(poolId),
     optional(api(`/v1/pools/${p}/stress/latest`)),
-    optional(api(`/v1/pools/${p}/accounts/at-risk?limit=20`)),
+    optional(api(`/v1/pools/${p}/accounts/at-risk?limit=20`)).then((found) => found ?? optional(api(`/v1/pools/${p}/risk/accounts?limit=20`))),
   ]);
   $('pool-title').textContent = `Pool ${poolId} (${events.length} events)`;
   renderFund(health, tranches, health.targetCoveragePpm ?? targetCoverage(events));

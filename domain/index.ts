@@ -22,3 +22,4 @@ export * from './parameters.js';
 export * from './access.js';
 export * from './approval.js';
 export * from './stress.js';
+export * from './risk.js';

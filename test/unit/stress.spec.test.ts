@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  canonicalStateJson, checkInvariants, decide, decodeCommand, decodeScenario, evolve, initialState, liquidationPrice, nextMark, parseJson, runToEnd,
+  accountsAtRisk, canonicalStateJson, checkInvariants, decide, decodeCommand, decodeScenario, evolve, initialState, liquidationPrice, nextMark, parseJson, runToEnd,
   shockPath, stress, units, type ActivePool, type PoolState, type StressResult, type StressScenario,
 } from '../../domain/index.js';
 import { exampleRootGovernors } from '../support/example-root.js';
@@ -152,5 +152,20 @@ describe('stress: the scenario is decoded and checked', () => {
     expect(checked({ liquidatorId: 'liq', markets: [{ marketId: 'BTC-PERP', path: ['28300.001'] }] })).toMatchObject({ left: { errors: [{ path: 'markets.0.path.0' }] } });
     expect(checked({ liquidatorId: 'nobody', movePpm: -1 })).toMatchObject({ left: { errors: [{ path: 'liquidatorId' }] } });
     expect(checked({ liquidatorId: 'liq' })).toMatchObject({ left: { errors: [{ path: 'movePpm' }] } });
+  });
+});
+
+describe('accounts nearest liquidation', () => {
+  it('lists the lowest equity / maintenance first, exactly, ties by id', () => {
+    // alice 3085 / 1500, dave and erin 2100 / 1000 (a tie), bob 3494 / 1500
+    expect(accountsAtRisk(beforeCrash as ActivePool, 3)).toEqual([
+      { accountId: 'alice', equity: '3085', maintenanceMargin: '1500', marginRatioPpm: '2056666', liquidatable: false, positions: 1 },
+      { accountId: 'dave', equity: '2100', maintenanceMargin: '1000', marginRatioPpm: '2100000', liquidatable: false, positions: 1 },
+      { accountId: 'erin', equity: '2100', maintenanceMargin: '1000', marginRatioPpm: '2100000', liquidatable: false, positions: 1 },
+    ]);
+    // at 28300 alice's 1385 is below her 1415
+    expect(accountsAtRisk(exampleAfter(14) as ActivePool, 1)).toEqual([
+      { accountId: 'alice', equity: '1385', maintenanceMargin: '1415', marginRatioPpm: '978798', liquidatable: true, positions: 1 },
+    ]);
   });
 });
