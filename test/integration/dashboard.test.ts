@@ -161,14 +161,17 @@ describe.skipIf(missingBrowser !== undefined)('the dashboard in headless chromiu
 
       // the latest stress (from the route test above), then a new one from the button
       expect(await page.textContent('#stress-liquidations')).toContain('1 (0 below bankruptcy)');
-      await page.fill('#stress-move', '-40');
-      await page.fill('#stress-steps', '100');
+      // a 10% rise in 5 updates (the route test's ran 10): bob is taken over above bankruptcy
+      await page.fill('#stress-move', '10');
+      await page.fill('#stress-steps', '5');
       await page.fill('#stress-liquidator', 'liq');
-      await page.fill('#stress-deposit', '');
+      await page.fill('#stress-deposit', '100000');
       await page.click('#stress-run');
-      await page.locator('#stress-result', { hasText: '16,980' }).waitFor({ timeout: 20_000 });
-      expect(await page.textContent('#stress-liquidations')).toContain('0 (0 below bankruptcy)');
-      expect(await page.textContent('#stress-adequacy')).toContain('BTC-PERP: a fall of 99%');
+      await page.locator('#stress-result', { hasText: '(5 updates)' }).waitFor({ timeout: 20_000 });
+      expect(await page.textContent('#stress-result')).toContain('BTC-PERP 28,300 → 31,130 (5 updates)');
+      expect(await page.textContent('#stress-liquidations')).toContain('1 (0 below bankruptcy)');
+      expect(await page.textContent('#stress-drawn')).toContain('0 of 3,722');
+      expect(await page.textContent('#stress-adequacy')).toContain('BTC-PERP: a rise of');
       expect(problems).toEqual([]);
 
       await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
