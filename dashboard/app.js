@@ -144,24 +144,34 @@ const targetCoverage = (events) => {
   return target;
 };
 
-const renderHistory = (health, events, trancheIds) => {
+/**
+ * Over time from the fund-health history (tranches, coverage, fee share per bucket) when the
+ * ledger has it; by event, from the tranches' postings, for a log written within a minute or a
+ * ledger without the history route.
+ */
+const renderHistory = (health, points, events, trancheIds) => {
   const times = events.map((e) => e.metadata.timestamp);
-  // A log written within a minute (an example, a test) is drawn by event, not by time.
-  const byEvent = Math.max(...times) - Math.min(...times) < 60_000;
+  const axis = $('x-axis').value;
+  const byEvent = axis === 'event' || (axis === 'auto' && Math.max(...times) - Math.min(...times) < 60_000);
   const xOf = byEvent ? (e) => Number(e.revision) : (e) => e.metadata.timestamp;
   const xLabel = byEvent ? (n) => `event ${Math.round(n)}` : undefined;
-  const from = byEvent ? 0 : Math.min(...times, ...health.series.map((p) => p.bucket));
-  const to = byEvent ? events.length - 1 : Math.max(...times, ...health.series.map((p) => p.bucket));
-  const bySeries = trancheSeries(events, trancheIds, xOf);
+  const buckets = points ?? health.series;
+  const from = byEvent ? 0 : Math.min(...times, ...buckets.map((p) => p.bucket));
+  const to = byEvent ? events.length - 1 : Math.max(...times, ...buckets.map((p) => p.bucket));
+  const perTranche = !byEvent && points !== null
+    ? new Map(trancheIds.map((id) => [id, points.map((p) => [p.bucket, toNumber(units(p.tranches.find((t) => t.trancheId === id)?.assets ?? '0'))])]))
+    : trancheSeries(events, trancheIds, xOf);
   const assets = lineChart({
     title: 'fund assets by tranche',
-    series: [...bySeries].map(([id, points], i) => ({ name: id, points, color: COLORS[i % COLORS.length] })),
+    series: [...perTranche].map(([id, series], i) => ({ name: id, points: series, color: COLORS[i % COLORS.length] })),
     from, to, xLabel,
   });
-  const feeShare = { name: 'fund fee share ppm', points: events.filter((e) => e.type === 'TradeExecuted').map((e) => [xOf(e), e.data.fundSharePpm]) };
+  const feeShare = !byEvent && points !== null
+    ? { name: 'fund fee share ppm', points: points.map((p) => [p.bucket, p.fundFeeSharePpm]) }
+    : { name: 'fund fee share ppm', points: events.filter((e) => e.type === 'TradeExecuted').map((e) => [xOf(e), e.data.fundSharePpm]) };
   const coverage = lineChart({
     title: 'coverage (ppm) and fund fee share (ppm)',
-    series: byEvent ? [feeShare] : [{ name: 'coverage ppm', points: health.series.map((p) => [p.bucket, Number(p.coveragePpm)]) }, feeShare],
+    series: byEvent ? [feeShare] : [{ name: 'coverage ppm', points: buckets.filter((p) => p.coveragePpm !== null).map((p) => [p.bucket, Number(p.coveragePpm)]) }, feeShare],
     from, to, xLabel,
   });
   const target = health.targetCoveragePpm ?? targetCoverage(events);
@@ -217,21 +227,26 @@ const status = (text, isError = false) => {
   $('status').className = isError ? 'error' : 'muted';
 };
 
+/** Draws the history of the pool on view again (when the axis changes). */
+let shown = () => undefined;
+
 const loadPool = async (poolId) => {
   sessionStorage.setItem(POOL_KEY, poolId);
   status(`Loading pool ${poolId}…`);
   const p = encodeURIComponent(poolId);
-  const [health, tranches, events, latest, atRisk] = await Promise.all([
+  const [health, tranches, events, latest, atRisk, history] = await Promise.all([
     api(`/v1/pools/${p}/fund-health`),
     api(`/v1/pools/${p}/tranches`),
     poolEvents(poolId),
     optional(api(`/v1/pools/${p}/stress/latest`)),
     optional(api(`/v1/pools/${p}/accounts/at-risk?limit=20`)).then((found) => found ?? optional(api(`/v1/pools/${p}/risk/accounts?limit=20`))),
+    optional(api(`/v1/pools/${p}/fund-health/history?resolution=1h`)),
   ]);
   $('pool-title').textContent = `Pool ${poolId} (${events.length} events)`;
   renderFund(health, tranches, health.targetCoveragePpm ?? targetCoverage(events));
-  renderHistory(health, events, tranches.map((t) => t.trancheId));
-  renderAtRisk(atRisk === null ? null : (atRisk.accounts ?? atRisk));
+  shown = () => renderHistory(health, history?.points ?? null, events, tranches.map((t) => t.trancheId));
+  shown();
+  renderAtRisk(atRisk === null ? null : (atRisk.items ?? atRisk.accounts));
   renderStress(latest);
   $('pool-view').hidden = false;
   status(`Pool ${poolId} as of ${new Date().toISOString()}.`);
@@ -260,7 +275,7 @@ const start = async () => {
   $('session').hidden = false;
   try {
     const pools = await optional(api('/v1/pools'));
-    const ids = (pools?.pools ?? pools ?? []).map((p) => (typeof p === 'string' ? p : p.poolId));
+    const ids = (pools?.items ?? []).map((p) => p.poolId);
     $('pool-list').replaceChildren(...ids.map((id) => h('option', { value: id })));
     const poolId = sessionStorage.getItem(POOL_KEY) ?? ids[0] ?? 'main';
     $('pool-id').value = poolId;
@@ -291,6 +306,7 @@ $('stress-form').addEventListener('submit', (event) => {
   event.preventDefault();
   void runStress();
 });
+$('x-axis').addEventListener('change', () => shown());
 $('logout').addEventListener('click', () => {
   sessionStorage.clear();
   location.reload();

@@ -40,7 +40,7 @@ export interface HttpDependencies {
   /** Largest request body, bytes. */
   readonly bodyLimit?: number;
   /** Stress runs (default: on the projection's pool states). */
-  readonly stress?: StressDesk;
+  readonly stressDesk?: StressDesk;
 }
 
 // Domain rejections that are about the state of things (someone got there first, or the command
@@ -282,7 +282,7 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
       }));
     });
 
-    stressRoutes(scope, deps.stress ?? new StressDesk((poolId) => deps.runner.poolState(poolId)), readPool);
+    stressRoutes(scope, deps.stressDesk ?? new StressDesk((poolId) => deps.runner.poolState(poolId)), readPool);
 
     scope.get('/metrics', { onRequest: allow(() => ({ kind: 'read-all' })) }, async (_request, reply) => {
       deps.metrics.projectionLag.set(Number(deps.runner.lag().behind));

@@ -156,6 +156,12 @@ describe.skipIf(missingBrowser !== undefined)('the dashboard in headless chromiu
       expect(await page.locator('#history circle.LossSocialized').count()).toBe(1);
       expect(await page.locator('#history circle.BadDebtRecorded').count()).toBe(1);
       expect(await page.textContent('#waterfall-events')).toContain('bad debt 6,278');
+      // the same history over time (the example's log took under a minute: one bucket)
+      await page.selectOption('#x-axis', 'time');
+      expect(await page.locator('#history svg.chart').count()).toBe(4);
+      expect(await page.locator('#history path[data-series="coverage ppm"]').count()).toBe(1);
+      expect(await page.locator('#history circle.InsuranceFundDrawn').count()).toBe(2);
+      await page.selectOption('#x-axis', 'auto');
       await page.waitForSelector('#at-risk table');
       expect(await page.textContent('#at-risk tbody tr:first-child')).toContain('bob');
 
