@@ -171,7 +171,8 @@ export const nextMark = (market: Market, target: bigint): bigint => {
   const tick = tickOf(market);
   if (target < mark) {
     const lowest = ceilTo(ceilDiv(mark * (PPM - bound), PPM), tick);
-    return target > lowest ? target : lowest;
+    const reachable = lowest < tick ? tick : lowest;
+    return target > reachable ? target : reachable;
   }
   const highest = floorTo(floorDiv(mark * (PPM + bound), PPM), tick);
   return target < highest ? target : highest;
@@ -497,6 +498,10 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
       if (index >= path.length) continue;
       const market = state.markets.get(marketId)!;
       const target = path[index]!;
+      if (target === market.mark) {
+        cursor.set(marketId, index + 1); // already there
+        continue;
+      }
       const price = nextMark(market, target);
       if (price === market.mark) {
         cursor.set(marketId, path.length); // the breaker allows no move at all: this path ends here
@@ -506,9 +511,14 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
       if (submit({ ...envelope('UpdateMarkPrice'), marketId, price }).length > 0) {
         moved = true;
         totals.updates.set(marketId, (totals.updates.get(marketId) ?? 0) + 1);
+      } else {
+        cursor.set(marketId, path.length); // refused (counted): this path ends here
       }
     }
-    if (!moved) break;
+    if (!moved) {
+      if ([...plan.paths].some(([marketId, path]) => cursor.get(marketId)! < path.length)) continue;
+      break;
+    }
     totals.steps++;
     progress.stepsDone++;
     // A socialized loss changes everyone's collateral, and so every trigger: rebuilt after the step.

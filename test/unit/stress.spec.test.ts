@@ -123,6 +123,11 @@ describe('stress: the oracle and the depth model keep to the market\'s bounds', 
     expect(result.refused.count).toBe(0);
   });
 
+  it('follows a path that repeats the current mark', () => {
+    const { result } = run(beforeCrash, { liquidatorId: 'liq', liquidatorDeposit: '100000', markets: [{ marketId: 'BTC-PERP', path: ['30000', '30000', '29000', '29000', '28900'] }], adequacy: false });
+    expect(result.marks).toEqual([{ marketId: 'BTC-PERP', from: '30000', to: '28900', updates: 2 }]);
+  });
+
   it('spreads a move over equal steps on the tick, never beyond the move asked', () => {
     expect(shockPath(btc(beforeCrash), -100_000, 4).map(String)).toEqual(['29250', '28500', '27750', '27000'].map((p) => String(units(p))));
     // 1 ppm of 30000 is 0.03: three steps of a tick; a rise rounds down, towards the mark
