@@ -239,14 +239,14 @@ const loadPool = async (poolId) => {
     api(`/v1/pools/${p}/tranches`),
     poolEvents(poolId),
     optional(api(`/v1/pools/${p}/stress/latest`)),
-    optional(api(`/v1/pools/${p}/accounts/at-risk?limit=20`)).then((found) => found ?? optional(api(`/v1/pools/${p}/risk/accounts?limit=20`))),
+    optional(api(`/v1/pools/${p}/accounts/at-risk?limit=20`)),
     optional(api(`/v1/pools/${p}/fund-health/history?resolution=1h`)),
   ]);
   $('pool-title').textContent = `Pool ${poolId} (${events.length} events)`;
   renderFund(health, tranches, health.targetCoveragePpm ?? targetCoverage(events));
   shown = () => renderHistory(health, history?.points ?? null, events, tranches.map((t) => t.trancheId));
   shown();
-  renderAtRisk(atRisk === null ? null : (atRisk.items ?? atRisk.accounts));
+  renderAtRisk(atRisk === null ? null : atRisk.items);
   renderStress(latest);
   $('pool-view').hidden = false;
   status(`Pool ${poolId} as of ${new Date().toISOString()}.`);

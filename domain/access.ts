@@ -28,6 +28,10 @@ export const commandRole: Readonly<Record<CommandType, Role>> = {
   Withdraw: 'custody',
   ExecuteTrade: 'matching-engine',
   UpdateMarkPrice: 'oracle',
+  ApplyFunding: 'oracle',
+  // Settling moves no equity, only realizes funding into collateral: the engine that watches
+  // accounts for liquidation sweeps idle ones, so that their collateral shows what they hold.
+  SettleFunding: 'liquidation-engine',
   Liquidate: 'liquidation-engine',
   Stake: 'lp-gateway',
   RequestUnstake: 'lp-gateway',
@@ -39,6 +43,7 @@ export const commandRole: Readonly<Record<CommandType, Role>> = {
   ChangeParameters: 'governance-relay',
   AddTranche: 'governance-relay',
   Recapitalize: 'governance-relay',
+  PayFromFund: 'governance-relay',
 };
 
 /** What a principal asks to do. */

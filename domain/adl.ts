@@ -1,5 +1,5 @@
 // Auto-deleveraging: who gives up size when the fund cannot cover a deficit, and the ADL queue
-// traders see as "lights" (DESIGN section 5, step 2).
+// traders see as "lights" (docs/design.md section 5, step 2).
 //
 // score = (uPnL / |entryNotional|) * (|size * mark| / equity), highest first, ties by account id
 // (BitMEX / Binance). Scores are compared exactly by cross-multiplication, never as floats.
@@ -7,7 +7,7 @@
 // otherwise); they come last in the queue and are never auto-deleveraged.
 
 import { largestRemainderSplit, pow10, abs, floorDiv, ONE } from './money.js';
-import type { MarketLookup } from './margin.js';
+import { unsettledFunding, type MarketLookup } from './margin.js';
 import type { PersistentMap } from './persistent-map.js';
 import type { Account, ActivePool, Market } from './state.js';
 
@@ -33,6 +33,9 @@ export interface RankedPosition {
 }
 
 const rankable = (p: RankedPosition): boolean => p.equity > 0n && p.basis > 0n;
+
+/** Whether ADL may ever take from the position: only ranked ones (positive equity, a cost basis). */
+export const adlEligible = rankable;
 
 // Each float conversion and operation errs by at most 2^-53 relative; the estimate takes four
 // conversions and three operations, so its relative error stays below 1e-15. Scores further apart
@@ -71,7 +74,7 @@ const rankedPosition = (account: Account, market: Market, markets: MarketLookup)
     const positionMarket = position.marketId === market.marketId ? market : markets(position.marketId);
     if (positionMarket === undefined) continue;
     const positionValue = floorDiv(position.size * positionMarket.mark, ONE);
-    equity += positionValue - position.entryNotional;
+    equity += positionValue - position.entryNotional + unsettledFunding(position, positionMarket);
     if (positionMarket === market) {
       size = position.size;
       value = positionValue;
@@ -253,21 +256,21 @@ export const adlRankingUncached = (pool: ActivePool, marketId: string, side: Pos
 
 export interface AdlQueueEntry {
   readonly accountId: string;
-  /** 1 is deleveraged first. */
-  readonly rank: number;
-  /** 5 for the top fifth of the queue down to 1 for the bottom fifth. */
-  readonly lights: 1 | 2 | 3 | 4 | 5;
+  /** 1 is deleveraged first; null when the ADL rules make the position ineligible. */
+  readonly rank: number | null;
+  /** 5 for the top fifth of the eligible queue down to 1 for the bottom fifth; 0 when ineligible. */
+  readonly lights: 0 | 1 | 2 | 3 | 4 | 5;
 }
 
 /** The ADL queue of both sides of a market, with each position's rank and quintile. */
 export const adlQueue = (pool: ActivePool, marketId: string): { readonly long: AdlQueueEntry[]; readonly short: AdlQueueEntry[] } => {
   const queue = (side: PositionSide): AdlQueueEntry[] => {
     const ranking = adlRanking(pool, marketId, side);
-    return ranking.map((p, i) => ({
-      accountId: p.accountId,
-      rank: i + 1,
-      lights: (5 - Math.floor((5 * i) / ranking.length)) as AdlQueueEntry['lights'],
-    }));
+    // Eligible positions come first in the ranking, so their index is their rank among them.
+    const eligible = ranking.filter(rankable).length;
+    return ranking.map((p, i) => (rankable(p)
+      ? { accountId: p.accountId, rank: i + 1, lights: (5 - Math.floor((5 * i) / eligible)) as AdlQueueEntry['lights'] }
+      : { accountId: p.accountId, rank: null, lights: 0 }));
   };
   return { long: queue('long'), short: queue('short') };
 };

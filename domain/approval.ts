@@ -19,6 +19,7 @@ const governanceCommandOf = (event: Event): GovernanceCommand | undefined => {
     case 'ParametersChanged':
     case 'TrancheAdded':
     case 'Recapitalized':
+    case 'FundPaidOut':
       return event.signedCommand;
     default:
       return undefined;

@@ -5,11 +5,13 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { defaultDecimalFormat, formatDecimal, parseDecimal, type DecimalFormat } from './money.js';
+import { strictObjectSchema, withSchema } from './json-schema.js';
 
 /** A decimal string on the wire, a ledger-unit bigint inside. */
 export const decimal = (name: string, format: Partial<DecimalFormat> & { readonly positive?: boolean } = {}): t.Type<bigint, string, unknown> => {
   const full: DecimalFormat = { ...defaultDecimalFormat, ...format };
-  return new t.Type<bigint, string, unknown>(
+  const pattern = format.signed === true ? '^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$' : '^(0|[1-9][0-9]*)(\\.[0-9]+)?$';
+  return withSchema(new t.Type<bigint, string, unknown>(
     name,
     (u): u is bigint => typeof u === 'bigint',
     (u, c) => {
@@ -20,7 +22,7 @@ export const decimal = (name: string, format: Partial<DecimalFormat> & { readonl
       return t.success(parsed.right);
     },
     formatDecimal,
-  );
+  ), () => ({ type: 'string', pattern, description: `${name}: an exact decimal string (never a JSON number)${format.positive === true ? ', greater than zero' : ''}` }));
 };
 
 /** Non-negative quote amount. */
@@ -42,7 +44,7 @@ export const PositivePrice = decimal('PositivePrice', { positive: true });
 
 /** A JSON integer within [min, max] (safe integers only). */
 export const integerIn = (name: string, min: number, max: number): t.Type<number, number, unknown> =>
-  new t.Type<number, number, unknown>(
+  withSchema(new t.Type<number, number, unknown>(
     name,
     (u): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= min && u <= max,
     (u, c) =>
@@ -50,10 +52,12 @@ export const integerIn = (name: string, min: number, max: number): t.Type<number
         ? t.success(u)
         : t.failure(u, c, `expected an integer from ${min} to ${max}, got ${describe(u)}`),
     t.identity,
-  );
+  ), () => ({ type: 'integer', minimum: min, maximum: max, description: name }));
 
 /** A rate in parts per million, 0 to 100%. */
 export const PpmRate = integerIn('PpmRate', 0, 1_000_000);
+/** A signed rate in parts per million, -100% to 100% (funding rates; a maker fee below zero is a rebate). */
+export const SignedPpmRate = integerIn('SignedPpmRate', -1_000_000, 1_000_000);
 /** A ppm ratio that may exceed 100% (coverage targets). */
 export const RatioPpm = integerIn('RatioPpm', 0, 1_000_000_000);
 /** Decimal places of a size, a price or the quote asset. */
@@ -63,11 +67,26 @@ export const TimestampMs = integerIn('TimestampMs', 0, 8_640_000_000_000_000);
 /** A duration in milliseconds (cooldowns). */
 export const DurationMs = integerIn('DurationMs', 0, 10 * 365 * 24 * 3600 * 1000);
 
+/**
+ * Free text recorded with a governance decision (a payout's reason, its governance reference):
+ * 1 to `max` characters, no control characters, not only spaces.
+ */
+export const Text = (name: string, max: number) => new t.Type<string, string, unknown>(
+  name,
+  (u): u is string => typeof u === 'string' && u.length >= 1 && u.length <= max && u.trim().length > 0 && !/[\u0000-\u001f\u007f]/.test(u),
+  (u, c) => {
+    if (typeof u !== 'string') return t.failure(u, c, `expected a string, got ${describe(u)}`);
+    if (u.length < 1 || u.length > max || u.trim().length === 0) return t.failure(u, c, `expected 1 to ${max} characters, not only spaces`);
+    return /[\u0000-\u001f\u007f]/.test(u) ? t.failure(u, c, 'control characters are not allowed') : t.success(u);
+  },
+  t.identity,
+);
+
 // No '.', '*', '>', whitespace or control characters: ids become parts of NATS subjects and
 // stream names, where those are separators and wildcards.
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$/;
 /** Identifiers of pools, markets, accounts, tranches, trades and commands. */
-export const Id = new t.Type<string, string, unknown>(
+export const Id = withSchema(new t.Type<string, string, unknown>(
   'Id',
   (u): u is string => typeof u === 'string' && ID_PATTERN.test(u),
   (u, c) =>
@@ -75,11 +94,11 @@ export const Id = new t.Type<string, string, unknown>(
       ? t.success(u)
       : t.failure(u, c, `expected an id (1-64 of letters, digits, '_', ':', '-', starting with a letter or digit), got ${describe(u)}`),
   t.identity,
-);
+), () => ({ type: 'string', pattern: ID_PATTERN.source }));
 
 const CORRELATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** A correlation id a producer sends along (a header): stored in every event's metadata, so bounded. */
-export const CorrelationId = new t.Type<string, string, unknown>(
+export const CorrelationId = withSchema(new t.Type<string, string, unknown>(
   'CorrelationId',
   (u): u is string => typeof u === 'string' && CORRELATION_ID_PATTERN.test(u),
   (u, c) =>
@@ -87,7 +106,7 @@ export const CorrelationId = new t.Type<string, string, unknown>(
       ? t.success(u)
       : t.failure(u, c, `expected a correlation id (1-128 of letters, digits, '_', '.', ':', '-', starting with a letter or digit), got ${describe(u)}`),
   t.identity,
-);
+), () => ({ type: 'string', pattern: CORRELATION_ID_PATTERN.source }));
 
 /**
  * An object codec with required and optional fields that rejects keys it does not know, so a typo
@@ -106,7 +125,7 @@ export const strictObject = <P extends t.Props, O extends t.Props = {}>(
   const optionalKeys = Object.keys(optional ?? {});
   const known = new Set([...Object.keys(props), ...optionalKeys]);
   const is = (u: unknown): u is A => required.is(u) && partial.is(u);
-  return new t.Type<A, Out, unknown>(
+  return withSchema(new t.Type<A, Out, unknown>(
     name,
     is,
     (u, c) => {
@@ -134,7 +153,7 @@ export const strictObject = <P extends t.Props, O extends t.Props = {}>(
       for (const k of optionalKeys) if (encodedOptional[k] !== undefined) out[k] = encodedOptional[k];
       return out as Out;
     },
-  );
+  ), () => strictObjectSchema(props, optional ?? {}));
 };
 
 // ---------------------------------------------------------------------------------------------

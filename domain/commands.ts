@@ -4,20 +4,21 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveShares, PositiveSize, PpmRate, RatioPpm,
-  byType, integerIn, strictObject, type InvalidInput,
+  Decimals, DurationMs, Id, NonNegativeAmount, PositiveAmount, PositivePrice, PositiveShares, PositiveSize, PpmRate, RatioPpm,
+  SignedPpmRate, Text, byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
+import { jsonSchemaOf, withSchema } from './json-schema.js';
 
 export const SCHEMA_VERSION = 1 as const;
 
 const hexBytes = (name: string, bytes: number) => {
   const pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`);
-  return new t.Type<string, string, unknown>(
+  return withSchema(new t.Type<string, string, unknown>(
     name,
     (u): u is string => typeof u === 'string' && pattern.test(u),
     (u, c) => (typeof u === 'string' && pattern.test(u) ? t.success(u) : t.failure(u, c, `expected ${bytes} bytes as ${bytes * 2} lowercase hex digits`)),
     t.identity,
-  );
+  ), () => ({ type: 'string', pattern: pattern.source }));
 };
 
 /** Raw 32-byte ed25519 public key, hex. */
@@ -35,12 +36,12 @@ export const MAX_GOVERNORS = 100;
 
 const boundedArray = <C extends t.Mixed>(codec: C, max: number, name: string) => {
   const array = t.array(codec, name);
-  return new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(
+  return withSchema(new t.Type<t.TypeOf<C>[], t.OutputOf<C>[], unknown>(
     name,
     (u): u is t.TypeOf<C>[] => array.is(u) && u.length <= max,
     (u, c) => (Array.isArray(u) && u.length > max ? t.failure(u, c, `expected at most ${max} entries, got ${u.length}`) : array.validate(u, c)),
     array.encode,
-  );
+  ), () => ({ type: 'array', maxItems: max, items: jsonSchemaOf(codec) }));
 };
 
 /**
@@ -89,7 +90,8 @@ export const MarketRiskParams = {
   initialMarginPpm: PpmRate,
   maintenanceMarginPpm: PpmRate,
   takerFeePpm: PpmRate,
-  makerFeePpm: PpmRate,
+  /** Below zero: a rebate to the maker, paid out of the taker's fee (at most the taker fee rate). */
+  makerFeePpm: SignedPpmRate,
   liquidationPenaltyPpm: PpmRate,
   penaltyFundSharePpm: PpmRate,
   adlPolicy: AdlPolicy,
@@ -104,6 +106,22 @@ export const MarketRiskBounds = {
   maxLiquidationSpreadPpm: PpmRate,
   maxMarkMovePpm: PpmRate,
 };
+/**
+ * Funding and the market's claim on the insurance fund, optional at listing (DEFAULT_FUNDING_CAP
+ * and no fund cap) and changeable by governance:
+ * - maxFundingRatePpm: the largest |rate| one funding update may apply;
+ * - fundDrawCap: the most this market's liquidations may draw from the fund, in total, or within
+ *   any window of fundDrawWindowMs when that is above zero; past it the waterfall goes on to ADL.
+ */
+export const MarketFundParams = {
+  maxFundingRatePpm: PpmRate,
+  fundDrawCap: NonNegativeAmount,
+  fundDrawWindowMs: DurationMs,
+};
+
+/** 0.75% of the mark per funding update unless governance says otherwise. */
+export const DEFAULT_MAX_FUNDING_RATE_PPM = 7_500;
+
 export interface RiskBounds {
   readonly maxLiquidationSpreadPpm: number;
   readonly maxMarkMovePpm: number;
@@ -149,7 +167,7 @@ export const ListMarket = strictObject({
   markPrice: PositivePrice,
   governanceSeq: GovernanceSeq,
   signatures: Signatures,
-}, 'ListMarket', MarketRiskBounds);
+}, 'ListMarket', { ...MarketRiskBounds, ...MarketFundParams });
 export type ListMarket = t.TypeOf<typeof ListMarket>;
 
 export const Deposit = strictObject({
@@ -226,7 +244,7 @@ export const PoolChanges = strictObject({}, 'PoolChanges', {
 });
 export type PoolChanges = t.TypeOf<typeof PoolChanges>;
 
-export const MarketChanges = strictObject({ marketId: Id }, 'MarketChanges', { ...MarketRiskParams, ...MarketRiskBounds });
+export const MarketChanges = strictObject({ marketId: Id }, 'MarketChanges', { ...MarketRiskParams, ...MarketRiskBounds, ...MarketFundParams });
 export type MarketChanges = t.TypeOf<typeof MarketChanges>;
 
 export const ChangeParameters = strictObject({
@@ -258,6 +276,47 @@ export const Recapitalize = strictObject({
 }, 'Recapitalize');
 export type Recapitalize = t.TypeOf<typeof Recapitalize>;
 
+/**
+ * The oracle's funding update for one market: longs pay shorts `fundingRatePpm` of the mark per
+ * unit of size (shorts pay longs when negative). It moves the market's cumulative funding index;
+ * each position settles when it is next touched.
+ */
+export const ApplyFunding = strictObject({
+  ...envelope('ApplyFunding'),
+  marketId: Id,
+  fundingRatePpm: SignedPpmRate,
+}, 'ApplyFunding');
+export type ApplyFunding = t.TypeOf<typeof ApplyFunding>;
+
+/** Realize an account's unsettled funding into its collateral (equity does not change). */
+export const SettleFunding = strictObject({
+  ...envelope('SettleFunding'),
+  accountId: Id,
+}, 'SettleFunding');
+export type SettleFunding = t.TypeOf<typeof SettleFunding>;
+
+/** Who a fund payout goes to: an account's collateral, or out of the pool. */
+export const PayoutRecipient = t.union([
+  strictObject({ kind: t.literal('account'), accountId: Id }, 'AccountRecipient'),
+  strictObject({ kind: t.literal('external') }, 'ExternalRecipient'),
+], 'PayoutRecipient');
+export type PayoutRecipient = t.TypeOf<typeof PayoutRecipient>;
+
+/**
+ * A payout from the insurance fund decided by governance (claims after an incident): from the
+ * named tranche, or junior first, with its reason and the governance reference it rests on.
+ */
+export const PayFromFund = strictObject({
+  ...envelope('PayFromFund'),
+  recipient: PayoutRecipient,
+  amount: PositiveAmount,
+  reason: Text('PayoutReason', 500),
+  governanceRef: Text('GovernanceRef', 200),
+  governanceSeq: GovernanceSeq,
+  signatures: Signatures,
+}, 'PayFromFund', { trancheId: Id });
+export type PayFromFund = t.TypeOf<typeof PayFromFund>;
+
 export const commandCodecs = {
   CreatePool,
   ListMarket,
@@ -273,6 +332,9 @@ export const commandCodecs = {
   ChangeParameters,
   AddTranche,
   Recapitalize,
+  ApplyFunding,
+  SettleFunding,
+  PayFromFund,
 } as const;
 export type CommandType = keyof typeof commandCodecs;
 /** A command type's name (as recorded with a rejection). */

@@ -8,15 +8,16 @@ import { domainError, type DomainError } from './errors.js';
 import { fail, knownAccount, knownMarket, ok, precisionError, type Decision } from './decision.js';
 import type { TradeExecuted } from './events.js';
 import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
-import { feePostings, fundFeeShare } from './fees.js';
+import { feePostings, fundFeeShare, rebatePostings } from './fees.js';
+import { afterSettling, applyFunding, settleFunding } from './funding.js';
 import { LedgerDraft } from './ledger.js';
 import { marginOf } from './margin.js';
-import { abs, formatDecimal, mulDivFloor, PPM, ppmOfNotionalCeil, type Price } from './money.js';
+import { abs, formatDecimal, mulDivFloor, notional, PPM, ppmOfNotionalCeil, type Price } from './money.js';
 import type { ActivePool, Market, PoolState } from './state.js';
 import { marketsOf, positionIn } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
 import { liquidate } from './liquidation.js';
-import { addTranche, changeParameters, createPool, listMarket, recapitalize } from './parameters.js';
+import { addTranche, changeParameters, createPool, listMarket, payFromFund, recapitalize } from './parameters.js';
 import { cancelUnstake, completeUnstake, requestUnstake, stake } from './staking.js';
 
 export interface CommandContext {
@@ -110,7 +111,10 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
   const makerBefore = positionIn(maker, marketId) ?? { size: 0n, entryNotional: 0n };
   const [buyer, seller] = command.takerSide === 'buy' ? [command.taker, command.maker] : [command.maker, command.taker];
   const takerFee = ppmOfNotionalCeil(size, price, market.takerFeePpm);
-  const makerFee = ppmOfNotionalCeil(size, price, market.makerFeePpm);
+  const makerFee = market.makerFeePpm > 0 ? ppmOfNotionalCeil(size, price, market.makerFeePpm) : 0n;
+  // A negative maker rate is a rebate out of the taker's fee: rounded down (a payout), so with
+  // |maker rate| <= taker rate it never exceeds the taker fee, which is rounded up.
+  const makerRebate = market.makerFeePpm < 0 ? mulDivFloor(notional(size, price), BigInt(-market.makerFeePpm), PPM) : 0n;
   const fundSharePpm = fundFeeShare(pool);
   const event: TradeExecuted = {
     type: 'TradeExecuted',
@@ -130,9 +134,11 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
         { accountId: command.taker, amount: realizedPnl(takerBefore, takerDelta, price) },
         { accountId: command.maker, amount: realizedPnl(makerBefore, -takerDelta, price) },
       ]),
-      ...feePostings(pool, command.taker, takerFee, fundSharePpm),
+      ...rebatePostings(command.taker, command.maker, makerRebate),
+      ...feePostings(pool, command.taker, takerFee - makerRebate, fundSharePpm),
       ...feePostings(pool, command.maker, makerFee, fundSharePpm),
     ],
+    ...(makerRebate > 0n ? { makerRebate } : {}),
   };
   const draft = new LedgerDraft(pool).withAccounts(taker, maker);
   applyTrade(draft, event);
@@ -177,13 +183,15 @@ export const decide = (command: Command, state: PoolState, ctx: CommandContext):
     case 'Deposit':
       return deposit(command, pool);
     case 'Withdraw':
-      return withdraw(command, pool);
+      return afterSettling(pool, [command.accountId], (settled) => withdraw(command, settled));
     case 'ExecuteTrade':
-      return executeTrade(command, pool);
+      // Both sides settle funding before their positions change size (a self-trade is refused anyway).
+      return command.taker === command.maker ? executeTrade(command, pool) : afterSettling(pool, [command.taker, command.maker], (settled) => executeTrade(command, settled));
     case 'UpdateMarkPrice':
       return updateMarkPrice(command, pool);
     case 'Stake':
-      return stake(command, pool);
+      // A staker who also trades in the pool (the same id) has its funding settled too.
+      return afterSettling(pool, [command.stakerId], (settled) => stake(command, settled));
     case 'RequestUnstake':
       return requestUnstake(command, pool, ctx.now);
     case 'CompleteUnstake':
@@ -191,13 +199,19 @@ export const decide = (command: Command, state: PoolState, ctx: CommandContext):
     case 'CancelUnstake':
       return cancelUnstake(command, pool);
     case 'Liquidate':
-      return liquidate(command, pool, marketsOf(pool));
+      return liquidate(command, pool, ctx.now);
     case 'ChangeParameters':
       return changeParameters(command, pool);
     case 'AddTranche':
       return addTranche(command, pool);
     case 'Recapitalize':
       return recapitalize(command, pool);
+    case 'ApplyFunding':
+      return applyFunding(command, pool);
+    case 'SettleFunding':
+      return settleFunding(command, pool);
+    case 'PayFromFund':
+      return payFromFund(command, pool);
     default: {
       const unreachable: never = command;
       return unreachable;

@@ -37,6 +37,12 @@ export const errorCodes = [
   'ROOT_GOVERNORS_NOT_CONFIGURED',
   'LIQUIDATION_PRICE_OUT_OF_BAND',
   'MARK_MOVE_OUT_OF_BAND',
+  /** A funding rate beyond the market's maxFundingRatePpm. */
+  'FUNDING_RATE_OUT_OF_BAND',
+  /** SettleFunding for an account whose positions have no funding outstanding. */
+  'NO_UNSETTLED_FUNDING',
+  /** A payout larger than the tranche (or the fund) holds. */
+  'INSUFFICIENT_FUND',
   /** The command id was used before by a command with a different fingerprint (never recorded). */
   'COMMAND_ID_REUSED',
 ] as const;

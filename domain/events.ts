@@ -6,12 +6,12 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   Decimals, DurationMs, Id, PositiveAmount, PositivePrice, PositiveShares, PositiveSize, PpmRate, NonNegativeAmount,
-  Shares, SignedAmount, SignedSize, TimestampMs,
+  Shares, SignedAmount, SignedPpmRate, SignedSize, Text, TimestampMs,
   byType, integerIn, strictObject, type InvalidInput,
 } from './codecs.js';
 import {
-  AddTranche, ChangeParameters, CommandTypeName, CreatePool, FeeShareParams, GovernanceSeq, Governors, ListMarket, MarketChanges, MarketParams, MarketRiskBounds, PoolChanges,
-  Recapitalize, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec,
+  AddTranche, ChangeParameters, CommandTypeName, CreatePool, FeeShareParams, GovernanceSeq, Governors, ListMarket, MarketChanges, MarketFundParams, MarketParams, MarketRiskBounds,
+  PayFromFund, PayoutRecipient, PoolChanges, Recapitalize, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec,
 } from './commands.js';
 import { errorCodes, type ErrorCode } from './errors.js';
 
@@ -33,6 +33,12 @@ export const TreasuryAccount = strictObject({ kind: t.literal('treasury') }, 'Tr
  * records new bad debt, a posting into it (a recapitalization) repays it.
  */
 export const BadDebtAccount = strictObject({ kind: t.literal('badDebt') }, 'BadDebtAccount');
+/**
+ * A market's funding clearing account: settled payments of longs go in, settled receipts of
+ * shorts come out (or the other way round). Its balance always equals the funding its positions
+ * have not settled yet.
+ */
+export const FundingAccount = strictObject({ kind: t.literal('funding'), marketId: Id }, 'FundingAccount');
 
 const ledgerAccounts = {
   external: ExternalAccount,
@@ -41,6 +47,7 @@ const ledgerAccounts = {
   tranche: TrancheAccount,
   treasury: TreasuryAccount,
   badDebt: BadDebtAccount,
+  funding: FundingAccount,
 } as const;
 type LedgerAccountOf = t.TypeOf<(typeof ledgerAccounts)[keyof typeof ledgerAccounts]>;
 
@@ -96,7 +103,10 @@ export const MarketListed = strictObject({
   markPrice: PositivePrice,
   governanceSeq: GovernanceSeq,
   signedCommand: ListMarket,
-}, 'MarketListed');
+}, 'MarketListed', {
+  /** The funding bound in force and the fund cap, if any (events before funding lack them: the defaults). */
+  ...MarketFundParams,
+});
 export type MarketListed = t.TypeOf<typeof MarketListed>;
 
 export const CollateralDeposited = strictObject({
@@ -129,7 +139,10 @@ export const TradeExecuted = strictObject({
   /** The fund's share of these fees, from coverage just before the trade. */
   fundSharePpm: PpmRate,
   postings: Postings,
-}, 'TradeExecuted');
+}, 'TradeExecuted', {
+  /** What the maker was paid out of the taker's fee (a negative maker fee rate); absent when none. */
+  makerRebate: PositiveAmount,
+});
 export type TradeExecuted = t.TypeOf<typeof TradeExecuted>;
 
 export const MarkPriceUpdated = strictObject({
@@ -205,7 +218,10 @@ export const PositionLiquidated = strictObject({
   penalty: NonNegativeAmount,
   penaltyToFund: NonNegativeAmount,
   postings: Postings,
-}, 'PositionLiquidated');
+}, 'PositionLiquidated', {
+  /** With a fund cap: what the market could still draw from the fund, before this liquidation. */
+  fundCapRemaining: NonNegativeAmount,
+});
 export type PositionLiquidated = t.TypeOf<typeof PositionLiquidated>;
 
 export const TrancheDraw = strictObject({
@@ -223,7 +239,10 @@ export const InsuranceFundDrawn = strictObject({
   amount: PositiveAmount,
   draws: t.array(TrancheDraw),
   postings: Postings,
-}, 'InsuranceFundDrawn');
+}, 'InsuranceFundDrawn', {
+  /** When the draw happened (counts against the market's fund cap window). */
+  at: TimestampMs,
+});
 export type InsuranceFundDrawn = t.TypeOf<typeof InsuranceFundDrawn>;
 
 export const AdlFill = strictObject({
@@ -232,7 +251,10 @@ export const AdlFill = strictObject({
   size: SignedSize,
   /** size * bankruptcy price, settled in ledger units (rounded against the counterparty). */
   notional: NonNegativeAmount,
-}, 'AdlFill');
+}, 'AdlFill', {
+  /** What the fill cost the counterparty against closing at the mark (negative: it gained). */
+  lossAtMark: SignedAmount,
+});
 export type AdlFill = t.TypeOf<typeof AdlFill>;
 
 export const PositionsAutoDeleveraged = strictObject({
@@ -242,7 +264,12 @@ export const PositionsAutoDeleveraged = strictObject({
   bankruptcyPrice: SignedAmount,
   fills: t.array(AdlFill),
   postings: Postings,
-}, 'PositionsAutoDeleveraged');
+}, 'PositionsAutoDeleveraged', {
+  /** The sum of the fills' lossAtMark: what ADL cost its counterparties against the mark. */
+  lossAtMark: SignedAmount,
+  /** The part of the deficit ADL took off the waterfall (the deficit less fund draw, haircuts and bad debt). */
+  deficitCovered: NonNegativeAmount,
+});
 export type PositionsAutoDeleveraged = t.TypeOf<typeof PositionsAutoDeleveraged>;
 
 export const LossSocialized = strictObject({
@@ -296,6 +323,52 @@ export const Recapitalized = strictObject({
 }, 'Recapitalized');
 export type Recapitalized = t.TypeOf<typeof Recapitalized>;
 
+export const FundingRateApplied = strictObject({
+  ...header('FundingRateApplied'),
+  marketId: Id,
+  fundingRatePpm: SignedPpmRate,
+  /** The mark the rate applied to. */
+  mark: PositivePrice,
+  /** What one unit of size paid (long) or received (short): rate * mark, toward zero to the index quantum. */
+  indexDelta: SignedAmount,
+  /** The market's cumulative funding index after the update. */
+  fundingIndex: SignedAmount,
+}, 'FundingRateApplied');
+export type FundingRateApplied = t.TypeOf<typeof FundingRateApplied>;
+
+export const FundingSettlement = strictObject({
+  marketId: Id,
+  /** The position's size while the funding accrued. */
+  size: SignedSize,
+  /** The market index the position settles up to. */
+  fundingIndex: SignedAmount,
+  /** Received (positive) or paid (negative): -size * (index - the position's index). */
+  amount: SignedAmount,
+}, 'FundingSettlement');
+export type FundingSettlement = t.TypeOf<typeof FundingSettlement>;
+
+/** An account's funding realized into its collateral: postings between it and the markets' funding accounts. */
+export const FundingSettled = strictObject({
+  ...header('FundingSettled'),
+  accountId: Id,
+  settlements: t.array(FundingSettlement),
+  postings: Postings,
+}, 'FundingSettled');
+export type FundingSettled = t.TypeOf<typeof FundingSettled>;
+
+export const FundPaidOut = strictObject({
+  ...header('FundPaidOut'),
+  recipient: PayoutRecipient,
+  amount: PositiveAmount,
+  reason: Text('PayoutReason', 500),
+  governanceRef: Text('GovernanceRef', 200),
+  draws: t.array(TrancheDraw),
+  postings: Postings,
+  governanceSeq: GovernanceSeq,
+  signedCommand: PayFromFund,
+}, 'FundPaidOut');
+export type FundPaidOut = t.TypeOf<typeof FundPaidOut>;
+
 const ErrorCodeName = t.keyof(Object.fromEntries(errorCodes.map((code) => [code, null])) as Record<ErrorCode, null>, 'ErrorCode');
 
 /** A domain error as recorded: what `decide` answered. */
@@ -334,6 +407,9 @@ export const eventCodecs = {
   TrancheAdded,
   Recapitalized,
   CommandRejected,
+  FundingRateApplied,
+  FundingSettled,
+  FundPaidOut,
 } as const;
 export type EventType = keyof typeof eventCodecs;
 export type Event = t.TypeOf<(typeof eventCodecs)[EventType]>;

@@ -5,6 +5,7 @@
 import type { Event, TradeExecuted } from './events.js';
 import { LedgerDraft } from './ledger.js';
 import { PersistentMap, PersistentSet } from './persistent-map.js';
+import { DEFAULT_MAX_FUNDING_RATE_PPM } from './commands.js';
 import { PROTOCOL_STAKER, stakeOf, withOpenInterest, type ActivePool, type Market, type PoolState, type Tranche } from './state.js';
 
 // `decide` has to work out the state a trade leads to in order to check margins. It leaves that
@@ -59,6 +60,14 @@ export const applyValueEvent = (draft: LedgerDraft, event: Event): void => {
       draft.open(event.accountId);
       draft.postAll(event.postings);
       return;
+    case 'FundingSettled':
+      for (const s of event.settlements) draft.settleFunding(event.accountId, s.marketId, s.fundingIndex);
+      draft.postAll(event.postings);
+      return;
+    case 'FundPaidOut':
+      if (event.recipient.kind === 'account') draft.open(event.recipient.accountId);
+      draft.postAll(event.postings);
+      return;
     case 'CollateralWithdrawn':
     case 'InsuranceFundDrawn':
     case 'LossSocialized':
@@ -76,6 +85,7 @@ export const applyValueEvent = (draft: LedgerDraft, event: Event): void => {
     case 'ParametersChanged':
     case 'TrancheAdded':
     case 'CommandRejected':
+    case 'FundingRateApplied':
       return;
     default: {
       const unreachable: never = event;
@@ -105,6 +115,23 @@ const creditShares = (tranche: Tranche, stakerId: string, shares: bigint): Tranc
 const writeOffIfEmpty = (tranche: Tranche): Tranche =>
   tranche.assets === 0n && tranche.shares > 0n ? { ...tranche, shares: 0n, epoch: tranche.epoch + 1 } : tranche;
 
+/** Tranches a draw took to zero have their shares written off. */
+const withDraws = (pool: ActivePool, draws: ReadonlyArray<{ readonly trancheId: string; readonly writtenOff: boolean }>): ActivePool => {
+  let next = pool;
+  for (const draw of draws) if (draw.writtenOff) next = updateTranche(next, draw.trancheId, writeOffIfEmpty);
+  return next;
+};
+
+/**
+ * A market's draw on the fund, counted against its cap: in total, and with a window among the
+ * recent draws (those that fell out of the window at this draw's time are dropped).
+ */
+const countDraw = (market: Market, amount: bigint, at: number): Market => ({
+  ...market,
+  fundDrawnTotal: market.fundDrawnTotal + amount,
+  recentFundDraws: market.fundDrawWindowMs === 0 ? [] : [...market.recentFundDraws.filter((d) => d.at > at - market.fundDrawWindowMs), { at, amount }],
+});
+
 const evolveActive = (pool: ActivePool, event: Event): PoolState => {
   switch (event.type) {
     case 'PoolCreated':
@@ -112,8 +139,14 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
     case 'CommandRejected':
       return pool;
     case 'MarketListed': {
-      const { type: _type, schemaVersion: _v, markPrice, governanceSeq, signedCommand: _signed, ...params } = event;
-      return { ...pool, governanceSeq, markets: pool.markets.set(event.marketId, { ...params, mark: markPrice, longSize: 0n, openInterest: 0n }) };
+      const { type: _type, schemaVersion: _v, markPrice, governanceSeq, signedCommand: _signed, maxFundingRatePpm, fundDrawCap, fundDrawWindowMs, ...params } = event;
+      const market: Market = {
+        ...params, mark: markPrice, longSize: 0n, openInterest: 0n,
+        maxFundingRatePpm: maxFundingRatePpm ?? DEFAULT_MAX_FUNDING_RATE_PPM, fundingIndex: 0n, fundingBalance: 0n,
+        ...(fundDrawCap === undefined ? {} : { fundDrawCap }),
+        fundDrawWindowMs: fundDrawWindowMs ?? 0, fundDrawnTotal: 0n, recentFundDraws: [],
+      };
+      return { ...pool, governanceSeq, markets: pool.markets.set(event.marketId, market) };
     }
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
@@ -121,7 +154,16 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
     case 'PositionsAutoDeleveraged':
     case 'LossSocialized':
     case 'BadDebtRecorded':
+    case 'FundingSettled':
       return withValue(pool, event);
+    case 'FundingRateApplied': {
+      const market = pool.markets.get(event.marketId);
+      if (market === undefined) return pool;
+      // Every holder's equity changed: equity-dependent caches (the ADL ranking) start a new epoch.
+      return { ...pool, markets: pool.markets.set(event.marketId, { ...market, fundingIndex: event.fundingIndex }), markEpoch: pool.markEpoch + 1 };
+    }
+    case 'FundPaidOut':
+      return { ...withDraws(withValue(pool, event), event.draws), governanceSeq: event.governanceSeq };
     case 'TradeExecuted': {
       const draft = new LedgerDraft(pool);
       applyTrade(draft, event);
@@ -139,11 +181,9 @@ const evolveActive = (pool: ActivePool, event: Event): PoolState => {
       };
     }
     case 'InsuranceFundDrawn': {
-      let next = withValue(pool, event);
-      for (const draw of event.draws) {
-        if (draw.writtenOff) next = updateTranche(next, draw.trancheId, writeOffIfEmpty);
-      }
-      return next;
+      const next = withDraws(withValue(pool, event), event.draws);
+      const market = next.markets.get(event.marketId);
+      return market === undefined ? next : { ...next, markets: next.markets.set(event.marketId, countDraw(market, event.amount, event.at ?? 0)) };
     }
     case 'Staked':
       return updateTranche(withValue(pool, event), event.trancheId, (t) =>

@@ -1,4 +1,4 @@
-// Trading fees and where they go (DESIGN section 5, "Fees" and "Dynamic fund fee share").
+// Trading fees and where they go (docs/design.md section 5, "Fees" and "Dynamic fund fee share").
 
 import { largestRemainderSplit, mulDivFloor, PPM, ppmOfFloor, type Amount, type Ppm } from './money.js';
 import type { LedgerAccount, Posting } from './events.js';
@@ -50,3 +50,7 @@ export const feePostings = (pool: ActivePool, accountId: string, fee: Amount, fu
   if (fee > toFund) postings.push({ from, to: { kind: 'treasury' }, amount: fee - toFund });
   return postings;
 };
+
+/** A maker rebate, paid out of the taker's fee straight into the maker's collateral. */
+export const rebatePostings = (taker: string, maker: string, rebate: Amount): Posting[] =>
+  rebate > 0n ? [{ from: { kind: 'collateral', accountId: taker }, to: { kind: 'collateral', accountId: maker }, amount: rebate }] : [];

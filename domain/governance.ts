@@ -4,14 +4,16 @@
 // part of `decide`.
 
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { encodeCommand, type AddTranche, type ChangeParameters, type Command, type CreatePool, type Governors, type ListMarket, type Recapitalize } from './commands.js';
+import {
+  encodeCommand, type AddTranche, type ChangeParameters, type Command, type CreatePool, type Governors, type ListMarket, type PayFromFund, type Recapitalize,
+} from './commands.js';
 import { domainError, type DomainError } from './errors.js';
 
-export type GovernanceCommand = CreatePool | ListMarket | ChangeParameters | AddTranche | Recapitalize;
+export type GovernanceCommand = CreatePool | ListMarket | ChangeParameters | AddTranche | Recapitalize | PayFromFund;
 
 export const isGovernanceCommand = (command: Command): command is GovernanceCommand =>
   command.type === 'CreatePool' || command.type === 'ListMarket' || command.type === 'ChangeParameters' ||
-  command.type === 'AddTranche' || command.type === 'Recapitalize';
+  command.type === 'AddTranche' || command.type === 'Recapitalize' || command.type === 'PayFromFund';
 
 /**
  * JSON with object keys sorted at every level (by UTF-16 code units, as Array#sort does) and no
@@ -57,7 +59,8 @@ const publicKeyOf = (hex: string): KeyObject => {
   return key;
 };
 
-const verifies = (payload: Buffer, publicKeyHex: string, signatureHex: string): boolean => {
+/** Whether `signatureHex` is a valid ed25519 signature of `payload` by `publicKeyHex` (false for malformed input). */
+export const signatureVerifies = (payload: Buffer, publicKeyHex: string, signatureHex: string): boolean => {
   try {
     return verify(null, payload, publicKeyOf(publicKeyHex), Buffer.from(signatureHex, 'hex'));
   } catch {
@@ -87,7 +90,7 @@ export const signatureError = (command: GovernanceCommand, governors: Governors)
   }
   const payload = signingPayload(command);
   for (const [i, { publicKey, signature }] of signatures.entries()) {
-    if (!verifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
+    if (!signatureVerifies(payload, publicKey, signature)) return domainError('INVALID_SIGNATURE', `the signature by ${publicKey} does not match the command`, `signatures.${i}.signature`);
   }
   if (signers.size < governors.threshold) {
     return domainError('INSUFFICIENT_SIGNATURES', `${signers.size} valid signatures, ${governors.threshold} required`, 'signatures');

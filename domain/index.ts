@@ -22,4 +22,5 @@ export * from './parameters.js';
 export * from './access.js';
 export * from './approval.js';
 export * from './stress.js';
-export * from './risk.js';
+export * from './funding.js';
+export * from './json-schema.js';

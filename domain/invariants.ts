@@ -1,11 +1,11 @@
-// The invariants of DESIGN.md section 6 that hold for a single state, as a pure check.
+// The invariants of docs/design.md section 6 that hold for a single state, as a pure check.
 // Property tests run it after every event; the audit runs it over a replayed log.
 
 import { adlCandidates, adlRankingUncached } from './adl.js';
-import { survivesAdl } from './liquidation.js';
-import type { Event, InsuranceFundDrawn, PositionLiquidated, PositionsAutoDeleveraged } from './events.js';
+import { adlLossAtMark, survivesAdl } from './liquidation.js';
+import type { BadDebtRecorded, Event, InsuranceFundDrawn, LossSocialized, PositionLiquidated, PositionsAutoDeleveraged } from './events.js';
 import { abs, ceilDiv, formatDecimal, notional, ONE, pow10, type Price } from './money.js';
-import { equityOf, isLiquidatable } from './margin.js';
+import { equityOf, isLiquidatable, unsettledFunding } from './margin.js';
 import { fundAssets, marketsOf, type ActivePool, type PoolState } from './state.js';
 
 export type InvariantName =
@@ -27,9 +27,10 @@ export type MarkScenario = ReadonlyMap<string, Price>;
 
 /**
  * Invariant 1, scaled by ONE so that it is exact at any mark, tick-aligned or not:
- *   sum(collateral) + sum(size * mark - entryNotional) + sum(tranche assets) + treasury
- *     - (external in - external out + bad debt)
- * Zero when value is conserved.
+ *   sum(collateral) + sum(size * mark - entryNotional) + sum(unsettled funding) + sum(tranche assets)
+ *     + treasury - (external in - external out + bad debt)
+ * Zero when value is conserved. (The markets' funding clearing accounts are not in it: each must
+ * hold exactly its positions' unsettled funding, which checkInvariants checks on its own.)
  */
 export const conservationGap = (pool: ActivePool, marks: MarkScenario = new Map()): bigint => {
   let scaled = 0n;
@@ -41,6 +42,8 @@ export const conservationGap = (pool: ActivePool, marks: MarkScenario = new Map(
       const mark = marks.get(position.marketId) ?? pool.markets.get(position.marketId)?.mark ?? 0n;
       scaled += position.size * mark;
       balances -= position.entryNotional;
+      const market = pool.markets.get(position.marketId);
+      if (market !== undefined) balances += unsettledFunding(position, market);
     }
   }
   return balances * ONE + scaled;
@@ -61,8 +64,11 @@ export const checkInvariants = (state: PoolState, scenarios: ReadonlyArray<MarkS
 
   const longs = new Map<string, bigint>();
   const shorts = new Map<string, bigint>();
+  const unsettled = new Map<string, bigint>();
   for (const account of state.accounts.values()) {
     for (const p of account.positions) {
+      const market = state.markets.get(p.marketId);
+      if (market !== undefined) unsettled.set(p.marketId, (unsettled.get(p.marketId) ?? 0n) + unsettledFunding(p, market));
       if (p.size > 0n) longs.set(p.marketId, (longs.get(p.marketId) ?? 0n) + p.size);
       else shorts.set(p.marketId, (shorts.get(p.marketId) ?? 0n) - p.size);
     }
@@ -76,6 +82,15 @@ export const checkInvariants = (state: PoolState, scenarios: ReadonlyArray<MarkS
   let openInterest = 0n;
   for (const market of state.markets.values()) {
     openInterest += market.openInterest;
+    if (market.fundingBalance !== (unsettled.get(market.marketId) ?? 0n)) {
+      violations.push({
+        invariant: 'conservation',
+        message: `market "${market.marketId}": funding account holds ${formatDecimal(market.fundingBalance)}, its positions' unsettled funding is ${formatDecimal(unsettled.get(market.marketId) ?? 0n)}`,
+      });
+    }
+    if (market.fundingIndex % pow10(market.sizeDecimals) !== 0n) {
+      violations.push({ invariant: 'conservation', message: `market "${market.marketId}": funding index ${market.fundingIndex} is not a multiple of its quantum 10^${market.sizeDecimals}` });
+    }
     if (market.openInterest !== notional(market.longSize, market.mark)) {
       violations.push({ invariant: 'balanced-open-interest', message: `market "${market.marketId}": recorded open interest notional ${formatDecimal(market.openInterest)} is not long size at mark` });
     }
@@ -119,7 +134,8 @@ export const checkInvariants = (state: PoolState, scenarios: ReadonlyArray<MarkS
  * Invariant 4 and the "made whole" rule for the events of one liquidation, given the pool before
  * and after them:
  * - no senior draw while a more junior tranche still has assets;
- * - no ADL unless the deficit exceeded the fund's assets;
+ * - no ADL unless the deficit exceeded what the market could draw: the fund's assets, or less when
+ *   the market's fund cap was reached (the cap recorded must agree with the market's);
  * - no socialized loss while ADL could still have placed size (whole lots) against eligible positions;
  * - no bad debt unless the fund is empty and no other account has positive collateral left;
  * - the liquidated account ends with E - E_q (+ S - P when the price was above bankruptcy).
@@ -130,9 +146,22 @@ export const checkWaterfall = (before: ActivePool, events: ReadonlyArray<Event>,
   const violations: InvariantViolation[] = [];
   const fail = (message: string) => violations.push({ invariant: 'waterfall-order', message });
   const market = before.markets.get(liquidated.marketId);
-  const fundBefore = fundAssets(before);
+  // What this market could draw: the fund, or what was left of its cap.
+  const fundAssetsBefore = fundAssets(before);
+  const capLeft = liquidated.fundCapRemaining;
+  const fundBefore = capLeft !== undefined && capLeft < fundAssetsBefore ? capLeft : fundAssetsBefore;
+  if (market !== undefined && (capLeft === undefined) !== (market.fundDrawCap === undefined || liquidated.deficit === 0n)) {
+    fail(`the liquidation ${capLeft === undefined ? 'records no' : 'records a'} fund cap, the market ${market.fundDrawCap === undefined ? 'has none' : 'has one'}`);
+  }
+  if (market?.fundDrawCap !== undefined && capLeft !== undefined) {
+    const lifetime = market.fundDrawCap - market.fundDrawnTotal;
+    if (capLeft > market.fundDrawCap || (market.fundDrawWindowMs === 0 && capLeft !== (lifetime > 0n ? lifetime : 0n)) || (market.fundDrawWindowMs > 0 && capLeft < lifetime)) {
+      fail(`fund cap remaining ${formatDecimal(capLeft)} does not agree with the cap ${formatDecimal(market.fundDrawCap)} and the draws recorded`);
+    }
+  }
 
   const draws = events.find((e): e is InsuranceFundDrawn => e.type === 'InsuranceFundDrawn');
+  if (draws !== undefined && draws.amount > fundBefore) fail(`drew ${formatDecimal(draws.amount)} where the market could draw ${formatDecimal(fundBefore)}`);
   if (draws !== undefined) {
     const drawn = new Set(draws.draws.map((d) => d.trancheId));
     const lastDrawn = Math.max(...after.tranches.map((t, i) => (drawn.has(t.trancheId) ? i : -1)));
@@ -144,6 +173,17 @@ export const checkWaterfall = (before: ActivePool, events: ReadonlyArray<Event>,
   const adl = events.find((e): e is PositionsAutoDeleveraged => e.type === 'PositionsAutoDeleveraged');
   if (adl !== undefined && liquidated.deficit <= fundBefore) {
     fail(`ADL with a deficit of ${formatDecimal(liquidated.deficit)} that the fund's ${formatDecimal(fundBefore)} could cover`);
+  }
+  if (adl !== undefined && adl.lossAtMark !== undefined) {
+    // The measure recorded is the one the fills and the rest of the waterfall give.
+    const loss = adl.fills.reduce((sum, f) => sum + adlLossAtMark(liquidated.mark, liquidated.size, abs(f.size), f.notional), 0n);
+    const rest = (draws?.amount ?? 0n) +
+      (events.find((e): e is LossSocialized => e.type === 'LossSocialized')?.amount ?? 0n) +
+      (events.find((e): e is BadDebtRecorded => e.type === 'BadDebtRecorded')?.amount ?? 0n);
+    const covered = liquidated.deficit > rest ? liquidated.deficit - rest : 0n;
+    if (adl.lossAtMark !== loss || adl.deficitCovered !== covered) {
+      fail(`ADL recorded a loss at mark of ${formatDecimal(adl.lossAtMark)} for ${formatDecimal(adl.deficitCovered ?? 0n)} covered; its fills give ${formatDecimal(loss)} for ${formatDecimal(covered)}`);
+    }
   }
 
   const socialized = events.some((e) => e.type === 'LossSocialized');
@@ -165,7 +205,8 @@ export const checkWaterfall = (before: ActivePool, events: ReadonlyArray<Event>,
     }
   }
   if (badDebt) {
-    if (fundAssets(after) !== 0n) fail(`bad debt while the fund holds ${formatDecimal(fundAssets(after))}`);
+    const capReached = capLeft !== undefined && (draws?.amount ?? 0n) === fundBefore;
+    if (fundAssets(after) !== 0n && !capReached) fail(`bad debt while the fund holds ${formatDecimal(fundAssets(after))}`);
     for (const account of after.accounts.values()) {
       if (account.accountId !== liquidated.accountId && account.collateral > 0n) {
         fail(`bad debt while "${account.accountId}" still has collateral ${formatDecimal(account.collateral)}`);

@@ -6,7 +6,7 @@
 
 import type { LedgerAccount, Posting } from './events.js';
 import { PersistentSet } from './persistent-map.js';
-import { withOpenInterest, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
+import { settledIndexOf, withOpenInterest, type Account, type ActivePool, type Market, type Position, type Tranche } from './state.js';
 
 /** Mutable copies, private to one draft (mutation confined to the fold step). */
 interface DraftPosition {
@@ -15,6 +15,8 @@ interface DraftPosition {
   readonly existed: boolean;
   size: bigint;
   entryNotional: bigint;
+  /** The funding index it has settled up to (a new position starts at the market's). */
+  fundingIndex: bigint;
 }
 
 const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
@@ -36,7 +38,13 @@ const positionsOf = (draft: DraftAccount): Position[] => {
     positions.push(p);
   }
   // A position with size and basis both zero is closed; anything else stays visible.
-  for (const c of draft.changed) if (isOpen(c)) positions.push({ marketId: c.marketId, size: c.size, entryNotional: c.entryNotional });
+  for (const c of draft.changed) {
+    if (!isOpen(c)) continue;
+    // The funding index key only when it is not zero (see Position.fundingIndex).
+    positions.push(c.fundingIndex === 0n
+      ? { marketId: c.marketId, size: c.size, entryNotional: c.entryNotional }
+      : { marketId: c.marketId, size: c.size, entryNotional: c.entryNotional, fundingIndex: c.fundingIndex });
+  }
   return positions;
 };
 
@@ -45,6 +53,7 @@ type DraftTranche = { -readonly [K in keyof Tranche]: Tranche[K] };
 export class LedgerDraft {
   private readonly accounts = new Map<string, DraftAccount>();
   private readonly longSizeDelta = new Map<string, bigint>();
+  private readonly fundingBalanceDelta = new Map<string, bigint>();
   private tranches: DraftTranche[] | undefined;
   private treasury: bigint;
   private externalIn: bigint;
@@ -78,7 +87,10 @@ export class LedgerDraft {
     const account = this.draftAccount(accountId);
     for (const c of account.changed) if (c.marketId === marketId) return c;
     const existing = account.before.find((p) => p.marketId === marketId);
-    const copy: DraftPosition = { marketId, existed: existing !== undefined, size: existing?.size ?? 0n, entryNotional: existing?.entryNotional ?? 0n };
+    const copy: DraftPosition = {
+      marketId, existed: existing !== undefined, size: existing?.size ?? 0n, entryNotional: existing?.entryNotional ?? 0n,
+      fundingIndex: existing !== undefined ? settledIndexOf(existing) : this.base.markets.get(marketId)?.fundingIndex ?? 0n,
+    };
     account.changed.push(copy);
     return copy;
   }
@@ -107,6 +119,11 @@ export class LedgerDraft {
     position.size = after;
     const longDelta = (after > 0n ? after : 0n) - (before > 0n ? before : 0n);
     if (longDelta !== 0n) this.longSizeDelta.set(marketId, (this.longSizeDelta.get(marketId) ?? 0n) + longDelta);
+  }
+
+  /** Record that a position has settled its funding up to `index` (its postings come separately). */
+  settleFunding(accountId: string, marketId: string, index: bigint): void {
+    this.draftPosition(accountId, marketId).fundingIndex = index;
   }
 
   post(posting: Posting): void {
@@ -146,6 +163,9 @@ export class LedgerDraft {
         // The account's balance is minus the outstanding bad debt.
         this.badDebt -= delta;
         return;
+      case 'funding':
+        this.fundingBalanceDelta.set(account.marketId, (this.fundingBalanceDelta.get(account.marketId) ?? 0n) + delta);
+        return;
       default: {
         const unreachable: never = account;
         return unreachable;
@@ -167,10 +187,11 @@ export class LedgerDraft {
     }
     let openInterest = this.base.openInterest;
     const markets: [string, Market][] = [];
-    for (const [marketId, delta] of this.longSizeDelta) {
+    for (const marketId of new Set([...this.longSizeDelta.keys(), ...this.fundingBalanceDelta.keys()])) {
       const market = this.base.markets.get(marketId);
       if (market === undefined) continue;
-      const next = withOpenInterest(market, market.longSize + delta, market.mark);
+      const funded = { ...market, fundingBalance: market.fundingBalance + (this.fundingBalanceDelta.get(marketId) ?? 0n) };
+      const next = withOpenInterest(funded, market.longSize + (this.longSizeDelta.get(marketId) ?? 0n), market.mark);
       openInterest += next.openInterest - market.openInterest;
       markets.push([marketId, next]);
     }

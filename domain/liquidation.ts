@@ -1,4 +1,4 @@
-// Liquidation and the loss waterfall (DESIGN section 5, "Liquidation").
+// Liquidation and the loss waterfall (docs/design.md section 5, "Liquidation").
 //
 // The liquidator offers to take over the whole position q of a liquidatable account at `price`.
 //   E    = the account's equity at marks; mm_q, mm_total its maintenance for q and in all
@@ -30,12 +30,13 @@ import type { AdlFill, BadDebtRecorded, Event, InsuranceFundDrawn, LossSocialize
 import { applyValueEvent } from './evolve.js';
 import { fundIncomePostings } from './fees.js';
 import { LedgerDraft } from './ledger.js';
+import { afterSettling, fundingSettlement } from './funding.js';
 import { marginOf, type MarketLookup } from './margin.js';
 import {
   abs, ceilDiv, floorDiv, formatDecimal, largestRemainderSplit, min, notional, ONE, PPM, pow10, ppmOfNotionalCeil, sign,
   type Amount,
 } from './money.js';
-import { fundAssets, positionIn, type ActivePool, type Market, type Position } from './state.js';
+import { fundAssets, fundCapRemaining, marketsOf, positionIn, type ActivePool, type Market, type Position } from './state.js';
 import { onlyReduces, realizedPnl, tradePostings } from './trade.js';
 
 const header = <T extends Event['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION });
@@ -81,7 +82,7 @@ export const adlFillNotional = (mark: bigint, q: bigint, equityShare: Amount, si
  * ADL takes profit, it never makes a counterparty bankrupt: when the bankrupt account's equity
  * share is negative, p_b lies beyond the mark and closing there costs the counterparty more than
  * its position is worth at mark. A position qualifies only if its account keeps non-negative
- * equity even when the whole position is closed at p_b (DESIGN is silent on this; what ADL cannot
+ * equity even when the whole position is closed at p_b (a choice of this ledger; what ADL cannot
  * place goes on down the waterfall).
  */
 export const survivesAdl = (mark: bigint, q: bigint, equityShare: Amount) => (position: RankedPosition): boolean => {
@@ -184,11 +185,29 @@ export const liquidationBandError = (market: Market, positionSize: bigint, price
     'price');
 };
 
-export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketLookup): Decision => {
+/**
+ * What an ADL fill costs its counterparty against closing at the mark: a short buying back pays
+ * the fill for what is worth size * mark; a long selling gets the fill for it. Negative when the
+ * bankruptcy price is better for the counterparty than the mark.
+ */
+export const adlLossAtMark = (mark: bigint, q: bigint, size: bigint, fillNotional: Amount): Amount => {
+  const atMark = notional(size, mark);
+  return q > 0n ? fillNotional - atMark : atMark - fillNotional;
+};
+
+/**
+ * Liquidation settles the funding of the account and of the liquidator first (and, inside, of
+ * every ADL counterparty in the market), so that no position changes size with funding owed.
+ */
+export const liquidate = (command: Liquidate, pool: ActivePool, now: number): Decision =>
+  command.liquidatorId === command.accountId
+    ? fail('SELF_LIQUIDATION', 'an account cannot liquidate itself', 'liquidatorId')
+    : afterSettling(pool, [command.accountId, command.liquidatorId], (settled) => liquidateSettled(command, settled, marketsOf(settled), now));
+
+const liquidateSettled = (command: Liquidate, pool: ActivePool, markets: MarketLookup, now: number): Decision => {
   const foundMarket = knownMarket(pool, command.marketId);
   if (E.isLeft(foundMarket)) return foundMarket;
   const market = foundMarket.right;
-  if (command.liquidatorId === command.accountId) return fail('SELF_LIQUIDATION', 'an account cannot liquidate itself', 'liquidatorId');
   const foundAccount = knownAccount(pool, command.accountId, 'accountId');
   if (E.isLeft(foundAccount)) return foundAccount;
   const foundLiquidator = knownAccount(pool, command.liquidatorId, 'liquidatorId');
@@ -218,11 +237,13 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
   const liquidatorBefore = positionIn(liquidator, market.marketId) ?? { size: 0n, entryNotional: 0n };
   const draft = new LedgerDraft(pool).withAccounts(account, liquidator);
 
+  const capLeft = fundCapRemaining(market, now);
   const liquidated = (liquidatorSize: bigint, deficit: Amount, penalty: Amount, penaltyToFund: Amount, extra: Posting[]): PositionLiquidated => ({
     ...header('PositionLiquidated'),
     accountId, marketId: market.marketId, liquidatorId,
     size: q, liquidatorSize, price, mark, equity, equityShare, bankruptcyPrice, deficit, penalty, penaltyToFund,
     postings: [...takeoverPostings(market, accountId, position, liquidatorId, liquidatorBefore, liquidatorSize, price), ...extra],
+    ...(capLeft === undefined || deficit === 0n ? {} : { fundCapRemaining: capLeft }),
   });
   const liquidatorMarginError = (liquidatorSize: bigint): DomainError | undefined => {
     const { equity: after, requirement: initial } = marginOf(draft.account(liquidatorId), markets, 'initial');
@@ -247,13 +268,23 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
 
   // Worse than bankruptcy: the deficit runs down the waterfall.
   const deficit = -surplus;
-  const fund = fundAssets(pool);
+  // What this market may still draw: the fund, or less once the market's cap is (nearly) used up.
+  const fund = capLeft === undefined ? fundAssets(pool) : min(fundAssets(pool), capLeft);
   const uncovered = deficit - min(deficit, fund);
   const lot = pow10(18 - market.sizeDecimals);
   const adlTarget = uncovered > 0n ? min(abs(q), ceilDiv(ceilDiv(abs(q) * uncovered, deficit), lot) * lot) : 0n;
   const allocation = allocateAdl(pool, market, q > 0n ? 'short' : 'long', adlTarget, market.adlPolicy, new Set([accountId, liquidatorId]), survivesAdl(mark, q, equityShare));
   const placed = allocation.reduce((sum, fill) => sum + fill.size, 0n);
   const liquidatorSize = q - sign(q) * placed;
+  // ADL counterparties settle their funding in this market before their positions shrink.
+  const counterpartySettlements: Event[] = [];
+  for (const fill of allocation) {
+    const settlement = fundingSettlement(pool, pool.accounts.get(fill.accountId), market.marketId);
+    if (settlement !== undefined) {
+      applyValueEvent(draft, settlement);
+      counterpartySettlements.push(settlement);
+    }
+  }
 
   // Work the amounts out in the order of the waterfall: the takeover and the ADL fills first, since
   // what the account must be credited depends on them.
@@ -275,14 +306,25 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
   const needed = equity - equityShare - marginOf(draft.account(accountId), markets, 'maintenance').equity;
   const excess: Posting[] = needed < 0n ? [{ from: collateral(accountId), to: { kind: 'treasury' }, amount: -needed }] : [];
   excess.forEach((p) => draft.post(p));
-  // The excess rides on the last closing event.
+  // The excess rides on the last closing event, and ADL is measured: what it cost the
+  // counterparties against the mark, next to the part of the deficit the rest of the waterfall
+  // (fund, haircuts, bad debt: `needed` in all) did not have to cover.
   const closing: Event[] = deleveraged !== undefined
-    ? [takeover, { ...deleveraged, postings: [...deleveraged.postings, ...excess] }]
+    ? [takeover, {
+      ...deleveraged,
+      fills: deleveraged.fills.map((f) => ({ ...f, lossAtMark: adlLossAtMark(mark, q, abs(f.size), f.notional) })),
+      postings: [...deleveraged.postings, ...excess],
+      lossAtMark: deleveraged.fills.reduce((sum, f) => sum + adlLossAtMark(mark, q, abs(f.size), f.notional), 0n),
+      deficitCovered: needed <= 0n ? deficit : needed < deficit ? deficit - needed : 0n,
+    }]
     : [{ ...takeover, postings: [...takeover.postings, ...excess] }];
   const drawn = fundDraws(pool, accountId, needed > 0n ? min(needed, fund) : 0n);
   const drawnTotal = drawn.postings.reduce((sum, p) => sum + p.amount, 0n);
   if (drawnTotal > 0n) {
-    const fundDrawn: InsuranceFundDrawn = { ...header('InsuranceFundDrawn'), accountId, marketId: market.marketId, amount: drawnTotal, ...drawn };
+    const fundDrawn: InsuranceFundDrawn = {
+      ...header('InsuranceFundDrawn'), accountId, marketId: market.marketId, amount: drawnTotal, ...drawn,
+      ...(market.fundDrawWindowMs > 0 ? { at: now } : {}),
+    };
     applyValueEvent(draft, fundDrawn);
     credits.push(fundDrawn);
   }
@@ -304,7 +346,7 @@ export const liquidate = (command: Liquidate, pool: ActivePool, markets: MarketL
     };
     credits.push(badDebt);
   }
-  return E.right([...credits, ...closing]);
+  return E.right([...counterpartySettlements, ...credits, ...closing]);
 };
 
 export interface LiquidationSummary {

@@ -4,15 +4,16 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  DEFAULT_RISK_BOUNDS, SCHEMA_VERSION,
-  type AddTranche, type ChangeParameters, type CreatePool, type FeeShareParams, type Governors, type ListMarket, type Recapitalize, type TrancheSpec,
+  DEFAULT_MAX_FUNDING_RATE_PPM, DEFAULT_RISK_BOUNDS, SCHEMA_VERSION,
+  type AddTranche, type PayFromFund, type ChangeParameters, type CreatePool, type FeeShareParams, type Governors, type ListMarket, type Recapitalize, type TrancheSpec,
 } from './commands.js';
 import { precisionError, type Decision } from './decision.js';
 import { domainError, type DomainError } from './errors.js';
-import type { Posting } from './events.js';
+import type { FundPaidOut, Posting, TrancheDraw } from './events.js';
 import { sequenceError, signatureError, type SequencedGovernanceCommand } from './governance.js';
 import { min, mulDivFloor } from './money.js';
-import { trancheById, type ActivePool, type PoolState } from './state.js';
+import { fundAssets, trancheById, type ActivePool, type PoolState } from './state.js';
+import { formatDecimal } from './money.js';
 
 type Check = DomainError | undefined;
 const invalid = (message: string, field: string): DomainError => domainError('INVALID_PARAMETER', message, field);
@@ -41,6 +42,15 @@ const checkMargins = (initialMarginPpm: number, maintenanceMarginPpm: number, at
   if (maintenanceMarginPpm === 0) return invalid('maintenance margin must be above zero', `${at}maintenanceMarginPpm`);
   return initialMarginPpm < maintenanceMarginPpm ? invalid('initial margin must be at least the maintenance margin', `${at}initialMarginPpm`) : undefined;
 };
+
+/**
+ * A maker rebate (negative maker rate) is paid out of the taker's fee, so it may be at most the
+ * taker rate: the rebate rounds down and the fee up, so the pool never pays out more than it took.
+ */
+const checkRebate = (takerFeePpm: number, makerFeePpm: number, at: string): Check =>
+  makerFeePpm < 0 && -makerFeePpm > takerFeePpm
+    ? invalid(`a maker rebate of ${-makerFeePpm} ppm exceeds the taker fee of ${takerFeePpm} ppm it is paid from`, `${at}makerFeePpm`)
+    : undefined;
 
 const checkTranches = (tranches: ReadonlyArray<TrancheSpec>, at: string): Check => {
   const duplicate = firstDuplicate(tranches.map((t) => t.trancheId));
@@ -94,7 +104,9 @@ export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
       ? invalid('sizeDecimals + priceDecimals must not exceed 18, so that notional is exact', 'priceDecimals')
       : undefined),
     () => checkMargins(command.initialMarginPpm, command.maintenanceMarginPpm, ''),
+    () => checkRebate(command.takerFeePpm, command.makerFeePpm, ''),
     () => precisionError(command.markPrice, command.priceDecimals, 'markPrice'),
+    () => (command.fundDrawCap === undefined ? undefined : precisionError(command.fundDrawCap, pool.quoteDecimals, 'fundDrawCap')),
   );
   if (error !== undefined) return E.left(error);
   const { signatures: _signatures, commandId: _commandId, poolId: _poolId, type: _type, ...listed } = command;
@@ -104,6 +116,7 @@ export const listMarket = (command: ListMarket, pool: ActivePool): Decision => {
     // The bounds in force: the listing's own, or the defaults for those it leaves out.
     maxLiquidationSpreadPpm: command.maxLiquidationSpreadPpm ?? DEFAULT_RISK_BOUNDS.maxLiquidationSpreadPpm,
     maxMarkMovePpm: command.maxMarkMovePpm ?? DEFAULT_RISK_BOUNDS.maxMarkMovePpm,
+    maxFundingRatePpm: command.maxFundingRatePpm ?? DEFAULT_MAX_FUNDING_RATE_PPM,
     signedCommand: command,
   }]);
 };
@@ -114,7 +127,9 @@ export const changeParameters = (command: ChangeParameters, pool: ActivePool): D
     for (const [i, change] of command.markets.entries()) {
       const market = pool.markets.get(change.marketId);
       if (market === undefined) return domainError('UNKNOWN_MARKET', `market "${change.marketId}" is not listed`, `markets.${i}.marketId`);
-      const error = checkMargins(change.initialMarginPpm ?? market.initialMarginPpm, change.maintenanceMarginPpm ?? market.maintenanceMarginPpm, `markets.${i}.`);
+      const error = checkMargins(change.initialMarginPpm ?? market.initialMarginPpm, change.maintenanceMarginPpm ?? market.maintenanceMarginPpm, `markets.${i}.`) ??
+        checkRebate(change.takerFeePpm ?? market.takerFeePpm, change.makerFeePpm ?? market.makerFeePpm, `markets.${i}.`) ??
+        (change.fundDrawCap === undefined ? undefined : precisionError(change.fundDrawCap, pool.quoteDecimals, `markets.${i}.fundDrawCap`));
       if (error !== undefined) return error;
     }
     const duplicate = firstDuplicate(command.markets.map((m) => m.marketId));
@@ -179,4 +194,42 @@ export const recapitalize = (command: Recapitalize, pool: ActivePool): Decision 
     type: 'Recapitalized', schemaVersion: SCHEMA_VERSION, trancheId: tranche.trancheId, amount: command.amount, badDebtRepaid, sharesMinted, postings,
     governanceSeq: command.governanceSeq, signedCommand: command,
   }]);
+};
+
+/**
+ * A payout from the fund decided by governance: from the named tranche, or junior first across
+ * the tranches, each down to zero at most (a tranche emptied has its shares written off, as by a
+ * draw). It goes to an account's collateral or out of the pool, recorded with its reason and the
+ * governance reference it rests on. It never counts against a market's fund cap.
+ */
+export const payFromFund = (command: PayFromFund, pool: ActivePool): Decision => {
+  const named = command.trancheId === undefined ? undefined : trancheById(pool, command.trancheId);
+  const error = firstError(
+    () => approvalError(command, pool),
+    () => (command.trancheId !== undefined && named === undefined ? domainError('UNKNOWN_TRANCHE', `tranche "${command.trancheId}" does not exist`, 'trancheId') : undefined),
+    () => precisionError(command.amount, pool.quoteDecimals, 'amount'),
+    () => {
+      const available = named !== undefined ? named.assets : fundAssets(pool);
+      return command.amount > available
+        ? domainError('INSUFFICIENT_FUND', `${named !== undefined ? `tranche "${named.trancheId}"` : 'the fund'} holds ${formatDecimal(available)}, less than ${formatDecimal(command.amount)}`, 'amount')
+        : undefined;
+    },
+  );
+  if (error !== undefined) return E.left(error);
+  const to: Posting['to'] = command.recipient.kind === 'account' ? { kind: 'collateral', accountId: command.recipient.accountId } : { kind: 'external' };
+  const draws: TrancheDraw[] = [];
+  const postings: Posting[] = [];
+  let left = command.amount;
+  for (const tranche of named !== undefined ? [named] : pool.tranches) {
+    const take = min(left, tranche.assets);
+    if (take === 0n) continue;
+    draws.push({ trancheId: tranche.trancheId, amount: take, writtenOff: take === tranche.assets });
+    postings.push({ from: { kind: 'tranche', trancheId: tranche.trancheId }, to, amount: take });
+    left -= take;
+  }
+  const event: FundPaidOut = {
+    type: 'FundPaidOut', schemaVersion: SCHEMA_VERSION, recipient: command.recipient, amount: command.amount, reason: command.reason,
+    governanceRef: command.governanceRef, draws, postings, governanceSeq: command.governanceSeq, signedCommand: command,
+  };
+  return E.right([event]);
 };

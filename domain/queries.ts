@@ -1,9 +1,10 @@
 // Pure read-only questions about a pool's state.
 
+import { adlQueue } from './adl.js';
 import { isLiquidatable, marginOf, unrealizedPnl } from './margin.js';
 import { fundFeeShare } from './fees.js';
-import { formatDecimal } from './money.js';
-import { fundAssets, marketsOf, type PoolState } from './state.js';
+import { formatDecimal, PPM } from './money.js';
+import { fundAssets, marketsOf, type Account, type ActivePool, type PoolState } from './state.js';
 
 /** Accounts that have a position and equity below maintenance at current marks, by account id. */
 export const liquidatableAccounts = (state: PoolState): string[] => {
@@ -82,4 +83,84 @@ export const poolView = (state: PoolState): PoolView | undefined => {
       };
     }).sort(byId('accountId')),
   };
+};
+
+export interface AccountRisk {
+  readonly accountId: string;
+  readonly collateral: bigint;
+  readonly equity: bigint;
+  readonly maintenanceMargin: bigint;
+  /** maintenance / equity in integer ppm; null when equity is not positive (past any ratio). */
+  readonly marginRatioPpm: bigint | null;
+  readonly liquidatable: boolean;
+  readonly positions: number;
+}
+
+/** An account's margin figures at current marks. */
+export const accountRisk = (pool: ActivePool, account: Account): AccountRisk => {
+  const { equity, requirement } = marginOf(account, marketsOf(pool), 'maintenance');
+  return {
+    accountId: account.accountId, collateral: account.collateral, equity, maintenanceMargin: requirement,
+    marginRatioPpm: equity > 0n ? (requirement * PPM) / equity : null,
+    liquidatable: account.positions.length > 0 && equity < requirement,
+    positions: account.positions.length,
+  };
+};
+
+const byAccountId = (a: { readonly accountId: string }, b: { readonly accountId: string }) => (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0);
+
+/**
+ * Nearness to liquidation, nearest first: non-positive equity with a position, then the highest
+ * maintenance / equity ratio; accounts without positions last. Ties by account id.
+ */
+export const compareNearestLiquidation = (a: AccountRisk, b: AccountRisk): number => {
+  const exposure = (r: AccountRisk) => (r.positions === 0 ? 2 : r.marginRatioPpm === null ? 0 : 1);
+  if (exposure(a) !== exposure(b)) return exposure(a) - exposure(b);
+  if (a.marginRatioPpm !== null && b.marginRatioPpm !== null && a.marginRatioPpm !== b.marginRatioPpm) return a.marginRatioPpm > b.marginRatioPpm ? -1 : 1;
+  return byAccountId(a, b);
+};
+
+/** Accounts holding a position, nearest liquidation first, at most `limit`. */
+export const accountsAtRisk = (state: PoolState, limit: number): AccountRisk[] => {
+  if (state.status !== 'active') return [];
+  const risks: AccountRisk[] = [];
+  for (const account of state.accounts.values()) if (account.positions.length > 0) risks.push(accountRisk(state, account));
+  return risks.sort(compareNearestLiquidation).slice(0, limit);
+};
+
+/** Each account's best (lowest) ADL rank across the markets it holds; ineligible positions have none. */
+export const bestAdlRanks = (pool: ActivePool): Map<string, number> => {
+  const best = new Map<string, number>();
+  for (const market of pool.markets.values()) {
+    const queue = adlQueue(pool, market.marketId);
+    for (const entry of [...queue.long, ...queue.short]) {
+      const current = best.get(entry.accountId);
+      if (entry.rank !== null && (current === undefined || entry.rank < current)) best.set(entry.accountId, entry.rank);
+    }
+  }
+  return best;
+};
+
+export type AccountSort = 'marginRatio' | 'equity' | 'adlRank';
+
+/**
+ * Every account of the pool in the order asked: marginRatio (nearest liquidation first), equity
+ * (largest first) or adlRank (deleveraged first; accounts without an eligible position last).
+ */
+export const sortedAccounts = (state: PoolState, sort: AccountSort): Array<AccountRisk & { readonly adlRank: number | null }> => {
+  if (state.status !== 'active') return [];
+  const ranks = bestAdlRanks(state);
+  const rows = state.accounts.values().map((account) => ({ ...accountRisk(state, account), adlRank: ranks.get(account.accountId) ?? null }));
+  switch (sort) {
+    case 'marginRatio':
+      return rows.sort(compareNearestLiquidation);
+    case 'equity':
+      return rows.sort((a, b) => (a.equity !== b.equity ? (a.equity > b.equity ? -1 : 1) : byAccountId(a, b)));
+    case 'adlRank':
+      return rows.sort((a, b) => (a.adlRank !== b.adlRank ? (a.adlRank === null ? 1 : b.adlRank === null ? -1 : a.adlRank - b.adlRank) : byAccountId(a, b)));
+    default: {
+      const unreachable: never = sort;
+      return unreachable;
+    }
+  }
 };

@@ -4,13 +4,16 @@
 
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
-import { Decimals, DurationMs, Id, SignedAmount, decodeWith, integerIn, type InvalidInput } from './codecs.js';
-import { FeeShareParams, Governors, MarketParams, MarketRiskBounds } from './commands.js';
+import { Decimals, DurationMs, Id, NonNegativeAmount, PpmRate, SignedAmount, TimestampMs, decodeWith, integerIn, type InvalidInput } from './codecs.js';
+import { DEFAULT_MAX_FUNDING_RATE_PPM, FeeShareParams, Governors, MarketParams, MarketRiskBounds } from './commands.js';
 import { formatDecimal } from './money.js';
 import { PersistentMap, PersistentSet } from './persistent-map.js';
-import { initialState, type ActivePool, type PoolState } from './state.js';
+import { initialState, withSettledIndex, type ActivePool, type Market, type PoolState } from './state.js';
 
 const byId = <T>(entries: Iterable<[string, T]>): [string, T][] => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+const sortedKeys = (value: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
 export const canonicalState = (state: PoolState): unknown => {
   if (state.status !== 'active') return { status: state.status };
@@ -39,11 +42,20 @@ export const canonicalState = (state: PoolState): unknown => {
     unstakeRequests: byId(state.unstakeRequests.entries()).map(([, r]) => ({ ...r, shares: formatDecimal(r.shares), value: formatDecimal(r.value) })),
     positionHolders: byId(state.positionHolders.entries()).map(([marketId, holders]) => ({ marketId, accounts: holders.values().sort() })),
     markEpoch: state.markEpoch,
-    markets: byId(state.markets.entries()).map(([, m]) => ({ ...m, mark: formatDecimal(m.mark), longSize: formatDecimal(m.longSize), openInterest: formatDecimal(m.openInterest) })),
+    // Keys sorted: a market's fields may have been set in any order (listing, governance, a snapshot).
+    markets: byId(state.markets.entries()).map(([, m]) => sortedKeys({
+      ...m, mark: formatDecimal(m.mark), longSize: formatDecimal(m.longSize), openInterest: formatDecimal(m.openInterest),
+      fundingIndex: formatDecimal(m.fundingIndex), fundingBalance: formatDecimal(m.fundingBalance),
+      fundDrawCap: m.fundDrawCap === undefined ? undefined : formatDecimal(m.fundDrawCap), fundDrawnTotal: formatDecimal(m.fundDrawnTotal),
+      recentFundDraws: m.recentFundDraws.map((d) => ({ at: d.at, amount: formatDecimal(d.amount) })),
+    })),
     accounts: byId(state.accounts.entries()).map(([, a]) => ({
       accountId: a.accountId,
       collateral: formatDecimal(a.collateral),
-      positions: a.positions.map((p) => ({ marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional) })),
+      positions: a.positions.map((p) => ({
+        marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional),
+        ...(p.fundingIndex === undefined ? {} : { fundingIndex: formatDecimal(p.fundingIndex) }),
+      })),
     })),
     tradeIds: state.tradeIds.values().sort(),
   };
@@ -79,9 +91,17 @@ const CanonicalActive = t.type({
   })),
   positionHolders: t.array(t.type({ marketId: Id, accounts: t.array(Id) })),
   markEpoch: Int,
-  markets: t.array(t.type({ ...MarketParams, ...MarketRiskBounds, mark: SignedAmount, longSize: SignedAmount, openInterest: SignedAmount })),
+  // Funding and fund-cap state is optional so that snapshots written before it still load.
+  markets: t.array(t.intersection([
+    t.type({ ...MarketParams, ...MarketRiskBounds, mark: SignedAmount, longSize: SignedAmount, openInterest: SignedAmount }),
+    t.partial({
+      maxFundingRatePpm: PpmRate, fundingIndex: SignedAmount, fundingBalance: SignedAmount, fundDrawCap: NonNegativeAmount, fundDrawWindowMs: DurationMs,
+      fundDrawnTotal: NonNegativeAmount, recentFundDraws: t.array(t.type({ at: TimestampMs, amount: NonNegativeAmount })),
+    }),
+  ])),
   accounts: t.array(t.type({
-    accountId: Id, collateral: SignedAmount, positions: t.array(t.type({ marketId: Id, size: SignedAmount, entryNotional: SignedAmount })),
+    accountId: Id, collateral: SignedAmount,
+    positions: t.array(t.intersection([t.type({ marketId: Id, size: SignedAmount, entryNotional: SignedAmount }), t.partial({ fundingIndex: SignedAmount })])),
   })),
   tradeIds: t.array(Id),
 }, 'CanonicalPoolState');
@@ -93,8 +113,20 @@ export const stateFromCanonical = (input: unknown): E.Either<InvalidInput, PoolS
     const { markets, accounts, tranches, unstakeRequests, positionHolders, tradeIds, ...scalars } = decoded;
     const active: ActivePool = {
       ...scalars,
-      markets: PersistentMap.of(markets.map((m) => [m.marketId, m])),
-      accounts: PersistentMap.of(accounts.map((a) => [a.accountId, a])),
+      markets: PersistentMap.of(markets.map(({ maxFundingRatePpm, fundingIndex, fundingBalance, fundDrawCap, fundDrawWindowMs, fundDrawnTotal, recentFundDraws, ...m }): [string, Market] => [m.marketId, {
+        ...m,
+        maxFundingRatePpm: maxFundingRatePpm ?? DEFAULT_MAX_FUNDING_RATE_PPM,
+        fundingIndex: fundingIndex ?? 0n,
+        fundingBalance: fundingBalance ?? 0n,
+        ...(fundDrawCap === undefined ? {} : { fundDrawCap }),
+        fundDrawWindowMs: fundDrawWindowMs ?? 0,
+        fundDrawnTotal: fundDrawnTotal ?? 0n,
+        recentFundDraws: recentFundDraws ?? [],
+      }])),
+      accounts: PersistentMap.of(accounts.map((a) => [a.accountId, {
+        ...a,
+        positions: a.positions.map(({ fundingIndex, ...p }) => withSettledIndex(p, fundingIndex ?? 0n)),
+      }])),
       tranches: tranches.map(({ stakes, ...tranche }) => ({
         ...tranche,
         stakes: PersistentMap.of(stakes.map(({ stakerId, shares, epoch }) => [stakerId, { shares, epoch }])),

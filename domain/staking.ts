@@ -1,4 +1,4 @@
-// Insurance-fund tranches and their stakers (DESIGN section 5, "Insurance fund tranches").
+// Insurance-fund tranches and their stakers (docs/design.md section 5, "Insurance fund tranches").
 //   Stake(amount)          mints amount * shares / assets (1:1 when the tranche has no shares)
 //   RequestUnstake(shares) locks the shares and fixes their value now
 //   CompleteUnstake        after the cooldown pays min(value at request, value now)
@@ -10,12 +10,19 @@ import { SCHEMA_VERSION, type CancelUnstake, type CompleteUnstake, type RequestU
 import { fail, precisionError, type Decision } from './decision.js';
 import { domainError, type DomainError } from './errors.js';
 import { formatDecimal, min, mulDivFloor } from './money.js';
-import { stakeOf, trancheById, type ActivePool, type Tranche } from './state.js';
+import { stakeOf, trancheById, type ActivePool, type Tranche, type UnstakeRequest } from './state.js';
 
 
 /** What `shares` of a tranche are worth now, rounded down. */
 export const shareValue = (tranche: Tranche, shares: bigint): bigint =>
   tranche.shares === 0n ? 0n : mulDivFloor(shares, tranche.assets, tranche.shares);
+
+/**
+ * What an unstake request pays if completed now: min(value at request, value now), and nothing
+ * once its epoch was written off (or its tranche is gone).
+ */
+export const unstakePayout = (tranche: Tranche | undefined, request: UnstakeRequest): bigint =>
+  tranche !== undefined && tranche.epoch === request.epoch ? min(request.value, shareValue(tranche, request.shares)) : 0n;
 
 const knownTranche = (pool: ActivePool, trancheId: string): E.Either<DomainError, Tranche> => {
   const tranche = trancheById(pool, trancheId);
@@ -76,7 +83,7 @@ export const completeUnstake = (command: CompleteUnstake, pool: ActivePool, now:
   const tranche = trancheById(pool, request.trancheId);
   // Shares of a written-off epoch are worth nothing: the request completes and pays nothing.
   const live = tranche !== undefined && tranche.epoch === request.epoch;
-  const payout = live ? min(request.value, shareValue(tranche, request.shares)) : 0n;
+  const payout = unstakePayout(tranche, request);
   return E.right([{
     type: 'UnstakeCompleted',
     schemaVersion: SCHEMA_VERSION,

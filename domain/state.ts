@@ -12,6 +12,26 @@ export interface Position {
   readonly size: Size;
   /** Signed sum of size * price paid for the open size. */
   readonly entryNotional: Amount;
+  /**
+   * The market's cumulative funding index the position has settled up to; absent means 0 (the
+   * key is left out then, so positions that never saw funding look as they always did).
+   */
+  readonly fundingIndex?: Amount;
+}
+
+/** The funding index a position has settled up to. */
+export const settledIndexOf = (position: Pick<Position, 'fundingIndex'>): Amount => position.fundingIndex ?? 0n;
+
+/** A position with its settled funding index (the key only when it is not zero). */
+export const withSettledIndex = <P extends Omit<Position, 'fundingIndex'>>(position: P, index: Amount): P & Pick<Position, 'fundingIndex'> => {
+  const { fundingIndex: _old, ...rest } = position as P & Pick<Position, 'fundingIndex'>;
+  return (index === 0n ? rest : { ...rest, fundingIndex: index }) as P & Pick<Position, 'fundingIndex'>;
+};
+
+/** One draw of a market's liquidations on the fund, kept while it counts against a cap window. */
+export interface FundDrawRecord {
+  readonly at: number;
+  readonly amount: Amount;
 }
 
 export interface Account {
@@ -41,6 +61,24 @@ export interface Market {
   readonly longSize: Size;
   /** longSize at mark, in ledger units; kept in step with every trade and mark. */
   readonly openInterest: Amount;
+  /** The largest |rate| one funding update may apply. */
+  readonly maxFundingRatePpm: Ppm;
+  /**
+   * Cumulative funding per unit of size, in ledger units: what a long held since the start has
+   * paid (a short received). Always a multiple of 10^sizeDecimals, so that every position's
+   * funding, size * index / 1e18, is a whole number of ledger units.
+   */
+  readonly fundingIndex: Amount;
+  /** The market's funding clearing account: always the sum of its positions' unsettled funding. */
+  readonly fundingBalance: Amount;
+  /** The most this market's liquidations may draw from the fund (none: no cap). */
+  readonly fundDrawCap?: Amount;
+  /** 0: the cap counts every draw; above 0: only draws within the last fundDrawWindowMs. */
+  readonly fundDrawWindowMs: number;
+  /** Everything the market's liquidations have drawn from the fund. */
+  readonly fundDrawnTotal: Amount;
+  /** With a window: the draws recorded within it (pruned at every draw). */
+  readonly recentFundDraws: ReadonlyArray<FundDrawRecord>;
 }
 
 export interface StakeHolding {
@@ -135,6 +173,21 @@ export const fundAssets = (pool: ActivePool): Amount => {
   let total = 0n;
   for (const tranche of pool.tranches) total += tranche.assets;
   return total;
+};
+
+/** What a market's liquidations have drawn within its cap window at `now` (or in total without a window). */
+export const fundDrawnInWindow = (market: Market, now: number): Amount => {
+  if (market.fundDrawWindowMs === 0) return market.fundDrawnTotal;
+  let drawn = 0n;
+  for (const draw of market.recentFundDraws) if (draw.at > now - market.fundDrawWindowMs) drawn += draw.amount;
+  return drawn;
+};
+
+/** What a market's liquidations may still draw from the fund at `now` (undefined: no cap). */
+export const fundCapRemaining = (market: Market, now: number): Amount | undefined => {
+  if (market.fundDrawCap === undefined) return undefined;
+  const left = market.fundDrawCap - fundDrawnInWindow(market, now);
+  return left > 0n ? left : 0n;
 };
 
 /** A market with a new long size or mark, its open interest recomputed from them. */

@@ -104,8 +104,8 @@ export interface StressResult {
   readonly belowBankruptcy: number;
   readonly refused: { readonly count: number; readonly byCode: Readonly<Record<string, number>> };
   readonly fund: { readonly before: string; readonly after: string; readonly draws: number; readonly drawn: string; readonly tranches: ReadonlyArray<TrancheStress> };
-  /** ADL: the fills, their size and notional at the bankruptcy price, and what the counterparties got against closing at the mark (negative: they gave up value). */
-  readonly adl: { readonly events: number; readonly fills: number; readonly size: string; readonly notional: string; readonly againstMark: string };
+  /** ADL: the fills, their size and notional at the bankruptcy prices, what they cost the counterparties against closing at the mark (negative: they gained), and the deficit ADL covered. */
+  readonly adl: { readonly events: number; readonly fills: number; readonly size: string; readonly notional: string; readonly lossAtMark: string; readonly deficitCovered: string };
   /** Socialized loss: its total and the number of haircuts (one per account and event). */
   readonly socialized: { readonly events: number; readonly total: string; readonly haircuts: number };
   readonly badDebt: string;
@@ -342,7 +342,8 @@ interface RunTotals {
   adlFills: number;
   adlSize: bigint;
   adlNotional: bigint;
-  adlAgainstMark: bigint;
+  adlLossAtMark: bigint;
+  adlDeficitCovered: bigint;
   socializedEvents: number;
   socialized: bigint;
   haircuts: number;
@@ -354,7 +355,7 @@ interface RunTotals {
 
 const newTotals = (): RunTotals => ({
   commands: 0, steps: 0, liquidations: 0, belowBankruptcy: 0, refused: {}, refusedCount: 0, draws: 0, drawn: 0n, byTranche: new Map(),
-  adlEvents: 0, adlFills: 0, adlSize: 0n, adlNotional: 0n, adlAgainstMark: 0n, socializedEvents: 0, socialized: 0n, haircuts: 0, badDebt: 0n, largestDeficit: undefined,
+  adlEvents: 0, adlFills: 0, adlSize: 0n, adlNotional: 0n, adlLossAtMark: 0n, adlDeficitCovered: 0n, socializedEvents: 0, socialized: 0n, haircuts: 0, badDebt: 0n, largestDeficit: undefined,
   updates: new Map(), stopped: false,
 });
 
@@ -423,7 +424,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
           }
           break;
         }
-        for (const event of events) socialized = record(event, market) || socialized;
+        for (const event of events) socialized = record(event) || socialized;
         if (plan.stopAtAdl && (totals.adlFills > 0 || totals.socialized > 0n || totals.badDebt > 0n || totals.refusedCount > 0)) {
           totals.stopped = true;
           return socialized;
@@ -433,7 +434,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     return socialized;
   };
 
-  const record = (event: Event, market: Market): boolean => {
+  const record = (event: Event): boolean => {
     switch (event.type) {
       case 'PositionLiquidated':
         totals.liquidations++;
@@ -454,13 +455,12 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
       case 'PositionsAutoDeleveraged':
         totals.adlEvents++;
         totals.adlFills += event.fills.length;
+        totals.adlLossAtMark += event.lossAtMark ?? 0n;
+        totals.adlDeficitCovered += event.deficitCovered ?? 0n;
         for (const fill of event.fills) {
           const size = abs(fill.size);
           totals.adlSize += size;
-          // What the counterparty gets against closing at the mark (it buys back a short when size > 0).
-          const atMark = floorDiv(size * market.mark, ONE);
           totals.adlNotional += fill.notional;
-          totals.adlAgainstMark += fill.size > 0n ? atMark - fill.notional : fill.notional - atMark;
           watch.touched(state, fill.accountId);
         }
         return false;
@@ -655,7 +655,7 @@ export function* stress(
         writtenOff: totals.byTranche.get(tranche.trancheId)?.writtenOff ?? false,
       })),
     },
-    adl: { events: totals.adlEvents, fills: totals.adlFills, size: formatDecimal(totals.adlSize), notional: formatDecimal(totals.adlNotional), againstMark: formatDecimal(totals.adlAgainstMark) },
+    adl: { events: totals.adlEvents, fills: totals.adlFills, size: formatDecimal(totals.adlSize), notional: formatDecimal(totals.adlNotional), lossAtMark: formatDecimal(totals.adlLossAtMark), deficitCovered: formatDecimal(totals.adlDeficitCovered) },
     socialized: { events: totals.socializedEvents, total: formatDecimal(totals.socialized), haircuts: totals.haircuts },
     badDebt: formatDecimal(totals.badDebt),
     largestDeficit: totals.largestDeficit === undefined || totals.largestDeficit.amount === 0n ? null

@@ -1,4 +1,4 @@
-// How a trade changes one side's position (DESIGN section 5, "Positions").
+// How a trade changes one side's position (docs/design.md section 5, "Positions").
 // The buyer pays size * price from its position account to the seller's; a side that reduces
 // or flips then realizes PnL from its position account into its collateral.
 

@@ -1,4 +1,4 @@
-// The read models (DESIGN section 8) as documents: plain JSON, amounts as decimal strings, each
+// The read models (docs/design.md section 8) as documents: plain JSON, amounts as decimal strings, each
 // stamped with the position of the last event applied to it. They are built by a pure fold over
 // the log (projectEvent) that keeps the pool's domain state alongside, so every figure comes from
 // the domain's own arithmetic rather than a second copy of it.
@@ -8,21 +8,32 @@
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
 import {
-  adlQueue, equityOf, evolve, fundAssets, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
-  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl,
+  adlQueue, encodeEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
   type ActivePool, type Event, type PoolState,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
 
 export interface HistoryEntry {
-  readonly kind: 'liquidation' | 'adl' | 'haircut';
+  readonly kind: 'liquidation' | 'adl' | 'haircut' | 'funding' | 'payout';
   readonly position: string;
   readonly timestamp: number;
+  /** The market (for a payout: the governance reference). */
   readonly marketId: string;
-  /** liquidation: the size closed; adl: the size given up (signed change); haircut: the amount taken. */
+  /**
+   * liquidation: the size closed; adl: the size given up (signed change); haircut: the amount
+   * taken; funding: the amount settled (received positive, paid negative); payout: the amount paid.
+   */
   readonly amount: string;
   readonly price?: string;
+  /** adl: what the fill cost this account against closing at the mark (negative: it gained). */
+  readonly lossAtMark?: string;
+  /** liquidation with ADL: what ADL cost the counterparties against the mark, and the deficit it covered. */
+  readonly adlLossAtMark?: string;
+  readonly adlDeficitCovered?: string;
+  /** payout: why, as governance decided it. */
+  readonly reason?: string;
 }
 
 export interface AccountDocument {
@@ -41,6 +52,8 @@ export interface MarketDocument {
   readonly shortSize: string;
   /** Long size at mark, ledger units. */
   readonly openInterest: string;
+  /** Cumulative funding per unit of size (what a long held since listing has paid). */
+  readonly fundingIndex?: string;
 }
 
 export interface TrancheDocument {
@@ -56,7 +69,14 @@ export interface TrancheDocument {
   readonly income: string;
   readonly losses: string;
   readonly stakers: ReadonlyArray<{ readonly stakerId: string; readonly shares: string }>;
-  readonly pendingUnstakes: ReadonlyArray<{ readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly availableAt: number }>;
+  /**
+   * `value` is what the request would pay if completed now (0 once its epoch was written off);
+   * `valueAtRequest` what the shares were worth when requested, the most it can pay.
+   */
+  readonly pendingUnstakes: ReadonlyArray<{
+    readonly requestId: string; readonly stakerId: string; readonly shares: string; readonly value: string; readonly valueAtRequest: string;
+    readonly writtenOff: boolean; readonly availableAt: number;
+  }>;
 }
 
 export interface FundHealthPoint {
@@ -80,12 +100,107 @@ export interface FundHealthDocument {
   readonly coveragePpm: string | null;
   readonly fundFeeSharePpm: number;
   readonly draws: { readonly count: number; readonly total: string };
-  readonly adl: { readonly count: number; readonly fills: number };
+  /**
+   * ADL measured, over every liquidation: what it cost its counterparties against the mark, the
+   * part of the deficits it covered, and their ratio in integer ppm (null before any ADL).
+   */
+  readonly adl: { readonly count: number; readonly fills: number; readonly lossAtMark: string; readonly deficitCovered: string; readonly ratioPpm: string | null };
+  /** Each market's claim on the fund: its cap (null: none), its window (0: in total), what it drew. */
+  readonly marketCaps: ReadonlyArray<{
+    readonly marketId: string;
+    readonly fundDrawCap: string | null;
+    readonly fundDrawWindowMs: number;
+    readonly drawnTotal: string;
+    /** Drawn within the window as of this document's last event (in total without a window). */
+    readonly drawnInWindow: string;
+    readonly capRemaining: string | null;
+  }>;
+  /** Payouts governance made from the fund, oldest first, each with its reason and reference. */
+  readonly payouts: {
+    readonly count: number;
+    readonly total: string;
+    readonly history: ReadonlyArray<{
+      readonly position: string;
+      readonly timestamp: number;
+      readonly amount: string;
+      readonly recipient: string;
+      readonly reason: string;
+      readonly governanceRef: string;
+      readonly draws: ReadonlyArray<{ readonly trancheId: string; readonly amount: string }>;
+    }>;
+  };
   readonly socialized: { readonly count: number; readonly total: string };
   readonly badDebt: string;
-  /** As of the newest bucket of the series. */
+  readonly treasury: string;
+  /** Deficits of liquidations, and the part of them ADL covered (what the fund, socialization and bad debt did not). */
+  readonly deficits: { readonly count: number; readonly total: string; readonly coveredByAdl: string };
+  /** As stored: sampled at the first event of each minute (the HTTP API answers the current one). */
   readonly stressDeficit: string;
+  /** One point per hour: the figures after the last event of the hour. */
   readonly series: ReadonlyArray<FundHealthPoint>;
+}
+
+/** A point of the fund-health history: the figures after the last event of its bucket. */
+export interface FundHealthSample {
+  /** Start of the bucket, ms since the epoch. */
+  readonly bucket: number;
+  /** The log position of the last event in the bucket. */
+  readonly position: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: string }>;
+  readonly fundAssets: string;
+  readonly openInterest: string;
+  readonly coveragePpm: string | null;
+  readonly fundFeeSharePpm: number;
+  readonly treasury: string;
+  /** Running totals since the pool was created. */
+  readonly draws: { readonly count: number; readonly total: string };
+  readonly adl: { readonly count: number; readonly fills: number; readonly coveredByAdl: string; readonly lossAtMark: string };
+  readonly deficits: { readonly count: number; readonly total: string };
+  readonly socialized: { readonly count: number; readonly total: string };
+  readonly badDebt: string;
+  /** Cover-2 at the default shock, sampled at the first event of each minute. */
+  readonly stressDeficit: string;
+}
+
+export type Resolution = '1m' | '1h' | '1d';
+/** Bucket width and how many buckets each history keeps (a week of minutes, 400 days of hours, 10 years of days). */
+export const resolutions: Readonly<Record<Resolution, { readonly ms: number; readonly keep: number }>> = {
+  '1m': { ms: 60_000, keep: 7 * 1440 },
+  '1h': { ms: 3_600_000, keep: 400 * 24 },
+  '1d': { ms: 86_400_000, keep: 3650 },
+};
+
+/** One movement of an account, as its history shows it. */
+export interface Movement {
+  readonly kind: 'deposit' | 'withdrawal' | 'trade' | 'liquidation' | 'takeover' | 'adl' | 'haircut' | 'funding' | 'payout';
+  readonly position: string;
+  readonly timestamp: number;
+  readonly marketId?: string;
+  /** deposit, withdrawal, haircut, payout: the amount; funding: the amount settled (received positive, paid negative). */
+  readonly amount?: string;
+  /** The signed change of the account's position (trade, liquidation, takeover, adl). */
+  readonly size?: string;
+  readonly price?: string;
+  /** trade: the account's fee; liquidation: the penalty. */
+  readonly fee?: string;
+  readonly tradeId?: string;
+  readonly role?: 'taker' | 'maker';
+  /** payout: why, and the governance reference. */
+  readonly reason?: string;
+  readonly governanceRef?: string;
+}
+
+/** A governance change as the log recorded it, with who signed it. */
+export interface GovernanceChange {
+  readonly type: 'PoolCreated' | 'MarketListed' | 'ParametersChanged' | 'TrancheAdded' | 'Recapitalized' | 'FundPaidOut';
+  /** 0 for the pool's creation. */
+  readonly governanceSeq: number;
+  readonly position: string;
+  readonly timestamp: number;
+  /** Public keys of the governors whose signatures approved it. */
+  readonly signers: ReadonlyArray<string>;
+  /** The event's fields (without the signed command, postings and header). */
+  readonly changes: Readonly<Record<string, unknown>>;
 }
 
 export type Document =
@@ -99,19 +214,32 @@ export interface ProjectionOptions {
   readonly bucketMs?: number;
   /** The price shock of the Cover-2 stress test, ppm against the holders (default 30%). */
   readonly stressShockPpm?: number;
+  /** Per-market shocks that override stressShockPpm. */
+  readonly stressShockByMarket?: Readonly<Record<string, number>>;
   /** Points kept in the series (default 720: a month of hours). */
   readonly seriesLength?: number;
 }
 
-interface PoolAggregates {
+type PayoutRecord = FundHealthDocument['payouts']['history'][number];
+
+export interface PoolAggregates {
   readonly draws: { count: number; total: bigint };
-  readonly adl: { count: number; fills: number };
+  readonly adl: { count: number; fills: number; lossAtMark: bigint; deficitCovered: bigint };
+  /** history is replaced, never changed in place, so documents can share it. */
+  readonly payouts: { count: number; total: bigint; history: ReadonlyArray<PayoutRecord> };
   readonly socialized: { count: number; total: bigint };
+  readonly deficits: { count: number; total: bigint };
+  badDebtRecorded: bigint;
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
   /** Replaced, never changed in place, so documents can share it. */
   series: ReadonlyArray<FundHealthPoint>;
   readonly histories: Map<string, HistoryEntry[]>;
+  /** Every movement of each account, oldest first (exact; formatted when read). */
+  readonly movements: Map<string, RawMovement[]>;
+  readonly governance: GovernanceChange[];
+  /** The fund-health history at each resolution, oldest first (trimmed to its `keep`), formatted when read. */
+  readonly timelines: Record<Resolution, RawSample[]>;
 }
 
 /** Everything the fold carries from one event to the next, per pool. */
@@ -127,7 +255,8 @@ const docId = (poolId: string, id: string) => `${poolId}/${id}`;
  * Cover-2: the two accounts with the largest notional, valued after every mark moves against
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  */
-export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
+export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number)): bigint => {
+  const shockOf = typeof shock === 'number' ? () => shock : shock;
   const largest: { notional: bigint; shortfall: bigint }[] = [];
   const markets = marketsOf(pool);
   for (const account of pool.accounts.values()) {
@@ -137,7 +266,9 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
     for (const p of account.positions) {
       const market = markets(p.marketId);
       if (market === undefined) continue;
-      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, BigInt(shockPpm), PPM) : market.mark + mulDivFloor(market.mark, BigInt(shockPpm), PPM);
+      shocked += unsettledFunding(p, market);
+      const shockPpm = BigInt(shockOf(p.marketId));
+      const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, shockPpm, PPM) : market.mark + mulDivFloor(market.mark, shockPpm, PPM);
       exposure += notional(p.size < 0n ? -p.size : p.size, market.mark);
       shocked += notional(p.size, moved) - p.entryNotional;
     }
@@ -147,6 +278,10 @@ export const stressDeficit = (pool: ActivePool, shockPpm: number): bigint => {
   }
   return largest.reduce((sum, a) => sum + a.shortfall, 0n);
 };
+
+/** The Cover-2 shock of a market: its own, else the default (30%). */
+export const shockOf = (options: ProjectionOptions) => (marketId: string): number =>
+  options.stressShockByMarket?.[marketId] ?? options.stressShockPpm ?? 300_000;
 
 const coverage = (pool: ActivePool): string | null =>
   pool.openInterest === 0n ? null : ((fundAssets(pool) * PPM) / pool.openInterest).toString();
@@ -158,7 +293,7 @@ const marketDocument = (pool: ActivePool, marketId: string, position: bigint): D
     collection: 'markets', id: docId(pool.poolId, marketId), position,
     body: {
       poolId: pool.poolId, marketId, mark: formatDecimal(market.mark), longSize: formatDecimal(market.longSize),
-      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest),
+      shortSize: formatDecimal(market.longSize), openInterest: formatDecimal(market.openInterest), fundingIndex: formatDecimal(market.fundingIndex),
     },
   };
 };
@@ -191,11 +326,17 @@ const trancheDocuments = (pool: ActivePool, aggregates: PoolAggregates, position
       pendingUnstakes: pool.unstakeRequests.values()
         .filter((r) => r.trancheId === tranche.trancheId)
         .sort((a, b) => (a.requestId < b.requestId ? -1 : 1))
-        .map((r) => ({ requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(r.value), availableAt: r.availableAt })),
+        .map((r) => ({
+          requestId: r.requestId, stakerId: r.stakerId, shares: formatDecimal(r.shares), value: formatDecimal(unstakePayout(tranche, r)),
+          valueAtRequest: formatDecimal(r.value), writtenOff: r.epoch !== tranche.epoch, availableAt: r.availableAt,
+        })),
     },
   }));
 
-const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint): Document => {
+/** The part of the deficits that ADL covered (what the ADL events record). */
+const coveredByAdl = (aggregates: PoolAggregates): bigint => aggregates.adl.deficitCovered;
+
+const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint, timestamp: number): Document => {
   const newest = aggregates.series[aggregates.series.length - 1];
   return {
     collection: 'fund-health', id: pool.poolId, position,
@@ -207,16 +348,33 @@ const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, positi
       coveragePpm: coverage(pool),
       fundFeeSharePpm: fundFeeShare(pool),
       draws: { count: aggregates.draws.count, total: formatDecimal(aggregates.draws.total) },
-      adl: { ...aggregates.adl },
+      adl: {
+        count: aggregates.adl.count, fills: aggregates.adl.fills,
+        lossAtMark: formatDecimal(aggregates.adl.lossAtMark), deficitCovered: formatDecimal(aggregates.adl.deficitCovered),
+        ratioPpm: aggregates.adl.deficitCovered === 0n ? null : ((aggregates.adl.lossAtMark * PPM) / aggregates.adl.deficitCovered).toString(),
+      },
+      marketCaps: pool.markets.values().sort((a, b) => (a.marketId < b.marketId ? -1 : 1)).map((m) => {
+        const left = fundCapRemaining(m, timestamp);
+        return {
+          marketId: m.marketId, fundDrawCap: m.fundDrawCap === undefined ? null : formatDecimal(m.fundDrawCap), fundDrawWindowMs: m.fundDrawWindowMs,
+          drawnTotal: formatDecimal(m.fundDrawnTotal), drawnInWindow: formatDecimal(fundDrawnInWindow(m, timestamp)),
+          capRemaining: left === undefined ? null : formatDecimal(left),
+        };
+      }),
+      payouts: { count: aggregates.payouts.count, total: formatDecimal(aggregates.payouts.total), history: aggregates.payouts.history },
       socialized: { count: aggregates.socialized.count, total: formatDecimal(aggregates.socialized.total) },
       badDebt: formatDecimal(pool.badDebt),
+      treasury: formatDecimal(pool.treasury),
+      deficits: { count: aggregates.deficits.count, total: formatDecimal(aggregates.deficits.total), coveredByAdl: formatDecimal(coveredByAdl(aggregates)) },
       stressDeficit: newest?.stressDeficit ?? '0',
       series: aggregates.series,
     },
   };
 };
 
-/** Accounts whose document an event changes. */
+/** Accounts an event concerns (whose document it changes). */
+export const accountsOfEvent = (event: Event): string[] => [...new Set(touchedAccounts(event))];
+
 const touchedAccounts = (event: Event): string[] => {
   const fromPostings = 'postings' in event
     ? event.postings.flatMap((p) => [p.from, p.to]).flatMap((a) => ('accountId' in a ? [a.accountId] : []))
@@ -230,6 +388,7 @@ const touchedAccounts = (event: Event): string[] => {
       return [event.accountId, ...event.fills.map((f) => f.accountId), ...fromPostings];
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
+    case 'FundingSettled':
       return [event.accountId];
     default:
       return fromPostings;
@@ -243,6 +402,145 @@ const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEnt
   const history = aggregates.histories.get(accountId) ?? [];
   history.push(entry);
   aggregates.histories.set(accountId, history);
+};
+
+/** A movement as kept: amounts exact, formatted only when read. */
+export type RawMovement = Omit<Movement, 'amount' | 'size' | 'price' | 'fee'> & {
+  readonly amount?: bigint; readonly size?: bigint; readonly price?: bigint; readonly fee?: bigint;
+};
+
+export const formatMovement = ({ amount, size, price, fee, ...rest }: RawMovement): Movement => ({
+  ...rest,
+  ...(amount === undefined ? {} : { amount: formatDecimal(amount) }),
+  ...(size === undefined ? {} : { size: formatDecimal(size) }),
+  ...(price === undefined ? {} : { price: formatDecimal(price) }),
+  ...(fee === undefined ? {} : { fee: formatDecimal(fee) }),
+});
+
+const move = (aggregates: PoolAggregates, accountId: string, movement: RawMovement) => {
+  const movements = aggregates.movements.get(accountId);
+  if (movements === undefined) aggregates.movements.set(accountId, [movement]);
+  else movements.push(movement);
+};
+
+/** The movements an event makes in accounts' histories. */
+const recordMovements = (aggregates: PoolAggregates, event: Event, position: string, timestamp: number): void => {
+  const at = { position, timestamp };
+  switch (event.type) {
+    case 'CollateralDeposited':
+      move(aggregates, event.accountId, { kind: 'deposit', ...at, amount: event.amount });
+      break;
+    case 'CollateralWithdrawn':
+      move(aggregates, event.accountId, { kind: 'withdrawal', ...at, amount: event.amount });
+      break;
+    case 'TradeExecuted': {
+      const takerSize = event.takerSide === 'buy' ? event.size : -event.size;
+      const trade = { kind: 'trade' as const, ...at, marketId: event.marketId, tradeId: event.tradeId, price: event.price };
+      move(aggregates, event.taker, { ...trade, role: 'taker', size: takerSize, fee: event.takerFee });
+      move(aggregates, event.maker, { ...trade, role: 'maker', size: -takerSize, fee: event.makerFee });
+      break;
+    }
+    case 'PositionLiquidated':
+      move(aggregates, event.accountId, { kind: 'liquidation', ...at, marketId: event.marketId, size: -event.size, price: event.price, fee: event.penalty });
+      if (event.liquidatorSize !== 0n) move(aggregates, event.liquidatorId, { kind: 'takeover', ...at, marketId: event.marketId, size: event.liquidatorSize, price: event.price });
+      break;
+    case 'PositionsAutoDeleveraged':
+      for (const fill of event.fills) move(aggregates, fill.accountId, { kind: 'adl', ...at, marketId: event.marketId, size: fill.size, price: event.bankruptcyPrice });
+      break;
+    case 'LossSocialized':
+      for (const p of event.postings) if (p.from.kind === 'collateral') move(aggregates, p.from.accountId, { kind: 'haircut', ...at, marketId: event.marketId, amount: p.amount });
+      break;
+    case 'FundingSettled':
+      for (const settlement of event.settlements) move(aggregates, event.accountId, { kind: 'funding', ...at, marketId: settlement.marketId, amount: settlement.amount });
+      break;
+    case 'FundPaidOut':
+      if (event.recipient.kind === 'account') {
+        move(aggregates, event.recipient.accountId, { kind: 'payout', ...at, amount: event.amount, reason: event.reason, governanceRef: event.governanceRef });
+      }
+      break;
+    default:
+      break;
+  }
+};
+
+/** The change a governance event records, or undefined for other events. */
+const governanceChange = (event: Event, position: string, timestamp: number): GovernanceChange | undefined => {
+  switch (event.type) {
+    case 'PoolCreated':
+    case 'MarketListed':
+    case 'ParametersChanged':
+    case 'TrancheAdded':
+    case 'Recapitalized':
+    case 'FundPaidOut': {
+      const { type: _type, schemaVersion: _version, signedCommand: _signed, postings: _postings, governanceSeq: _seq, ...changes } = encodeEvent(event) as Record<string, unknown>;
+      return {
+        type: event.type, governanceSeq: event.type === 'PoolCreated' ? 0 : event.governanceSeq, position, timestamp,
+        signers: event.signedCommand.signatures.map((s) => s.publicKey), changes,
+      };
+    }
+    default:
+      return undefined;
+  }
+};
+
+/** A history point as kept: exact figures, formatted only when read (an event must stay cheap). */
+interface RawSample {
+  readonly bucket: number;
+  readonly position: string;
+  readonly tranches: ReadonlyArray<{ readonly trancheId: string; readonly assets: bigint }>;
+  readonly fundAssets: bigint;
+  readonly openInterest: bigint;
+  readonly fundFeeSharePpm: number;
+  readonly treasury: bigint;
+  readonly draws: { readonly count: number; readonly total: bigint };
+  readonly adl: { readonly count: number; readonly fills: number; readonly lossAtMark: bigint; readonly deficitCovered: bigint };
+  readonly deficits: { readonly count: number; readonly total: bigint };
+  readonly socialized: { readonly count: number; readonly total: bigint };
+  readonly badDebtRecorded: bigint;
+  readonly badDebt: bigint;
+  readonly stressDeficit: bigint;
+}
+
+/** The fund-health figures after an event. */
+const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
+  bucket, position,
+  tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
+  fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
+  draws: { ...aggregates.draws }, adl: { ...aggregates.adl }, deficits: { ...aggregates.deficits }, socialized: { ...aggregates.socialized },
+  badDebtRecorded: aggregates.badDebtRecorded, badDebt: pool.badDebt, stressDeficit: stress,
+});
+
+const formatSample = (s: RawSample): FundHealthSample => ({
+  bucket: s.bucket, position: s.position,
+  tranches: s.tranches.map((t) => ({ trancheId: t.trancheId, assets: formatDecimal(t.assets) })),
+  fundAssets: formatDecimal(s.fundAssets), openInterest: formatDecimal(s.openInterest),
+  coveragePpm: s.openInterest === 0n ? null : ((s.fundAssets * PPM) / s.openInterest).toString(),
+  fundFeeSharePpm: s.fundFeeSharePpm, treasury: formatDecimal(s.treasury),
+  draws: { count: s.draws.count, total: formatDecimal(s.draws.total) },
+  adl: { count: s.adl.count, fills: s.adl.fills, coveredByAdl: formatDecimal(s.adl.deficitCovered), lossAtMark: formatDecimal(s.adl.lossAtMark) },
+  deficits: { count: s.deficits.count, total: formatDecimal(s.deficits.total) },
+  socialized: { count: s.socialized.count, total: formatDecimal(s.socialized.total) },
+  badDebt: formatDecimal(s.badDebt), stressDeficit: formatDecimal(s.stressDeficit),
+});
+
+/** Put the newest sample in a timeline: it replaces the one of its bucket, or opens the next bucket. */
+const updateTimeline = (timeline: RawSample[], sample: RawSample, keep: number): void => {
+  const newest = timeline[timeline.length - 1];
+  if (newest !== undefined && newest.bucket === sample.bucket) timeline[timeline.length - 1] = sample;
+  else {
+    timeline.push(sample);
+    // Trimmed in batches, so that a full timeline does not shift on every event.
+    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
+  }
+};
+
+/** Samples from `from` to `to` (inclusive, ms) at a resolution, at most `maxPoints`: the last sample of each group. */
+export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolution, from: number, to: number, maxPoints: number): FundHealthSample[] => {
+  const timeline = aggregates.timelines[resolution];
+  const keep = resolutions[resolution].keep;
+  const inRange = timeline.slice(-keep).filter((s) => s.bucket >= from && s.bucket <= to);
+  const step = Math.ceil(inRange.length / maxPoints);
+  return (step <= 1 ? inRange : inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1)).map(formatSample);
 };
 
 /**
@@ -264,8 +562,10 @@ export const projectEvent = (
     entry = {
       state: initialState,
       aggregates: {
-        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0 }, socialized: { count: 0, total: 0n },
-        income: new Map(), losses: new Map(), series: [], histories: new Map(),
+        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
+        deficits: { count: 0, total: 0n }, badDebtRecorded: 0n, payouts: { count: 0, total: 0n, history: [] },
+        income: new Map(), losses: new Map(), series: [], histories: new Map(), movements: new Map(), governance: [],
+        timelines: { '1m': [], '1h': [], '1d': [] },
       },
     };
     model.pools.set(poolId, entry);
@@ -280,7 +580,7 @@ export const projectEvent = (
   if ('postings' in event) {
     for (const p of event.postings) {
       if (p.to.kind === 'tranche' && p.from.kind === 'collateral') aggregates.income.set(p.to.trancheId, (aggregates.income.get(p.to.trancheId) ?? 0n) + p.amount);
-      if (p.from.kind === 'tranche' && p.to.kind === 'collateral') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
+      if (p.from.kind === 'tranche' && p.to.kind === 'collateral' && event.type !== 'FundPaidOut') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
     }
   }
   switch (event.type) {
@@ -291,8 +591,39 @@ export const projectEvent = (
     case 'PositionsAutoDeleveraged':
       aggregates.adl.count++;
       aggregates.adl.fills += event.fills.length;
-      for (const fill of event.fills) record(aggregates, fill.accountId, { kind: 'adl', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice) });
+      aggregates.adl.lossAtMark += event.lossAtMark ?? 0n;
+      aggregates.adl.deficitCovered += event.deficitCovered ?? 0n;
+      for (const fill of event.fills) {
+        record(aggregates, fill.accountId, {
+          kind: 'adl', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(fill.size), price: formatDecimal(event.bankruptcyPrice),
+          ...(fill.lossAtMark === undefined ? {} : { lossAtMark: formatDecimal(fill.lossAtMark) }),
+        });
+      }
+      if (event.lossAtMark !== undefined) {
+        // The liquidated account's entry for this liquidation shows what its ADL did.
+        const history = aggregates.histories.get(event.accountId);
+        const last = history?.[history.length - 1];
+        if (history !== undefined && last?.kind === 'liquidation' && last.marketId === event.marketId) {
+          history[history.length - 1] = { ...last, adlLossAtMark: formatDecimal(event.lossAtMark), adlDeficitCovered: formatDecimal(event.deficitCovered ?? 0n) };
+        }
+      }
       break;
+    case 'FundingSettled':
+      for (const s of event.settlements) record(aggregates, event.accountId, { kind: 'funding', position: at, timestamp, marketId: s.marketId, amount: formatDecimal(s.amount) });
+      break;
+    case 'FundPaidOut': {
+      const recipient = event.recipient.kind === 'account' ? event.recipient.accountId : 'external';
+      aggregates.payouts.count++;
+      aggregates.payouts.total += event.amount;
+      aggregates.payouts.history = [...aggregates.payouts.history, {
+        position: at, timestamp, amount: formatDecimal(event.amount), recipient, reason: event.reason, governanceRef: event.governanceRef,
+        draws: event.draws.map((d) => ({ trancheId: d.trancheId, amount: formatDecimal(d.amount) })),
+      }];
+      if (event.recipient.kind === 'account') {
+        record(aggregates, event.recipient.accountId, { kind: 'payout', position: at, timestamp, marketId: event.governanceRef, amount: formatDecimal(event.amount), reason: event.reason });
+      }
+      break;
+    }
     case 'LossSocialized':
       aggregates.socialized.count++;
       aggregates.socialized.total += event.amount;
@@ -300,24 +631,47 @@ export const projectEvent = (
       break;
     case 'PositionLiquidated':
       record(aggregates, event.accountId, { kind: 'liquidation', position: at, timestamp, marketId: event.marketId, amount: formatDecimal(event.size), price: formatDecimal(event.price) });
+      if (event.deficit > 0n) {
+        aggregates.deficits.count++;
+        aggregates.deficits.total += event.deficit;
+      }
+      break;
+    case 'BadDebtRecorded':
+      aggregates.badDebtRecorded += event.amount;
       break;
     default:
       break;
   }
-  // The series: one point per bucket, taken at the first event of the bucket (Cover-2 scans all
-  // accounts, so it is computed once a bucket, not once an event).
-  const bucketMs = options.bucketMs ?? 3_600_000;
-  const bucket = timestamp - (timestamp % bucketMs);
-  const newest = aggregates.series[aggregates.series.length - 1];
-  let fundChanged = true;
-  if (newest === undefined || newest.bucket !== bucket) {
+  recordMovements(aggregates, event, at, timestamp);
+  const change = governanceChange(event, at, timestamp);
+  if (change !== undefined) aggregates.governance.push(change);
+
+  // The history: every event that changes a fund figure replaces the sample of its bucket, so each
+  // point holds the figures after the last event of its bucket. Cover-2 scans every account, so it
+  // is sampled at the first event of each minute, not at every event.
+  const figuresUnchanged = event.type === 'CollateralDeposited' || event.type === 'CollateralWithdrawn' || event.type === 'UnstakeRequested' || event.type === 'UnstakeCancelled';
+  const minute = timestamp - (timestamp % resolutions['1m'].ms);
+  const newestMinute = aggregates.timelines['1m'][aggregates.timelines['1m'].length - 1];
+  const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
+  const fundChanged = !figuresUnchanged || newMinute;
+  if (fundChanged) {
+    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options)) : newestMinute.stressDeficit;
+    const sample = sampleOf(pool, aggregates, minute, at, stress);
+    for (const resolution of Object.keys(resolutions) as Resolution[]) {
+      const { ms, keep } = resolutions[resolution];
+      updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
+    }
+    // The document's series: one point per bucket (an hour by default), the figures after its last event.
+    const bucketMs = options.bucketMs ?? 3_600_000;
+    const bucket = timestamp - (timestamp % bucketMs);
     const point: FundHealthPoint = {
       bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? '0',
-      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stressDeficit(pool, options.stressShockPpm ?? 300_000)),
+      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stress),
     };
-    aggregates.series = [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
-  } else {
-    fundChanged = event.type !== 'CollateralDeposited' && event.type !== 'CollateralWithdrawn' && event.type !== 'UnstakeRequested' && event.type !== 'UnstakeCancelled';
+    const newest = aggregates.series[aggregates.series.length - 1];
+    aggregates.series = newest?.bucket === bucket
+      ? [...aggregates.series.slice(0, -1), point]
+      : [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
   }
 
   const documents: Document[] = [];
@@ -335,7 +689,7 @@ export const projectEvent = (
     event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' ||
     ('postings' in event && event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche'));
   if (tranchesChanged) documents.push(...trancheDocuments(pool, aggregates, position));
-  if (fundChanged) documents.push(fundHealthDocument(pool, aggregates, position));
+  if (fundChanged) documents.push(fundHealthDocument(pool, aggregates, position, timestamp));
   return documents;
 };
 
@@ -349,6 +703,8 @@ export interface AccountView extends AccountDocument {
   readonly positionsAtMark: ReadonlyArray<{
     readonly marketId: string;
     readonly unrealizedPnl: string;
+    /** Funding accrued and not yet settled into collateral (counted in equity). */
+    readonly unsettledFunding: string;
     /** The mark at which the account would become liquidatable, all else equal (null if never). */
     readonly liquidationPrice: string | null;
     /** The mark at which the account's equity would reach zero, all else equal. */
@@ -388,6 +744,7 @@ export const accountView = (pool: ActivePool, document: AccountDocument): Accoun
       return {
         marketId: p.marketId,
         unrealizedPnl: formatDecimal(unrealizedPnl(p, market.mark)),
+        unsettledFunding: formatDecimal(unsettledFunding(p, market)),
         liquidationPrice: liquidation === null || liquidation <= 0n ? null : formatDecimal(liquidation),
         bankruptcyPrice: bankruptcy <= 0n ? null : formatDecimal(bankruptcy),
         adlRank: queue?.rank ?? null,

@@ -3,16 +3,22 @@
 // (1 to 4) as it goes; optionally stop at a position or a time and report the state there. It also
 // checks what idempotency rests on: each command id is in the log once (one run of events), all of
 // its events carry one fingerprint, and a recorded refusal names the fingerprint its metadata
-// carries; it counts the refusals. Pure of any output: the CLI prints what this returns.
+// carries; it counts the refusals. Given signed checkpoints and the service's public key, it
+// verifies each signature and that the log contains each checkpoint (the same hash at its
+// revision, the same log identity: the hash of the first event), so a re-chained edit or a
+// truncation behind a checkpoint fails, naming the checkpoint. Every snapshot kept is compared
+// with the replayed state and the chain hash at its revision. Pure of any output: the CLI prints
+// what this returns.
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  approvalProblem, checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
+  approvalProblem, canonicalJson, canonicalState, checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
   type Event, type Governors, type InvariantViolation, type PoolState, type PoolView,
 } from '../domain/index.js';
 import { GENESIS_HASH, verifyChain } from './ledger/chain.js';
 import { describeStoreError, type EventStore, type StoredEvent } from './ledger/event-store.js';
-import { poolStream } from './ledger/pool-writer.js';
+import { poolStream, snapshotContentHash, snapshotStream } from './ledger/pool-writer.js';
+import { checkpointSignedBy, type Checkpoint } from './ledger/checkpoints.js';
 import type { ReadModelStore } from '../projections/read-model-store.js';
 import { emptyModel, projectEvent, type Document } from '../projections/read-models.js';
 
@@ -23,6 +29,10 @@ export type AuditProblem =
   | { readonly kind: 'invariant'; readonly position: bigint; readonly revision: bigint; readonly violation: InvariantViolation }
   /** A command id appended twice, or events of one command that disagree on its fingerprint. */
   | { readonly kind: 'idempotency'; readonly position: bigint; readonly revision: bigint; readonly message: string }
+  /** A checkpoint whose signature does not verify, or that the log does not contain. */
+  | { readonly kind: 'checkpoint'; readonly index: number; readonly checkpoint: Checkpoint; readonly message: string }
+  /** A kept snapshot that is not the replayed state (or chain hash) at its revision. */
+  | { readonly kind: 'snapshot'; readonly position: bigint; readonly revision: bigint; readonly message: string }
   | { readonly kind: 'store'; readonly message: string }
   | { readonly kind: 'read-model-diff'; readonly collection: string; readonly id: string; readonly message: string };
 
@@ -39,6 +49,8 @@ export interface AuditOptions {
   readonly readModels?: ReadModelStore;
   /** The root governor set the pool's creation must have been approved by. */
   readonly rootGovernors?: Governors;
+  /** Signed checkpoints the log must contain, and the public key (hex) they must be signed with. */
+  readonly checkpoints?: { readonly list: ReadonlyArray<Checkpoint>; readonly publicKey: string };
 }
 
 export interface AuditReport {
@@ -54,6 +66,10 @@ export interface AuditReport {
   readonly rejectionsRecorded: number;
   /** Governance events whose recorded approval was re-verified. */
   readonly approvalsVerified: number;
+  /** Checkpoints whose signature verified and that the log contains. */
+  readonly checkpointsVerified: number;
+  /** Kept snapshots that match the replayed state at their revision. */
+  readonly snapshotsVerified: number;
   /** The first problem found: the replay stops there. */
   readonly problem?: AuditProblem;
   readonly state: PoolState;
@@ -76,7 +92,10 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   // Every command id met so far: a command's events are one run, so an id met again is a repeat.
   const commandIds = new Set<string>();
   let approvalsVerified = 0;
+  let checkpointsVerified = 0;
+  let snapshotsVerified = 0;
   let last: StoredEvent | undefined;
+  let logId: string | undefined;
   // The events of the command being replayed, and the state before it (for the waterfall check).
   let command: { readonly id: string; readonly before: PoolState; readonly events: Event[]; readonly last: StoredEvent } | undefined;
   // The read models as the log says they should be (only when there are stored ones to compare).
@@ -91,6 +110,8 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     liquidationsChecked,
     rejectionsRecorded,
     approvalsVerified,
+    checkpointsVerified,
+    snapshotsVerified,
     ...(problem === undefined ? {} : { problem }),
     state,
     ...(poolView(state) === undefined ? {} : { view: poolView(state)! }),
@@ -103,6 +124,17 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     const [violation] = checkWaterfall(command.before, command.events, state);
     return violation === undefined ? undefined : { kind: 'invariant', position: command.last.position, revision: command.last.revision, violation };
   };
+
+  // The checkpoints, signatures first; then by revision, to meet them during the replay.
+  const checkpointsAt = new Map<bigint, { readonly index: number; readonly checkpoint: Checkpoint }[]>();
+  for (const [index, checkpoint] of (options.checkpoints?.list ?? []).entries()) {
+    const named = (message: string): AuditProblem => ({ kind: 'checkpoint', index, checkpoint, message });
+    if (checkpoint.poolId !== options.poolId) return report(named(`it is of pool ${checkpoint.poolId}`));
+    if (!checkpointSignedBy(checkpoint, options.checkpoints!.publicKey)) return report(named(`its signature does not verify with key ${options.checkpoints!.publicKey}`));
+    checkpointsAt.set(checkpoint.revision, [...(checkpointsAt.get(checkpoint.revision) ?? []), { index, checkpoint }]);
+  }
+  const snapshots = await snapshotsOf(store, options.poolId);
+  if (E.isLeft(snapshots)) return report(snapshots.left);
 
   for (let from = 0n; ;) {
     const page = await store.readStream(poolStream(options.poolId), from, PAGE);
@@ -146,6 +178,18 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
       lastHash = chain.lastHash;
       last = stored;
       replayed++;
+      if (stored.revision === 0n) logId = stored.metadata.hash;
+      for (const { index, checkpoint } of checkpointsAt.get(stored.revision) ?? []) {
+        if (checkpoint.hash !== stored.metadata.hash || checkpoint.logId !== logId) {
+          return report({ kind: 'checkpoint', index, checkpoint, message: `the log does not contain it: at revision ${stored.revision} the hash is ${stored.metadata.hash} (log ${logId ?? '-'})` });
+        }
+        checkpointsVerified++;
+      }
+      for (const snapshot of snapshots.right.get(stored.revision) ?? []) {
+        const mismatch = snapshotMismatch(snapshot, state, stored.metadata.hash);
+        if (mismatch !== undefined) return report({ kind: 'snapshot', position: snapshot.position, revision: stored.revision, message: mismatch });
+        snapshotsVerified++;
+      }
       if (replayed % checkEvery === 0) {
         const [violation] = checkInvariants(state);
         if (violation !== undefined) return report({ kind: 'invariant', position: stored.position, revision: stored.revision, violation });
@@ -156,6 +200,16 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
   }
   const problem = closeCommand();
   if (problem !== undefined) return report(problem);
+  // A checkpoint beyond the end: the log was cut behind it.
+  const head = last?.revision ?? -1n;
+  for (const [revision, atRevision] of checkpointsAt) {
+    if (revision <= head) continue;
+    const { index, checkpoint } = atRevision[0]!;
+    return report({ kind: 'checkpoint', index, checkpoint, message: `the log ends at revision ${head}, before it: events were removed` });
+  }
+  for (const [revision, kept] of snapshots.right) {
+    if (revision > head) return report({ kind: 'snapshot', position: kept[0]!.position, revision, message: `a snapshot at revision ${revision}, beyond the end of the log (revision ${head})` });
+  }
   // Whatever the sampling, the final state is always checked.
   const [violation] = checkInvariants(state);
   if (violation !== undefined && last !== undefined) return report({ kind: 'invariant', position: last.position, revision: last.revision, violation });
@@ -164,6 +218,39 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
     if (difference !== undefined) return report(difference);
   }
   return report();
+};
+
+/** The kept snapshots of a pool, by the revision they stand at. */
+const snapshotsOf = async (store: EventStore, poolId: string): Promise<E.Either<AuditProblem, Map<bigint, StoredEvent[]>>> => {
+  const byRevision = new Map<bigint, StoredEvent[]>();
+  for (let from = 0n; ;) {
+    const page = await store.readStream(snapshotStream(poolId), from, 100);
+    if (E.isLeft(page)) return page.left.kind === 'stream-not-found' ? E.right(byRevision) : E.left({ kind: 'store', message: describeStoreError(page.left) });
+    if (page.right.length === 0) return E.right(byRevision);
+    for (const stored of page.right) {
+      const revision = (stored.data as { revision?: unknown } | null)?.revision;
+      if (typeof revision !== 'string' || !/^(0|[1-9][0-9]{0,18})$/.test(revision)) {
+        return E.left({ kind: 'snapshot', position: stored.position, revision: -1n, message: 'it names no revision' });
+      }
+      byRevision.set(BigInt(revision), [...(byRevision.get(BigInt(revision)) ?? []), stored]);
+    }
+    from = page.right[page.right.length - 1]!.revision + 1n;
+  }
+};
+
+/** How a kept snapshot differs from the replay at its revision, if it does. */
+const snapshotMismatch = (snapshot: StoredEvent, replayed: PoolState, hash: string): string | undefined => {
+  const data = snapshot.data as { readonly revision: unknown; readonly lastHash: unknown; readonly state: unknown; readonly handled: unknown; readonly contentHash?: unknown };
+  if (data.lastHash !== hash) return `it records chain hash ${String(data.lastHash)}, the log has ${hash} there`;
+  if (data.contentHash !== undefined && data.contentHash !== snapshotContentHash(data)) return 'its content does not hash to the content hash it records';
+  const kept = canonicalJson(data.state);
+  const expected = canonicalJson(canonicalState(replayed));
+  if (kept !== expected) {
+    let i = 0;
+    while (i < kept.length && kept[i] === expected[i]) i++;
+    return `its state is not the replayed state (first difference at character ${i}: ${JSON.stringify(kept.slice(Math.max(0, i - 40), i + 40))}, replayed ${JSON.stringify(expected.slice(Math.max(0, i - 40), i + 40))})`;
+  }
+  return undefined;
 };
 
 /** Why an event's fingerprint disagrees with the previous event of its command or with its own refusal, if it does. */
@@ -217,6 +304,10 @@ export const describeProblem = (problem: AuditProblem): string => {
       return `invariant ${problem.violation.invariant} violated after the event at position ${problem.position} (revision ${problem.revision}): ${problem.violation.message}`;
     case 'idempotency':
       return `idempotency broken at position ${problem.position} (revision ${problem.revision}): ${problem.message}`;
+    case 'checkpoint':
+      return `checkpoint #${problem.index + 1} (revision ${problem.checkpoint.revision}, hash ${problem.checkpoint.hash}, ${problem.checkpoint.time}): ${problem.message}`;
+    case 'snapshot':
+      return `snapshot at revision ${problem.revision} (stream position ${problem.position}): ${problem.message}`;
     case 'store':
       return problem.message;
     case 'read-model-diff':

@@ -1,15 +1,17 @@
 // `ledger`: the command-line entry point.
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--root-governors FILE] [--governor-key FILE]...
-//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
+//   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE]
+//                [--checkpoints FILE|URL --checkpoint-key HEX|FILE|URL] [--json]
 //   ledger stress [--data DIR] [--pool ID] (--scenario FILE | --shock PPM --liquidator ID) [--json]
 //   ledger serve
 //   ledger principal add <id> --role R... --pool P... [--nats-user U] [--description D] [--file F]
 //   ledger principal list [--file F]
 //   ledger principal remove <id> [--file F]
 //   ledger keygen [--out FILE]
+//   ledger nats-config [--principals FILE]
 //   ledger help
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,7 +33,51 @@ import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
 import { stressCommand, stressUsage } from './stress-cli.js';
+import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
+import { natsServerConfig } from './bus/nats-config.js';
 import { generateGovernorKey, readGovernorKey, readGovernorsFile, signCommand, type GovernorKey } from './governance-keys.js';
+import { parseCheckpoints, publicKeyHexOf, type Checkpoint } from './ledger/checkpoints.js';
+import { describeProgress, progressReporter, streamLength } from './progress.js';
+
+/** The text of a file, or of a URL (GET, with the bearer token in LEDGER_TOKEN when set). */
+const textOf = async (source: string): Promise<string> => {
+  if (!/^https?:\/\//.test(source)) return readFileSync(source, 'utf8');
+  const token = process.env.LEDGER_TOKEN;
+  const response = await fetch(source, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error(`GET ${source}: HTTP ${response.status}`);
+  return response.text();
+};
+
+/** --checkpoints and --checkpoint-key, read and decoded, or a message naming the option. */
+const checkpointsOption = async (source: string | undefined, keySource: string | undefined): Promise<E.Either<string, { readonly list: Checkpoint[]; readonly publicKey: string } | undefined>> => {
+  if (source === undefined && keySource === undefined) return E.right(undefined);
+  if (source === undefined || keySource === undefined) return E.left('--checkpoints and --checkpoint-key go together: the checkpoints and the key they must be signed with');
+  let keyText: string;
+  let text: string;
+  try {
+    keyText = /^[0-9a-f]{64}$/.test(keySource) ? keySource : await textOf(keySource);
+    if (/^https?:\/\//.test(keySource)) keyText = String((JSON.parse(keyText) as { publicKey?: unknown }).publicKey);
+  } catch (error) {
+    return E.left(`--checkpoint-key: ${(error as Error).message}`);
+  }
+  const publicKey = publicKeyHexOf(keyText);
+  if (E.isLeft(publicKey)) return E.left(`--checkpoint-key: ${publicKey.left}`);
+  try {
+    text = await textOf(source);
+  } catch (error) {
+    return E.left(`--checkpoints: ${(error as Error).message}`);
+  }
+  const list = parseCheckpoints(text);
+  if (E.isLeft(list)) return E.left(`--checkpoints: ${list.left.message}`);
+  return E.right({ list: list.right, publicKey: publicKey.right });
+};
+
+/** Progress of long work on stderr, once a second; nothing for work done within the first second. */
+const stderrProgress = (label: string, unit: string, total: number | undefined) => {
+  const started = Date.now();
+  const reporter = progressReporter(total, (p) => process.stderr.write(`${describeProgress(label, unit, p)}\n`));
+  return { tick: reporter.tick, finish: () => (Date.now() - started >= 1_000 ? reporter.finish() : undefined) };
+};
 
 /** The governor set in the file an option names, or a message naming the option and the field. */
 const governorsOption = (option: string, path: string | undefined): E.Either<string, Governors | undefined> => {
@@ -56,7 +102,8 @@ const usage = `usage:
                           who alone may create a pool; without it every CreatePool is refused
       --governor-key FILE sign every governance command that carries no signatures with this key
                           (repeat for more keys)
-  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE] [--json]
+  ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE]
+               [--checkpoints FILE|URL --checkpoint-key HEX|FILE|URL] [--json]
       read the pool's whole log (from DIR/events.sqlite, else EVENTSTORE_URL or DATA_DIR), verify
       the hash chain, re-verify every governance approval, replay every event checking invariants
       1 to 4, and report; with --at, the
@@ -65,13 +112,26 @@ const usage = `usage:
       --pool ID           the pool (default main)
       --check-every N     check invariants 1-3 after every Nth event (default 1: every event)
       --root-governors FILE  the root governor set the pool's creation must have been approved by
+      --data DIR          a directory holding a store (DIR/events.sqlite); one that does not
+                          exist is an error, never created
+      --json              the report as JSON
+      --checkpoints FILE|URL  signed checkpoints the log must contain: JSON lines, or a JSON array
+                          (the answer of GET /v1/pools/{poolId}/checkpoints; a URL is fetched with
+                          the bearer token in LEDGER_TOKEN). Each signature is verified and the log
+                          must have the same hash at each checkpoint's revision.
+      --checkpoint-key K  the service's public key: 64 hex digits, a file (hex or PEM), or a URL
+                          (GET /v1/checkpoint-key); keep your own copy rather than trust the service's
+      Every snapshot kept is compared with the replayed state at its revision.
+      progress (count, rate, time left) goes to stderr for work longer than a second
 ${stressUsage}
   ledger serve
       the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
       (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
       switch to those. Principals from PRINCIPALS_FILE, else DATA_DIR/principals.json (created
       on the first start with an operator whose token is in DATA_DIR/operator.token). Re-reads
-      the principals file on SIGHUP; stops cleanly on SIGTERM or SIGINT.
+      the principals file on SIGHUP; stops cleanly on SIGTERM or SIGINT. STRESS_SHOCK_PPM sets
+      the Cover-2 shocks fund health reports ("300000", or "250000,BTC-PERP=400000"); the read
+      models' rebuild at start is logged with its progress.
   ledger principal add <id> --role R [--role R]... --pool P [--pool P]... [--nats-user U]
                        [--description D] [--file F]
       add a principal to the principals file (--file, else PRINCIPALS_FILE, else
@@ -82,6 +142,10 @@ ${stressUsage}
   ledger keygen [--out FILE]
       generate an ed25519 governor key: {"publicKey": hex, "privateKeyPem": ...}, written to FILE
       (readable by its owner only) or printed
+  ledger nats-config [--principals FILE]
+      print a nats-server configuration for the principals file (FILE, else PRINCIPALS_FILE, else
+      DATA_DIR/principals.json): a user per principal with a NATS identity and one for the
+      ledger, passwords from NATS_<USER>_PASSWORD variables, and subject permissions
   ledger help    this text
 
 Exit status: 0 when the file was run, 2 with --strict when a line could not be decoded,
@@ -100,6 +164,8 @@ export interface RunOptions {
   /** The deployment's root governors (without them, CreatePool is refused). */
   readonly rootGovernors?: Governors;
   readonly clock?: () => number;
+  /** Called after each line with how many lines were handled. */
+  readonly onLine?: (handled: number) => void;
 }
 
 /**
@@ -139,6 +205,7 @@ export const runLines = async (lines: ReadonlyArray<string>, options: RunOptions
     const toSubmit = keys.length > 0 && isGovernanceCommand(unsigned) && unsigned.signatures.length === 0 ? signCommand(unsigned, ...keys) : unsigned;
     const writer = await writerFor(toSubmit.poolId);
     outcomes.push({ line, outcome: await writer.submit({ command: toSubmit, actor: 'cli' }) });
+    options.onLine?.(line);
   }
   return { outcomes, pools: new Map([...writers].map(([poolId, writer]) => [poolId, writer.current.state])) };
 };
@@ -175,7 +242,7 @@ const describeEvent = (event: Event): string => {
     case 'CollateralWithdrawn':
       return `${event.type} ${event.accountId} ${formatDecimal(event.amount)}`;
     case 'TradeExecuted':
-      return `${event.type} ${event.tradeId}: ${event.taker} ${event.takerSide}s ${formatDecimal(event.size)} ${event.marketId} @ ${formatDecimal(event.price)} from ${event.maker}; fees ${formatDecimal(event.takerFee)} + ${formatDecimal(event.makerFee)}, fund share ${event.fundSharePpm} ppm`;
+      return `${event.type} ${event.tradeId}: ${event.taker} ${event.takerSide}s ${formatDecimal(event.size)} ${event.marketId} @ ${formatDecimal(event.price)} from ${event.maker}; fees ${formatDecimal(event.takerFee)} + ${formatDecimal(event.makerFee)}${event.makerRebate === undefined ? '' : ` (maker rebate ${formatDecimal(event.makerRebate)})`}, fund share ${event.fundSharePpm} ppm`;
     case 'MarkPriceUpdated':
       return `${event.type} ${event.marketId} ${formatDecimal(event.price)}`;
     case 'MarketListed':
@@ -195,7 +262,8 @@ const describeEvent = (event: Event): string => {
     case 'InsuranceFundDrawn':
       return `${event.type} ${formatDecimal(event.amount)}: ${event.draws.map((d) => `${d.trancheId} ${formatDecimal(d.amount)}${d.writtenOff ? ' (written off)' : ''}`).join(', ')}`;
     case 'PositionsAutoDeleveraged':
-      return `${event.type} at ${formatDecimal(event.bankruptcyPrice)}: ${event.fills.map((f) => `${f.accountId} ${formatDecimal(f.size)} for ${formatDecimal(f.notional)}`).join(', ')}`;
+      return `${event.type} at ${formatDecimal(event.bankruptcyPrice)}: ${event.fills.map((f) => `${f.accountId} ${formatDecimal(f.size)} for ${formatDecimal(f.notional)}`).join(', ')}` +
+        (event.lossAtMark === undefined ? '' : `; loss at mark ${formatDecimal(event.lossAtMark)} for a deficit covered of ${formatDecimal(event.deficitCovered ?? 0n)}`);
     case 'LossSocialized':
       return `${event.type} ${formatDecimal(event.amount)} over ${event.postings.length} accounts`;
     case 'BadDebtRecorded':
@@ -206,6 +274,12 @@ const describeEvent = (event: Event): string => {
       return `${event.type} ${event.trancheId} at seniority ${event.seniority}`;
     case 'Recapitalized':
       return `${event.type} ${formatDecimal(event.amount)}: bad debt repaid ${formatDecimal(event.badDebtRepaid)}, ${formatDecimal(event.sharesMinted)} shares of ${event.trancheId} to the protocol`;
+    case 'FundingRateApplied':
+      return `${event.type} ${event.marketId} ${event.fundingRatePpm} ppm at ${formatDecimal(event.mark)}: index ${formatDecimal(event.fundingIndex)}`;
+    case 'FundingSettled':
+      return `${event.type} ${event.accountId}: ${event.settlements.map((s) => `${s.marketId} ${formatDecimal(s.amount)}`).join(', ')}`;
+    case 'FundPaidOut':
+      return `${event.type} ${formatDecimal(event.amount)} to ${event.recipient.kind === 'account' ? event.recipient.accountId : 'external'} (${event.governanceRef}: ${event.reason})`;
     case 'CommandRejected':
       return `${event.type} ${event.commandType}: ${event.error.code}${event.error.field === undefined ? '' : ` (${event.error.field})`}`;
     default: {
@@ -273,11 +347,14 @@ const run = async (args: string[]): Promise<number> => {
   // The events go to the embedded store in --data (kept, so `ledger run` can resume it and an
   // auditor can check it), or to a fresh one in a temporary directory.
   const dir = values.data ?? mkdtempSync(join(tmpdir(), 'ledger-run-'));
-  const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+  const store = new SqliteEventStore(join(dir, 'events.sqlite'), { writerLock: true });
   let result: Awaited<ReturnType<typeof runLines>>;
   const models: ReadModelsOfPool[] = [];
   try {
-    result = await runLines(text.split('\n'), { store, governorKeys, ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }) });
+    const lines = text.split('\n');
+    const progress = stderrProgress(`ledger run ${file}`, 'lines', lines.length);
+    result = await runLines(lines, { store, governorKeys, onLine: progress.tick, ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }) });
+    progress.finish();
     for (const poolId of result.pools.keys()) {
       const pool = await readModelsOf(store, poolId);
       if (pool !== undefined) models.push(pool);
@@ -310,6 +387,18 @@ const keygen = (args: string[]): number => {
   return 0;
 };
 
+const natsConfig = (args: string[]): number => {
+  const { values } = parseArgs({ args, options: { principals: { type: 'string' } } });
+  const path = values.principals ?? process.env.PRINCIPALS_FILE ?? join(process.env.DATA_DIR ?? './data', PRINCIPALS_FILE_NAME);
+  const config = E.flatMap(natsServerConfig)(readPrincipals(path));
+  if (E.isLeft(config)) {
+    console.error(config.left.message);
+    return 1;
+  }
+  process.stdout.write(config.right);
+  return 0;
+};
+
 const auditCommand = async (args: string[]): Promise<number> => {
   const { values } = parseArgs({
     args,
@@ -319,12 +408,19 @@ const auditCommand = async (args: string[]): Promise<number> => {
       at: { type: 'string' },
       'check-every': { type: 'string', default: '1' },
       'root-governors': { type: 'string' },
+      checkpoints: { type: 'string' },
+      'checkpoint-key': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const rootGovernors = governorsOption('--root-governors', values['root-governors']);
   if (E.isLeft(rootGovernors)) {
     console.error(rootGovernors.left);
+    return 1;
+  }
+  const checkpoints = await checkpointsOption(values.checkpoints, values['checkpoint-key']);
+  if (E.isLeft(checkpoints)) {
+    console.error(checkpoints.left);
     return 1;
   }
   const checkEvery = Number(values['check-every']);
@@ -343,7 +439,13 @@ const auditCommand = async (args: string[]): Promise<number> => {
   }
   let store: EventStore;
   if (values.data !== undefined) {
-    store = new SqliteEventStore(join(values.data, 'events.sqlite'));
+    // Opening a store creates it: a mistyped directory must fail, not audit an empty new ledger.
+    const path = join(values.data, 'events.sqlite');
+    if (!existsSync(path)) {
+      console.error(`--data ${values.data}: no ledger store there (${path} does not exist); nothing was created`);
+      return 1;
+    }
+    store = new SqliteEventStore(path);
   } else {
     const config = storeConfigFrom(process.env);
     if (E.isLeft(config)) {
@@ -355,11 +457,15 @@ const auditCommand = async (args: string[]): Promise<number> => {
   // Stored read models to compare, when there are any (the in-memory default has none).
   const readModels = process.env.MONGODB_URL !== undefined && at === undefined ? await MongoReadModelStore.connect(process.env.MONGODB_URL) : undefined;
   try {
+    const poolId = values.pool ?? 'main';
+    const progress = stderrProgress(`ledger audit ${poolId}`, 'events', Number(await streamLength(store, poolStream(poolId))));
     const report = await audit(store, {
-      poolId: values.pool ?? 'main', checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
+      poolId, checkEvery, ...(at === undefined ? {} : { at }), ...(readModels === undefined ? {} : { readModels }),
       ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
-      onProgress: (n) => process.stderr.write(`replayed ${n.toLocaleString('en-US')} events...\n`),
+      ...(checkpoints.right === undefined ? {} : { checkpoints: checkpoints.right }),
+      onProgress: progress.tick, progressEvery: 1_000,
     });
+    progress.finish();
     if (values.json) console.log(JSON.stringify(auditJson(report), null, 2));
     else console.log(describeAudit(report, checkEvery, at !== undefined));
     return report.ok ? 0 : 1;
@@ -379,6 +485,8 @@ const auditJson = (report: AuditReport): unknown => ({
   liquidationsChecked: report.liquidationsChecked,
   rejectionsRecorded: report.rejectionsRecorded,
   approvalsVerified: report.approvalsVerified,
+  checkpointsVerified: report.checkpointsVerified,
+  snapshotsVerified: report.snapshotsVerified,
   problem: report.problem === undefined ? null : { kind: report.problem.kind, message: describeProblem(report.problem) },
   pool: report.view ?? null,
 });
@@ -392,6 +500,8 @@ const describeAudit = (report: AuditReport, checkEvery: number, partial: boolean
     `  waterfall (invariant 4): ${report.liquidationsChecked} liquidations checked`,
     `  refusals recorded:      ${report.rejectionsRecorded} (each command id once, one fingerprint per command)`,
     `  governance:             ${report.problem?.kind === 'governance' ? 'an approval does NOT verify' : `${report.approvalsVerified} approvals re-verified`}`,
+    `  checkpoints:            ${report.problem?.kind === 'checkpoint' ? 'one is NOT in the log (or not signed by the key)' : `${report.checkpointsVerified} signed checkpoints found in the log`}`,
+    `  snapshots:              ${report.problem?.kind === 'snapshot' ? 'one does NOT match the replay' : `${report.snapshotsVerified} match the replayed state`}`,
   ];
   if (report.problem !== undefined) lines.push(`  problem:                ${describeProblem(report.problem)}`);
   if (report.view !== undefined) {
@@ -412,14 +522,16 @@ const serve = async (): Promise<number> => {
   const service = await startService(config.right);
   const reload = () => void service.reloadPrincipals();
   process.on('SIGHUP', reload);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
+  const failure = await new Promise<Error | undefined>((resolve) => {
+    const stop = () => resolve(undefined);
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    void service.failed.then(resolve);
   });
   process.off('SIGHUP', reload);
   await service.stop();
-  return 0;
+  if (failure !== undefined) console.error(`the service stopped: ${failure.message}`);
+  return failure === undefined ? 0 : 1;
 };
 
 /** The principals file the CLI edits: --file, else the one the service would use. */
@@ -490,13 +602,30 @@ const reported = async (subcommand: () => number | Promise<number>, prefix = '')
   try {
     return await subcommand();
   } catch (error) {
-    console.error(`${prefix}${(error as Error).message}`);
+    const message = (error as Error).message;
+    // parseArgs' "Unknown option" and friends: say where the usage is.
+    const hint = (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? ' (--help for usage)' : '';
+    console.error(`${prefix}${message}${hint}`);
     return 1;
   }
 };
 
+const subcommands = ['run', 'audit', 'serve', 'principal', 'keygen', 'help'];
+
+/** The part of the usage about one subcommand (all its forms), with the exit statuses. */
+export const helpOf = (command: string): string => {
+  const [body = '', exit = ''] = usage.replace(/^usage:\n/, '').split('\n\nExit status');
+  const blocks = body.split(/\n(?=  ledger )/).filter((block) => block.trimStart().startsWith(`ledger ${command}`));
+  return `usage:\n${blocks.join('\n')}${command === 'run' ? `\n\nExit status${exit}` : ''}`;
+};
+
 export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
+  // --help anywhere after a subcommand shows its usage and starts nothing.
+  if (command !== undefined && subcommands.includes(command) && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(helpOf(command));
+    return 0;
+  }
   switch (command) {
     case 'serve':
       return reported(serve, 'the service failed: ');
@@ -508,10 +637,13 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => keygen(rest));
     case 'principal':
       return reported(() => principal(rest));
+    case 'nats-config':
+      return reported(() => natsConfig(rest));
     case 'run':
       return reported(() => run(rest));
     case 'help':
     case '--help':
+    case '-h':
     case undefined:
       console.log(usage);
       return command === undefined ? 1 : 0;

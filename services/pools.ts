@@ -43,6 +43,23 @@ export class PoolRegistry {
     await Promise.all([...this.writers.values()].map(async (w) => (await w.catch(() => undefined))?.drain()));
   }
 
+  /** Open (load and verify) the writers of these pools now; rejects with the first that fails to load. */
+  async openAll(poolIds: ReadonlyArray<string>): Promise<void> {
+    for (const poolId of poolIds) await this.open(poolId);
+  }
+
+  /** The writers held, once open (for their checkpoints). */
+  async openWriters(): Promise<PoolWriter[]> {
+    const opened = await Promise.all([...this.writers.values()].map((w) => w.catch(() => undefined)));
+    return opened.filter((w): w is PoolWriter => w !== undefined);
+  }
+
+  /** Finish what is in flight, then stop the writers' timers. */
+  async close(): Promise<void> {
+    await this.drain();
+    await Promise.all((await this.openWriters()).map((w) => w.close()));
+  }
+
   private async exists(poolId: string): Promise<boolean> {
     const first = await this.store.readStream(poolStream(poolId), 0n, 1);
     if (E.isRight(first)) return first.right.length > 0;

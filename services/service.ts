@@ -23,7 +23,13 @@ import { Metrics } from './metrics.js';
 import { PoolRegistry } from './pools.js';
 import { connect, type NatsConnection } from 'nats';
 import { startNatsIntake, type NatsIntake } from './bus/nats-intake.js';
+import { connectionOptions, describeIdentity, natsIdentityFrom, redactedServers, type NatsIdentity } from './bus/connection.js';
 import { startEventForwarder, type EventForwarder } from './bus/event-forwarder.js';
+import { startCheckpointPublisher, type CheckpointPublisher } from './bus/checkpoint-publisher.js';
+import { loadOrCreateSigner, type Checkpoint } from './ledger/checkpoints.js';
+import { ChainBrokenError } from '../projections/runner.js';
+import { catchUpLogging, stressSettingsFrom } from './read-settings.js';
+import type { StressSettings } from './read-api.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -32,14 +38,24 @@ export interface ServiceConfig {
   readonly store: StoreConfig;
   readonly mongodbUrl?: string;
   readonly natsUrl?: string;
+  /** Credentials, TLS and inbox prefix for NATS (NATS_USER, NATS_PASSWORD_FILE, NATS_TLS_CA_FILE, ...). */
+  readonly nats?: NatsIdentity;
+  /** Where the principals file is created on the first start (DATA_DIR, default ./data). */
+  readonly dataDir?: string;
+  /** The principals file to use instead (PRINCIPALS_FILE); it must exist. */
+  readonly principalsFile?: string;
   /** How long JetStream waits for an ack before redelivering a command. */
   readonly natsAckWaitMs?: number;
-  /** Where the default principals file is created (default: the SQLite store's directory). */
-  readonly dataDir?: string;
-  /** The principals file to use instead (it must exist). */
-  readonly principalsFile?: string;
   /** The deployment's root governors (ROOT_GOVERNORS_FILE); without them no pool can be created. */
   readonly rootGovernors?: Governors;
+  /** The checkpoint signing key (CHECKPOINT_KEY_FILE; default: created under the data directory). */
+  readonly checkpointKeyFile?: string;
+  /** Sign a checkpoint every this many events (CHECKPOINT_EVERY)... */
+  readonly checkpointEvery?: number;
+  /** ...or after this many ms with events since the last (CHECKPOINT_INTERVAL_MS). */
+  readonly checkpointIntervalMs?: number;
+  /** The Cover-2 shocks fund health reports (STRESS_SHOCK_PPM). */
+  readonly stress?: StressSettings;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -54,6 +70,11 @@ const PortString = new t.Type<number, string, unknown>('Port', (u): u is number 
     return port >= 0 && port <= 65_535 ? t.success(port) : t.failure(u, c, 'expected a TCP port, 0 to 65535');
   }, String);
 
+const wholeNumber = (name: string, min: number, max: number, expected: string) => new t.Type<number, string, unknown>(name, (u): u is number => typeof u === 'number', (u, c) => {
+  const n = typeof u === 'string' && /^[0-9]{1,9}$/.test(u) ? Number(u) : NaN;
+  return n >= min && n <= max ? t.success(n) : t.failure(u, c, expected);
+}, String);
+
 const ServiceEnvironment = t.partial({
   PORT: PortString,
   HOST: pattern('Host', /^[A-Za-z0-9.:-]+$/, 'expected a host name or address'),
@@ -64,8 +85,12 @@ const ServiceEnvironment = t.partial({
     const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
     return ms >= 1_000 && ms <= 3_600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 1000 to 3600000');
   }, String),
+  DATA_DIR: pattern('Path', /\S/, 'expected a directory'),
   PRINCIPALS_FILE: pattern('PrincipalsFile', /\S/, 'expected the path of a principals file'),
   ROOT_GOVERNORS_FILE: pattern('Path', /^\S+$/, 'expected the path of a JSON file {"publicKeys": [...], "threshold": n}'),
+  CHECKPOINT_KEY_FILE: pattern('Path', /^\S+$/, 'expected the path of a PKCS#8 PEM ed25519 private key'),
+  CHECKPOINT_EVERY: wholeNumber('CheckpointEvery', 1, 10_000_000, 'expected a number of events, 1 to 10000000'),
+  CHECKPOINT_INTERVAL_MS: wholeNumber('CheckpointIntervalMs', 1_000, 86_400_000, 'expected milliseconds, 1000 to 86400000'),
 });
 
 /** The root governors file named by ROOT_GOVERNORS_FILE, decoded; its errors name the variable and the field. */
@@ -80,13 +105,17 @@ const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Gov
 };
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
   if (E.isLeft(store)) return store;
   const rootGovernors = rootGovernorsFrom(decoded.right.ROOT_GOVERNORS_FILE);
   if (E.isLeft(rootGovernors)) return rootGovernors;
+  const nats = natsIdentityFrom(env);
+  if (E.isLeft(nats)) return nats;
+  const stress = stressSettingsFrom(env.STRESS_SHOCK_PPM);
+  if (E.isLeft(stress)) return stress;
   return E.right({
     port: decoded.right.PORT ?? 8080,
     // Only this machine, unless told otherwise: exposing the service is a decision.
@@ -96,9 +125,14 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.MONGODB_URL === undefined ? {} : { mongodbUrl: decoded.right.MONGODB_URL }),
     ...(decoded.right.NATS_URL === undefined ? {} : { natsUrl: decoded.right.NATS_URL }),
     ...(decoded.right.NATS_ACK_WAIT_MS === undefined ? {} : { natsAckWaitMs: decoded.right.NATS_ACK_WAIT_MS }),
-    dataDir: env.DATA_DIR ?? './data',
+    nats: nats.right,
+    dataDir: decoded.right.DATA_DIR ?? './data',
     ...(decoded.right.PRINCIPALS_FILE === undefined ? {} : { principalsFile: decoded.right.PRINCIPALS_FILE }),
     ...(rootGovernors.right === undefined ? {} : { rootGovernors: rootGovernors.right }),
+    ...(decoded.right.CHECKPOINT_KEY_FILE === undefined ? {} : { checkpointKeyFile: decoded.right.CHECKPOINT_KEY_FILE }),
+    ...(decoded.right.CHECKPOINT_EVERY === undefined ? {} : { checkpointEvery: decoded.right.CHECKPOINT_EVERY }),
+    ...(decoded.right.CHECKPOINT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: decoded.right.CHECKPOINT_INTERVAL_MS }),
+    stress: stress.right,
   });
 };
 
@@ -112,6 +146,8 @@ export interface RunningService {
   reloadPrincipals(): E.Either<Error, PrincipalsFile>;
   /** Stop intake, finish what is in flight, stop the projection, close the stores. */
   stop(): Promise<void>;
+  /** Settles if the service must stop on its own: a pool's hash chain broke while following the log. */
+  readonly failed: Promise<Error>;
 }
 
 /** The principals the service answers to: the configured file, or the default one, created when missing. */
@@ -131,7 +167,17 @@ const openPrincipals = (config: ServiceConfig, logger: Logger): PrincipalRegistr
 export const startService = async (config: ServiceConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningService> => {
   // A bad principals file stops the start before anything opens.
   const principals = openPrincipals(config, logger);
-  const events = openStore(config.store);
+  const dataDir = config.dataDir ?? (config.store.kind === 'sqlite' ? dirname(config.store.path) : './data');
+  // The key is read (or created) before the store opens: a bad key stops the start. Never logged.
+  const key = loadOrCreateSigner(dataDir, config.checkpointKeyFile);
+  if (key.created) logger.warn({ checkpointKeyFile: key.path, publicKey: key.signer.publicKey }, 'created the checkpoint signing key (readable by its owner only); keep a copy of the public key with the checkpoints you keep');
+  // One writer: a second process on the same SQLite store is refused here.
+  const events = openStore(config.store, { writer: true });
+  let checkpointPublisher: CheckpointPublisher | undefined;
+  let fail: (error: Error) => void = () => undefined;
+  const failed = new Promise<Error>((resolve) => {
+    fail = resolve;
+  });
   let readModels: ReadModelStore | undefined;
   let runner: ProjectionRunner | undefined;
   let app: ReturnType<typeof buildHttpApp> | undefined;
@@ -141,18 +187,39 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   const metrics = new Metrics();
   const pools = new PoolRegistry(events, {
     batchSize: 1024, onAppend: (n, seconds) => metrics.recordAppend(n, seconds), ...(config.rootGovernors === undefined ? {} : { rootGovernors: config.rootGovernors }),
+    signer: key.signer,
+    ...(config.checkpointEvery === undefined ? {} : { checkpointEvery: config.checkpointEvery }),
+    ...(config.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: config.checkpointIntervalMs }),
+    onCheckpoint: (checkpoint: Checkpoint) => checkpointPublisher?.publish(checkpoint),
+    onWarning: (message: string) => logger.warn(message),
   });
   metrics.trackPoolWriters(() => pools.writerCount);
   let address: string;
   try {
     readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
-    runner = new ProjectionRunner(events, readModels, { onError: (error) => logger.error({ err: error }, 'projection error') });
+    runner = new ProjectionRunner(events, readModels, {
+      onError: (error) => {
+        if (!(error instanceof ChainBrokenError)) {
+          logger.error({ err: error }, 'projection error');
+          return;
+        }
+        logger.fatal({ poolId: error.poolId, position: error.position.toString(), revision: error.revision.toString() }, `${error.message}: stopping (see Operations in the README)`);
+        fail(error);
+      },
+      ...catchUpLogging(events, logger),
+      ...(config.stress === undefined ? {} : { stressShockPpm: config.stress.shockPpm, stressShockByMarket: config.stress.shockByMarket }),
+    });
+    // Serve only verified history: the runner verifies and folds the whole log, and each pool's
+    // writer loads and verifies its state, before HTTP or NATS take anything.
     await runner.start();
-    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger });
+    await pools.openAll(runner.pools());
+    app = buildHttpApp({ pools, events, readModels, runner, metrics, principals, logger, checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() }, ...(config.stress === undefined ? {} : { stress: config.stress }) });
     if (config.natsUrl !== undefined) {
-      nats = await connect({ servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
-      intake = await startNatsIntake(nats, pools, metrics, config.natsAckWaitMs);
+      nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
+      intake = await startNatsIntake(nats, pools, metrics, () => principals.current, config.natsAckWaitMs);
       forwarder = await startEventForwarder(nats, events, (error) => logger.warn({ err: error }, 'event forwarder: will retry'));
+      checkpointPublisher = await startCheckpointPublisher(nats, (error) => logger.warn({ err: error }, 'checkpoint not published to NATS (it is kept in the store and served over HTTP)'));
+      for (const writer of await pools.openWriters()) if (writer.newestCheckpoint !== undefined) checkpointPublisher.publish(writer.newestCheckpoint);
     }
     address = await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -163,13 +230,15 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     await app?.close().catch(() => undefined);
     await runner?.stop().catch(() => undefined);
     await readModels?.close().catch(() => undefined);
+    await pools.close().catch(() => undefined);
     await events.close().catch(() => undefined);
     throw error;
   }
   const started = { app, runner, readModels, nats, intake, forwarder };
-  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl ?? null, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
+  logger.info({ address, principalsFile: principals.path, store: config.store.kind, readModels: config.mongodbUrl === undefined ? 'memory' : 'mongodb', nats: config.natsUrl === undefined ? null : { servers: redactedServers(config.natsUrl), ...describeIdentity(config.nats ?? {}) }, rootGovernors: config.rootGovernors?.publicKeys.length ?? 'none: CreatePool is refused' }, 'ledger service listening');
   return {
     address,
+    failed,
     reloadPrincipals: () => {
       const reloaded = principals.reload();
       if (E.isLeft(reloaded)) logger.error({ principalsFile: principals.path, err: reloaded.left }, 'principals file not reloaded; the previous principals stay in force');
@@ -180,7 +249,8 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       logger.info('stopping: no new commands, finishing the batch in flight');
       await started.intake?.stop();
       await started.app.close();
-      await pools.drain();
+      await pools.close();
+      await checkpointPublisher?.flush();
       await started.forwarder?.stop();
       await started.nats?.drain();
       await started.runner.stop();

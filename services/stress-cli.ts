@@ -54,7 +54,7 @@ export const describeStress = (r: StressResult, seconds: number): string => [
   `pool ${r.poolId}, liquidator ${r.liquidatorId}: ${r.marks.map((m) => `${m.marketId} ${m.from} -> ${m.to} (${m.updates} updates)`).join(', ')}`,
   `liquidations ${r.liquidations} (${r.belowBankruptcy} below bankruptcy), refused ${r.refused.count}${r.refused.count > 0 ? ` (${Object.entries(r.refused.byCode).map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}`,
   `fund ${r.fund.before} -> ${r.fund.after}: ${r.fund.draws} draws, ${r.fund.drawn} drawn (${r.fund.tranches.map((t) => `${t.trancheId} ${t.before} -> ${t.after}${t.writtenOff ? ', written off' : ''}`).join('; ')})`,
-  `ADL: ${r.adl.fills} fills in ${r.adl.events} liquidations, size ${r.adl.size}, notional ${r.adl.notional}, ${r.adl.againstMark} against the mark`,
+  `ADL: ${r.adl.fills} fills in ${r.adl.events} liquidations, size ${r.adl.size}, notional ${r.adl.notional}, covering ${r.adl.deficitCovered} of deficit at a loss against the mark of ${r.adl.lossAtMark}`,
   `socialized ${r.socialized.total} (${r.socialized.haircuts} haircuts), bad debt ${r.badDebt}, largest deficit ${r.largestDeficit === null ? 'none' : `${r.largestDeficit.amount} (${r.largestDeficit.accountId}, ${r.largestDeficit.marketId})`}`,
   `still liquidatable: ${r.liquidatableAfter}`,
   ...r.adequacy.map((a) => `adequacy ${a.marketId}: the fund absorbs a ${a.direction === 'down' ? 'fall' : 'rise'} of ${a.absorbedPpm} ppm without ADL${a.failsAtPpm === null ? ' (the whole range searched)' : `; ${a.failsAtPpm} ppm needs ADL or worse`}`),

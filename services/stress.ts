@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { accountsAtRisk, decodeScenario, decodeWith, Id, stress, type InvalidInput, type PoolState, type StressProgress, type StressResult } from '../domain/index.js';
+import { decodeScenario, decodeWith, Id, stress, type InvalidInput, type PoolState, type StressProgress, type StressResult } from '../domain/index.js';
 
 export interface StressReport extends StressResult {
   /** When the run started (ISO 8601) and how long it took. */
@@ -67,16 +67,9 @@ export class StressDesk {
 }
 
 const PoolParams = t.type({ poolId: Id });
-const AtRiskQuery = t.partial({
-  limit: new t.Type<number, string, unknown>('Limit', (u): u is number => typeof u === 'number', (u, c) => {
-    const n = typeof u === 'string' && /^[0-9]{1,3}$/.test(u) ? Number(u) : NaN;
-    return n >= 1 && n <= 100 ? t.success(n) : t.failure(u, c, 'expected an integer from 1 to 100');
-  }, String),
-});
-
 /**
- * POST /v1/pools/:poolId/stress, GET /v1/pools/:poolId/stress/latest and the accounts nearest
- * liquidation (GET /v1/pools/:poolId/risk/accounts?limit=), behind the pool's read permission.
+ * POST /v1/pools/:poolId/stress and GET /v1/pools/:poolId/stress/latest, behind the pool's read
+ * permission.
  */
 export const stressRoutes = (scope: FastifyInstance, desk: StressDesk, readPool: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>): void => {
   const poolOf = (request: FastifyRequest, reply: FastifyReply): string | undefined => {
@@ -103,16 +96,6 @@ export const stressRoutes = (scope: FastifyInstance, desk: StressDesk, readPool:
         return unreachable;
       }
     }
-  });
-
-  scope.get('/v1/pools/:poolId/risk/accounts', { onRequest: readPool }, async (request, reply) => {
-    const poolId = poolOf(request, reply);
-    if (poolId === undefined) return reply;
-    const query = decodeWith(AtRiskQuery)(request.query);
-    if (E.isLeft(query)) return reply.code(400).send(query.left);
-    const state = desk.stateOf(poolId);
-    if (state?.status !== 'active') return notFound(reply, `pool "${poolId}" not found`);
-    return { poolId, accounts: accountsAtRisk(state, query.right.limit ?? 20) };
   });
 
   scope.get('/v1/pools/:poolId/stress/latest', { onRequest: readPool }, async (request, reply) => {

@@ -2,10 +2,16 @@
 // calls the client and handles the subscription's life: system events excluded, checkpoints
 // taken from the events actually handled (never from filter checkpoints), and a resubscription
 // with backoff after a drop.
+//
+// The index of handled commands is derived from the log: the adapter reads each stream's new
+// events on every lookup and keeps where each command's events are. (It holds every id of the
+// streams it was asked about in memory; a server-side projection would bound that.) Fencing:
+// every append names the exact expected revision, so a second writer's stale decision fails with
+// a conflict, and the writer catches up and decides again before any answer is final.
 
 import { EventStoreDBClient, excludeSystemEvents, FORWARDS, StreamNotFoundError } from '@eventstore/db-client';
 import * as E from 'fp-ts/lib/Either.js';
-import type { AppendResult, EventStore, ExpectedRevision, NewEvent, StoreError, StoredEvent, Subscription, SubscriptionOptions } from '../../services/ledger/event-store.js';
+import type { AppendResult, CommandRecord, EventStore, ExpectedRevision, NewEvent, StoreError, StoredEvent, Subscription, SubscriptionOptions } from '../../services/ledger/event-store.js';
 import { fromPosition, fromRecorded, isSystemEvent, toEventData, toExpectedRevision, toReadPosition, toStoreError } from './mapping.js';
 
 export interface EventStoreDbOptions {
@@ -17,6 +23,7 @@ export class EventStoreDbEventStore implements EventStore {
   private readonly client: EventStoreDBClient;
   private readonly subscriptions = new Set<Subscription>();
   private readonly backoff: { readonly first: number; readonly max: number };
+  private readonly commandIndex = new Map<string, { next: bigint; readonly records: Map<string, CommandRecord> }>();
 
   constructor(connectionString: string, options: EventStoreDbOptions = {}) {
     this.client = EventStoreDBClient.connectionString(connectionString);
@@ -46,6 +53,34 @@ export class EventStoreDbEventStore implements EventStore {
       if (error instanceof StreamNotFoundError) return E.left({ kind: 'stream-not-found', streamId });
       return E.left(toStoreError(error, streamId, 'no-stream'));
     }
+  }
+
+  async findCommands(streamId: string, commandIds: ReadonlyArray<string>): Promise<E.Either<StoreError, Map<string, CommandRecord>>> {
+    let index = this.commandIndex.get(streamId);
+    if (index === undefined) {
+      index = { next: 0n, records: new Map() };
+      this.commandIndex.set(streamId, index);
+    }
+    for (;;) {
+      const page = await this.readStream(streamId, index.next, 1000);
+      if (E.isLeft(page)) {
+        if (page.left.kind === 'stream-not-found') break;
+        return page;
+      }
+      for (const event of page.right) {
+        const known = index.records.get(event.metadata.commandId);
+        if (known === undefined) index.records.set(event.metadata.commandId, { firstRevision: event.revision, count: 1, fingerprint: event.metadata.fingerprint });
+        else if (known.firstRevision + BigInt(known.count) === event.revision) index.records.set(event.metadata.commandId, { ...known, count: known.count + 1 });
+        index.next = event.revision + 1n;
+      }
+      if (page.right.length < 1000) break;
+    }
+    const found = new Map<string, CommandRecord>();
+    for (const id of commandIds) {
+      const record = index.records.get(id);
+      if (record !== undefined) found.set(id, record);
+    }
+    return E.right(found);
   }
 
   async readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>> {

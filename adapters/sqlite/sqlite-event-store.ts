@@ -2,14 +2,25 @@
 // One file, WAL, synchronous=FULL (a commit is on disk before append resolves), a global
 // position per event (INTEGER PRIMARY KEY AUTOINCREMENT, never reused), a revision per stream,
 // unique event ids, and every append atomic in one transaction.
+//
+// - The index of handled commands (table `commands`: stream, command id, first revision, count,
+//   fingerprint) is written in the same transaction as the events it indexes, so it is never
+//   behind the log; a database from before the table existed gets it filled from its events.
+// - One writer: opened with `writerLock`, the store holds `<file>.writer-lock`, a small SQLite
+//   database in exclusive locking mode, for as long as it is open. The lock is SQLite's own
+//   (fcntl) lock, so the OS drops it when the holder dies, even by SIGKILL. A second writer is
+//   refused at once (WriterLockError); readers (the audit) need no lock.
+// - No wait blocks the event loop: SQLite is never asked to wait for a lock (busy_timeout 0);
+//   a busy database is retried with timers for up to `busyTimeoutMs`, then reported unavailable.
 
 import { mkdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   decodeMetadata,
-  type AppendResult, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
+  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 
 interface Row {
@@ -55,11 +66,45 @@ const allStored = (rows: ReadonlyArray<Row>): E.Either<StoreError, StoredEvent[]
 
 const unavailable = (error: unknown): StoreError => ({ kind: 'unavailable', message: error instanceof Error ? error.message : String(error) });
 
+const isBusy = (error: unknown): boolean => error instanceof Error && 'code' in error && (error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_LOCKED' || String(error.code).startsWith('SQLITE_BUSY_'));
+
+/** Another process holds the store's writer lock. */
+export class WriterLockError extends Error {}
+
+/** The lock file of a store at `path`. */
+export const writerLockPath = (path: string): string => `${path}.writer-lock`;
+
+/**
+ * Take the writer lock of the store at `path` for as long as the returned database stays open:
+ * a write in exclusive locking mode keeps SQLite's lock on the file until it is closed.
+ */
+const takeWriterLock = (path: string): Database.Database => {
+  const lock = new Database(writerLockPath(path));
+  try {
+    lock.pragma('busy_timeout = 0');
+    lock.pragma('locking_mode = EXCLUSIVE');
+    lock.exec('CREATE TABLE IF NOT EXISTS writer (pid INTEGER NOT NULL, since TEXT NOT NULL)');
+    lock.exec('BEGIN IMMEDIATE');
+    lock.exec('DELETE FROM writer');
+    lock.prepare('INSERT INTO writer (pid, since) VALUES (?, ?)').run(process.pid, new Date().toISOString());
+    lock.exec('COMMIT');
+    return lock;
+  } catch (error) {
+    lock.close();
+    if (isBusy(error)) throw new WriterLockError(`another process is the writer of ${path} (it holds ${writerLockPath(path)}); one writer per store: stop it first`);
+    throw error;
+  }
+};
+
 export interface SqliteEventStoreOptions {
   /** How often a caught-up subscription looks for appends made by other processes, in ms. */
   readonly pollIntervalMs?: number;
   /** Page size for catch-up reads. */
   readonly pageSize?: number;
+  /** Take the writer lock (the service and `ledger run`; readers such as the audit do not). */
+  readonly writerLock?: boolean;
+  /** How long a busy database is retried (without blocking the event loop), in ms. */
+  readonly busyTimeoutMs?: number;
 }
 
 export class SqliteEventStore implements EventStore {
@@ -68,14 +113,25 @@ export class SqliteEventStore implements EventStore {
   private readonly subscriptions = new Set<Subscription>();
   private readonly pollIntervalMs: number;
   private readonly pageSize: number;
+  private readonly busyTimeoutMs: number;
+  private readonly lock: Database.Database | undefined;
   private readonly statements;
 
   constructor(readonly path: string, options: SqliteEventStoreOptions = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
+    this.lock = options.writerLock === true && path !== ':memory:' ? takeWriterLock(path) : undefined;
+    this.busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    try {
+      this.db = new Database(path);
+    } catch (error) {
+      this.lock?.close();
+      throw error;
+    }
+    // A short wait only while opening (schema); afterwards never: retries are timers.
+    this.db.pragma('busy_timeout = 1000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    const indexed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commands'").get() !== undefined;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -87,7 +143,24 @@ export class SqliteEventStore implements EventStore {
         metadata TEXT NOT NULL,
         UNIQUE (stream_id, revision)
       );
+      CREATE TABLE IF NOT EXISTS commands (
+        stream_id TEXT NOT NULL,
+        command_id TEXT NOT NULL,
+        first_revision INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        fingerprint TEXT,
+        PRIMARY KEY (stream_id, command_id)
+      ) WITHOUT ROWID;
     `);
+    if (!indexed) {
+      // A store from before the index: fill it from the log (a command's events are one run).
+      this.db.exec(`
+        INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint)
+        SELECT stream_id, json_extract(metadata, '$.commandId'), MIN(revision), COUNT(*), json_extract(metadata, '$.fingerprint')
+        FROM events GROUP BY stream_id, json_extract(metadata, '$.commandId');
+      `);
+    }
+    this.db.pragma('busy_timeout = 0');
     this.pollIntervalMs = options.pollIntervalMs ?? 200;
     this.pageSize = options.pageSize ?? 1000;
     const safe = <S extends Database.Statement>(statement: S): S => statement.safeIntegers(true) as S;
@@ -96,6 +169,8 @@ export class SqliteEventStore implements EventStore {
       insert: safe(this.db.prepare('INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)')),
       readStream: safe(this.db.prepare('SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')),
       readAll: safe(this.db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?')),
+      indexCommand: this.db.prepare('INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint) VALUES (?, ?, ?, ?, ?)'),
+      findCommand: safe(this.db.prepare('SELECT first_revision, count, fingerprint FROM commands WHERE stream_id = ? AND command_id = ?')),
     };
   }
 
@@ -109,19 +184,57 @@ export class SqliteEventStore implements EventStore {
     if (actual !== expected) return E.left({ kind: 'revision-conflict', streamId, expected, actual });
     let revision = actual === 'no-stream' ? -1n : actual;
     let position = 0n;
+    let command: { id: string; first: bigint; count: number; fingerprint: string | undefined } | undefined;
+    const index = () => {
+      if (command !== undefined) this.statements.indexCommand.run(streamId, command.id, command.first, command.count, command.fingerprint ?? null);
+    };
     for (const event of events) {
       revision += 1n;
       const info = this.statements.insert.run(streamId, revision, event.eventId, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata));
       position = BigInt(info.lastInsertRowid);
+      if (command?.id === event.metadata.commandId) command.count++;
+      else {
+        index();
+        command = { id: event.metadata.commandId, first: revision, count: 1, fingerprint: event.metadata.fingerprint };
+      }
     }
+    index();
     return E.right({ revision, position });
   };
+
+  /** Run `work` on the database, retrying with timers (never a blocking wait) while it is busy. */
+  private async whenFree<A>(work: () => A): Promise<A> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        return work();
+      } catch (error) {
+        if (!isBusy(error) || Date.now() >= deadline) throw error;
+      }
+      await sleep(wait);
+    }
+  }
+
+  async findCommands(streamId: string, commandIds: ReadonlyArray<string>): Promise<E.Either<StoreError, Map<string, CommandRecord>>> {
+    try {
+      return E.right(await this.whenFree(() => {
+        const found = new Map<string, CommandRecord>();
+        for (const commandId of commandIds) {
+          const row = this.statements.findCommand.get(streamId, commandId) as { first_revision: bigint; count: bigint; fingerprint: string | null } | undefined;
+          if (row !== undefined) found.set(commandId, { firstRevision: row.first_revision, count: Number(row.count), fingerprint: row.fingerprint ?? undefined });
+        }
+        return found;
+      }));
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
 
   async append(streamId: string, expected: ExpectedRevision, events: ReadonlyArray<NewEvent>): Promise<E.Either<StoreError, AppendResult>> {
     if (events.length === 0) return E.left({ kind: 'unavailable', message: 'nothing to append' });
     let result: E.Either<StoreError, AppendResult>;
     try {
-      result = this.db.transaction(this.appendTransaction).immediate(streamId, expected, events);
+      result = await this.whenFree(() => this.db.transaction(this.appendTransaction).immediate(streamId, expected, events));
     } catch (error) {
       // A second copy of an event id means these events were appended already.
       if (error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
@@ -135,8 +248,8 @@ export class SqliteEventStore implements EventStore {
 
   async readStream(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>> {
     try {
-      const rows = this.statements.readStream.all(streamId, fromRevision, BigInt(maxCount)) as Row[];
-      if (rows.length === 0 && this.headOf(streamId) === 'no-stream') return E.left({ kind: 'stream-not-found', streamId });
+      const rows = await this.whenFree(() => this.statements.readStream.all(streamId, fromRevision, BigInt(maxCount)) as Row[]);
+      if (rows.length === 0 && await this.whenFree(() => this.headOf(streamId)) === 'no-stream') return E.left({ kind: 'stream-not-found', streamId });
       return allStored(rows);
     } catch (error) {
       return E.left(unavailable(error));
@@ -145,7 +258,7 @@ export class SqliteEventStore implements EventStore {
 
   async readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>> {
     try {
-      const rows = this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[];
+      const rows = await this.whenFree(() => this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[]);
       return allStored(rows);
     } catch (error) {
       return E.left(unavailable(error));
@@ -203,5 +316,6 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     await Promise.all([...this.subscriptions].map((s) => s.stop()));
     this.db.close();
+    this.lock?.close();
   }
 }

@@ -9,7 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import {
-  adlRankingStats, checkInvariants, decide, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, runToEnd, SCHEMA_VERSION, stress,
+  adlRankingStats, checkInvariants, decide, formatDecimal, units, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, runToEnd, SCHEMA_VERSION, stress,
   type ActivePool, type Command, type PoolState, type StressEngine, type StressScenario,
 } from '../../domain/index.js';
 import { applyAll, benchContext, benchMarket, benchPool } from '../support/workload.js';
@@ -86,12 +86,21 @@ if (process.env.CASCADE_STRESS === '1') {
 let decideNs = 0n;
 let evolveNs = 0n;
 let maxEventsPerCommand = 0;
+let adlExcessOverDeficit = 0n;
 const timed: StressEngine = {
   decide: (command, s, ctx) => {
     const t0 = process.hrtime.bigint();
     const decision = decide(command, s, ctx);
     decideNs += process.hrtime.bigint() - t0;
-    if (E.isRight(decision)) maxEventsPerCommand = Math.max(maxEventsPerCommand, decision.right.length);
+    if (E.isRight(decision)) {
+      maxEventsPerCommand = Math.max(maxEventsPerCommand, decision.right.length);
+      for (const event of decision.right) {
+        if (event.type !== 'PositionsAutoDeleveraged') continue;
+        // per liquidation: how far ADL's cost to its counterparties exceeded the deficit it covered
+        const over = (event.lossAtMark ?? 0n) - (event.deficitCovered ?? 0n);
+        if (over > adlExcessOverDeficit) adlExcessOverDeficit = over;
+      }
+    }
     return decision;
   },
   evolve: (s, event) => {
@@ -125,6 +134,10 @@ const fmt = (n: number | bigint) => n.toLocaleString('en-US');
 const whole = (amount: string) => fmt(BigInt(amount.split('.')[0]!));
 console.log(`crash: ${result.marks[0]!.updates} mark updates, ${START} -> ${result.marks[0]!.to}`);
 console.log(`liquidations ${fmt(result.liquidations)} (${fmt(result.belowBankruptcy)} below bankruptcy), ADL fills ${fmt(result.adl.fills)}, fund draws ${fmt(result.fund.draws)} (${whole(result.fund.drawn)} drawn), socialized ${whole(result.socialized.total)} in ${fmt(result.socialized.events)} events, bad debt ${whole(result.badDebt)}, rejected ${fmt(result.refused.count)}`);
+const lossAtMark = units(result.adl.lossAtMark);
+const deficitCovered = units(result.adl.deficitCovered);
+const ratio = deficitCovered === 0n ? 'n/a (no ADL)' : (Number((lossAtMark * 1_000_000n) / deficitCovered) / 1e6).toFixed(6);
+console.log(`ADL measured: loss to counterparties against the mark ${result.adl.lossAtMark} for ${result.adl.deficitCovered} of deficit covered, ratio ${ratio}; largest excess of loss over deficit in one liquidation ${formatDecimal(adlExcessOverDeficit)} (ledger units of 1e-18: ${adlExcessOverDeficit})`);
 console.log(`ADL ranking: ${fmt(stats.builds)} full builds, ${fmt(stats.patches)} incremental updates; most events in one command ${maxEventsPerCommand}`);
 console.log(`decide time ${(Number(decideNs) / 1e9).toFixed(3)} s (target < 3 s), evolve time ${(Number(evolveNs) / 1e9).toFixed(3)} s, wall ${crashSeconds.toFixed(1)} s`);
 console.log(`after the crash: ${left} accounts still liquidatable, invariant violations: ${violations.length === 0 ? 'none' : violations.map((v) => v.message).join('; ')}`);

@@ -3,7 +3,9 @@
 // in production. Next to it, the raw rate of JetStream on the same server: publish the same
 // message bodies to a stream and consume them with a durable consumer that acks each one.
 // Targets: >= 10,000 commands/s end to end, and >= 25% of the raw rate.
-// Needs `nats-server` on the PATH; it starts its own on a free port with a temporary store.
+// Needs `nats-server` on the PATH; it starts its own on a free port with a temporary store, without
+// users (the server's permission checks are not what is measured), and one principal `bench` with
+// every producer role in the service's principals file, so the intake's checks run as in production.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,11 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { encodeCommand, type Command } from '../../domain/index.js';
 import { commandSubject } from '../../services/bus/nats-intake.js';
+import { writePrincipals } from '../../services/auth/principals.js';
 import { exited, freePort, listening, NatsServer } from '../../test/support/nats-server.js';
 import { POOL_ID, benchContext, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
 
 const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 50_000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 2_048);
+const PRINCIPAL = 'bench';
 
 /** Publish with at most IN_FLIGHT unacknowledged publishes. */
 const publishAll = async (nc: NatsConnection, messages: ReadonlyArray<{ subject: string; body: string; id: string }>) => {
@@ -35,7 +39,7 @@ const publishAll = async (nc: NatsConnection, messages: ReadonlyArray<{ subject:
 /** Publish commands and resolve once every outcome has come back, with the count by status. */
 const submitAll = async (nc: NatsConnection, commands: ReadonlyArray<Command>) => {
   const statuses = new Map<string, number>();
-  const subscription = nc.subscribe(`ledger.${POOL_ID}.outcome.*`);
+  const subscription = nc.subscribe(`ledger.${POOL_ID}.outcome.${PRINCIPAL}.*`);
   const answered = (async () => {
     let n = 0;
     for await (const message of subscription) {
@@ -44,7 +48,7 @@ const submitAll = async (nc: NatsConnection, commands: ReadonlyArray<Command>) =
       if (++n === commands.length) break;
     }
   })();
-  await publishAll(nc, commands.map((c) => ({ subject: commandSubject(c.poolId, c.type), body: JSON.stringify(encodeCommand(c)), id: c.commandId })));
+  await publishAll(nc, commands.map((c) => ({ subject: commandSubject(c.poolId, PRINCIPAL, c.type), body: JSON.stringify(encodeCommand(c)), id: c.commandId })));
   await answered;
   return statuses;
 };
@@ -52,6 +56,10 @@ const submitAll = async (nc: NatsConnection, commands: ReadonlyArray<Command>) =
 const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-ingest-'));
 const natsServer = await NatsServer.start(dir);
 const url = natsServer.url;
+writePrincipals(join(dir, 'principals.json'), {
+  version: 1,
+  principals: [{ id: PRINCIPAL, roles: ['governance-relay', 'custody', 'oracle', 'matching-engine', 'liquidation-engine', 'lp-gateway'], pools: ['*'], nats: { user: PRINCIPAL } }],
+});
 try {
   // The service runs in a process of its own, as in production: producers are elsewhere.
   const httpPort = await freePort();

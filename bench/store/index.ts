@@ -27,6 +27,7 @@ class Recording implements EventStore {
   };
   readStream: EventStore['readStream'] = (...args) => this.inner.readStream(...args);
   readAll: EventStore['readAll'] = (...args) => this.inner.readAll(...args);
+  findCommands: EventStore['findCommands'] = (...args) => this.inner.findCommands(...args);
   subscribeAll: EventStore['subscribeAll'] = (options) => this.inner.subscribeAll(options);
   close = () => this.inner.close();
 }

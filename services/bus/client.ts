@@ -1,14 +1,18 @@
-// The producer client: submit a command over NATS and wait for its outcome. Retries publish the
+// The producer client: submit a command over NATS and wait for its outcome, or follow a pool's
+// events. It connects as one principal (its credentials, TLS, and its own inbox prefix, the only
+// one the server lets it use) and publishes under that principal's subjects. Retries publish the
 // same command id as the message id, so JetStream's duplicate window (and the ledger's own
-// idempotency) make a retry safe.
+// idempotency) make a retry safe. Events are yielded only if they chain onto the one before.
 
-import { AckPolicy, connect, DeliverPolicy, type NatsConnection, type PubAck } from 'nats';
+import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, type NatsConnection, type PubAck } from 'nats';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeEvent, decodeWith, encodeCommand, encodeEvent, parseJson, type Command, type Event, type InvalidInput } from '../../domain/index.js';
 import { EventMetadataCodec, logIndex, type EventMetadata } from '../ledger/event-store.js';
+import { GENESIS_HASH, hashOf } from '../ledger/chain.js';
+import { connectionOptions, inboxPrefixOf, type NatsAuth, type NatsTls } from './connection.js';
 import { EVENT_STREAM, eventSubjects } from './event-forwarder.js';
-import { commandSubject, OUTCOME_STREAM, outcomeSubject } from './nats-intake.js';
+import { commandSubject, CORRELATION_HEADER, OUTCOME_STREAM, outcomeSubject } from './nats-intake.js';
 
 const Error_ = t.intersection([t.type({ code: t.string, message: t.string }), t.partial({ field: t.string, errors: t.array(t.unknown) })]);
 /** An event from the wire (decimal strings) to the domain's types. */
@@ -25,7 +29,7 @@ const WireEvent = new t.Type<Record<string, unknown>, Record<string, unknown>, u
 );
 /** An outcome as it travels: amounts as decimal strings, as HTTP gives it. */
 const WireOutcomeCodec = t.intersection([
-  t.type({ status: t.keyof({ accepted: null, rejected: null, invalid: null, failed: null }) }),
+  t.type({ status: t.keyof({ accepted: null, rejected: null, invalid: null, forbidden: null, failed: null }) }),
   t.partial({ commandId: t.string, events: t.array(WireEvent), error: Error_, deduplicated: t.boolean }),
 ], 'Outcome');
 export type WireOutcome = t.TypeOf<typeof WireOutcomeCodec>;
@@ -53,18 +57,69 @@ const ForwardedEventCodec = t.type({
   metadata: EventMetadataCodec,
 }, 'ForwardedEvent');
 
-export class LedgerClient {
-  private constructor(readonly connection: NatsConnection) {}
+/** An event that does not chain onto the one before: missing events, or one that was altered or forged. */
+export interface ChainError {
+  readonly code: 'CHAIN_BROKEN';
+  readonly message: string;
+  readonly reason: 'gap' | 'repeated' | 'prevHash does not match the previous event' | 'hash does not match the event' | 'another pool';
+  readonly position: bigint;
+  readonly revision: bigint;
+}
+export type EventError = InvalidInput | ChainError;
 
-  static async connect(servers: string | string[]): Promise<LedgerClient> {
-    return new LedgerClient(await connect({ servers, reconnect: true, maxReconnectAttempts: -1 }));
+/** The last event verified: the next must have the next revision and name this hash. */
+export interface ChainHead {
+  readonly revision: bigint;
+  readonly hash: string;
+}
+/** Before a pool's first event. */
+export const CHAIN_START: ChainHead = { revision: -1n, hash: GENESIS_HASH };
+
+/**
+ * Whether a forwarded event (decoded, and as it came: `raw`) is the next link of the pool's chain
+ * after `head`: its revision follows, its prevHash is the head's hash, and its hash recomputes
+ * from the event with the ledger's own chain function.
+ */
+export const nextLink = (head: ChainHead, poolId: string, event: ForwardedEvent, raw: { readonly event: unknown; readonly metadata: Record<string, unknown> }): E.Either<ChainError, ChainHead> => {
+  const broken = (reason: ChainError['reason'], detail: string): E.Either<ChainError, never> =>
+    E.left({ code: 'CHAIN_BROKEN', reason, message: `event at position ${event.position} (revision ${event.revision}): ${detail}`, position: event.position, revision: event.revision });
+  if (event.poolId !== poolId) return broken('another pool', `belongs to pool "${event.poolId}", not "${poolId}"`);
+  const { hash, ...unhashed } = raw.metadata;
+  const recomputed = hashOf({ eventId: event.eventId, type: event.event.type, data: raw.event, metadata: unhashed as unknown as Parameters<typeof hashOf>[0]['metadata'] });
+  if (recomputed !== hash) return broken('hash does not match the event', 'its hash does not recompute from its content');
+  if (event.revision > head.revision + 1n) return broken('gap', `expected revision ${head.revision + 1n} next: ${event.revision - head.revision - 1n} missing`);
+  if (event.revision <= head.revision) return broken('repeated', `revision ${event.revision} came already (expected ${head.revision + 1n})`);
+  if (event.metadata.prevHash !== head.hash) return broken('prevHash does not match the previous event', 'its prevHash is not the previous event\'s hash');
+  return E.right({ revision: event.revision, hash: event.metadata.hash });
+};
+
+/** The direct get of the last message on an outcome subject. */
+export const directGetSubject = (outcome: string): string => `$JS.API.DIRECT.GET.${OUTCOME_STREAM}.${outcome}`;
+
+export interface LedgerClientOptions {
+  /** The principal this producer or reader is: its subjects and its inbox prefix. */
+  readonly principalId: string;
+  readonly auth?: NatsAuth;
+  readonly tls?: NatsTls;
+}
+
+export class LedgerClient {
+  private constructor(readonly connection: NatsConnection, readonly principalId: string) {}
+
+  static async connect(servers: string | string[], options: LedgerClientOptions): Promise<LedgerClient> {
+    const connection = await connect({
+      ...connectionOptions({ ...options, inboxPrefix: inboxPrefixOf(options.principalId) }),
+      servers, reconnect: true, maxReconnectAttempts: -1, name: options.principalId,
+    });
+    return new LedgerClient(connection, options.principalId);
   }
 
   /** Publish the command and resolve with its outcome; retries with the same id on a timeout. */
-  async submit(command: Command, options: { readonly timeoutMs?: number; readonly attempts?: number } = {}): Promise<WireOutcome> {
+  async submit(command: Command, options: { readonly timeoutMs?: number; readonly attempts?: number; readonly correlationId?: string } = {}): Promise<WireOutcome> {
     const timeoutMs = options.timeoutMs ?? 5_000;
     const attempts = options.attempts ?? 3;
-    const subscription = this.connection.subscribe(outcomeSubject(command.poolId, command.commandId), { max: 1 });
+    const subject = outcomeSubject(command.poolId, this.principalId, command.commandId);
+    const subscription = this.connection.subscribe(subject, { max: 1 });
     const outcome = (async () => {
       for await (const message of subscription) {
         const decoded = decodeMessage(WireOutcomeCodec, message.data);
@@ -74,12 +129,15 @@ export class LedgerClient {
       return undefined;
     })();
     const js = this.connection.jetstream();
-    const subject = outcomeSubject(command.poolId, command.commandId);
-    // A command published before (JetStream drops the repeat) was answered then: read that outcome.
+    // A command published before (JetStream drops the repeat) was answered then: read that
+    // outcome with a direct get by subject, the one read of the stream the server allows us.
     const stored = async (): Promise<WireOutcome | undefined> => {
       try {
-        const jsm = await this.connection.jetstreamManager();
-        const message = await jsm.streams.getMessage(OUTCOME_STREAM, { last_by_subj: subject });
+        // $JS.API.DIRECT.GET.<stream>.<subject> (nats-server 2.9+, allow_direct): the subject is in
+        // the request's subject, so permissions can allow each producer its own outcomes only.
+        // (What nats.js's jsm.direct.getMessage sends, without its account-info round trip.)
+        const message = await this.connection.request(directGetSubject(subject), undefined, { timeout: Math.min(timeoutMs, 2_000) });
+        if (message.headers !== undefined && message.headers.code >= 400) return undefined;
         const decoded = decodeMessage(WireOutcomeCodec, message.data);
         return E.isRight(decoded) ? decoded.right : undefined;
       } catch {
@@ -87,11 +145,13 @@ export class LedgerClient {
       }
     };
     const body = JSON.stringify(encodeCommand(command));
+    const h = natsHeaders();
+    if (options.correlationId !== undefined) h.set(CORRELATION_HEADER, options.correlationId);
     try {
       for (let attempt = 1; attempt <= attempts; attempt++) {
         let ack: PubAck;
         try {
-          ack = await js.publish(commandSubject(command.poolId, command.type), body, { msgID: command.commandId });
+          ack = await js.publish(commandSubject(command.poolId, this.principalId, command.type), body, { msgID: command.commandId, ...(options.correlationId === undefined ? {} : { headers: h }) });
         } catch (error) {
           // Not stored, or stored without our hearing of it (the same message id makes the next
           // attempt safe either way): try again once the connection has had a moment.
@@ -115,21 +175,32 @@ export class LedgerClient {
 
   /**
    * Follow a pool's events, in log order, from the first one after `after` (a log position).
-   * Each is decoded with the event codecs; one that does not decode comes as a Left naming the
-   * bad field, in its place, rather than ending the iteration.
+   * Every event of the pool is read from its first and checked against the hash chain (`nextLink`);
+   * one that does not decode, or does not chain onto the last good one (a gap, an altered or a
+   * forged event), comes as a Left in its place, rather than ending the iteration. Events after
+   * a break are checked against the last good event, so a forged extra event is reported and the
+   * genuine ones after it still pass; after a gap, nothing passes until the missing events come.
    */
-  async *events(poolId: string, options: { readonly after?: bigint } = {}): AsyncGenerator<E.Either<InvalidInput, ForwardedEvent>> {
+  async *events(poolId: string, options: { readonly after?: bigint } = {}): AsyncGenerator<E.Either<EventError, ForwardedEvent>> {
     // An ephemeral pull consumer of its own (JetStream's ordered consumers need a 2.10 server to
     // filter by subject; Debian ships 2.9). It is removed when the iteration ends, or by the
     // server after a minute without a reader.
-    const jsm = await this.connection.jetstreamManager();
+    const jsm = await this.connection.jetstreamManager({ checkAPI: false });
     const info = await jsm.consumers.add(EVENT_STREAM, { filter_subject: eventSubjects(poolId), ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All, inactive_threshold: 60 * 1_000_000_000 });
     const messages = await (await this.connection.jetstream().consumers.get(EVENT_STREAM, info.name)).consume();
+    let head = CHAIN_START;
     try {
       for await (const message of messages) {
-        const decoded = decodeMessage(ForwardedEventCodec, message.data);
-        if (E.isRight(decoded) && options.after !== undefined && decoded.right.position <= options.after) continue;
-        yield decoded;
+        const json = E.flatMap(parseJson(utf8.decode(message.data)), decodeWith(t.type({ event: t.unknown, metadata: t.UnknownRecord })));
+        const decoded = E.flatMap(json, () => decodeMessage(ForwardedEventCodec, message.data));
+        if (E.isLeft(json) || E.isLeft(decoded)) {
+          yield E.isLeft(json) ? json : (decoded as E.Left<InvalidInput>);
+          continue;
+        }
+        const link = nextLink(head, poolId, decoded.right, json.right);
+        if (E.isRight(link)) head = link.right;
+        if (E.isRight(link) && options.after !== undefined && decoded.right.position <= options.after) continue;
+        yield E.isRight(link) ? decoded : link;
       }
     } finally {
       // Not awaited: closing waits out the pull request in flight (up to its 30 s expiry).

@@ -1,10 +1,18 @@
-// Command intake over NATS JetStream (DESIGN section 7). Translation only: messages are decoded
-// with the same codec as every intake and handed to the pool's writer.
+// Command intake over NATS JetStream. Translation only: messages are decoded with the same codec
+// as every intake, checked against the principals file like every intake, and handed to the
+// pool's writer.
 //
-//   ledger.<poolId>.cmd.<type>          commands (stream LEDGER_COMMANDS, Nats-Msg-Id = commandId)
-//   ledger.<poolId>.outcome.<commandId> each command's outcome (also to a Ledger-Reply-To header's subject)
-//   ledger.<poolId>.dlq                 a copy of every message that could not be decoded, with its error
-//                                       (stream LEDGER_DLQ, so that none is lost while nobody listens)
+//   ledger.<poolId>.cmd.<principalId>.<type>          commands (stream LEDGER_COMMANDS, Nats-Msg-Id = commandId)
+//   ledger.<poolId>.outcome.<principalId>.<commandId> each command's outcome (command ids may hold dots) (also to a Ledger-Reply-To
+//                                                     header's subject, which must be in the principal's inbox)
+//   ledger.<poolId>.dlq                               a copy of every message refused, with its error
+//                                                     (stream LEDGER_DLQ, so that none is lost while nobody listens)
+//   ledger.<poolId>.ckpt.>                            reserved for the ledger
+//
+// The principal in the subject is who sent it: the server's permissions (deploy/nats-server.conf)
+// let each NATS user publish only under its own principal id, and the intake refuses a principal
+// that the principals file does not know, that has no NATS identity, or that may not submit the
+// command on the pool.
 //
 // A message is acknowledged only once its outcome is durable (accepted and appended, or refused).
 // Undecodable input is answered, copied to the DLQ and terminated: never redelivered. A failure
@@ -12,7 +20,9 @@
 
 import { AckPolicy, DeliverPolicy, headers as natsHeaders, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeCommand, invalidInput, parseJson } from '../../domain/index.js';
+import { authorize, commandTypes, CorrelationId, decodeCommand, Id, type CommandType, invalidInput, parseJson, type AccessDenied, type InvalidInput } from '../../domain/index.js';
+import { grantOf, type Principal, type PrincipalsFile } from '../auth/principals.js';
+import { inboxPrefixOf } from './connection.js';
 import type { Metrics } from '../metrics.js';
 import { encodeOutcome, type Outcome } from '../outcome.js';
 import type { PoolRegistry } from '../pools.js';
@@ -24,9 +34,47 @@ export const OUTCOME_STREAM = 'LEDGER_OUTCOMES';
 export const DLQ_STREAM = 'LEDGER_DLQ';
 export const INTAKE_CONSUMER = 'ledger-intake';
 export const REPLY_HEADER = 'Ledger-Reply-To';
-export const commandSubject = (poolId: string, type: string): string => `ledger.${poolId}.cmd.${type}`;
-export const outcomeSubject = (poolId: string, commandId: string): string => `ledger.${poolId}.outcome.${commandId}`;
+export const CORRELATION_HEADER = 'Ledger-Correlation-Id';
+export const commandSubject = (poolId: string, principalId: string, type: string): string => `ledger.${poolId}.cmd.${principalId}.${type}`;
+export const outcomeSubject = (poolId: string, principalId: string, commandId: string): string => `ledger.${poolId}.outcome.${principalId}.${commandId}`;
+/** Every outcome of one principal (what its NATS user may subscribe to). */
+export const outcomeSubjects = (principalId: string): string => `ledger.*.outcome.${principalId}.>`;
 export const dlqSubject = (poolId: string): string => `ledger.${poolId}.dlq`;
+
+/** An outcome the intake gives a message from a principal that may not send it. */
+export type Refusal = { readonly status: 'forbidden'; readonly commandId?: string; readonly error: AccessDenied };
+type IntakeOutcome = Outcome | Refusal;
+
+/** The principals by id, computed once per file (a reloaded file is a new object). */
+const byId = new WeakMap<PrincipalsFile, ReadonlyMap<string, Principal>>();
+const principalsById = (file: PrincipalsFile): ReadonlyMap<string, Principal> => {
+  let map = byId.get(file);
+  if (map === undefined) {
+    map = new Map(file.principals.map((p) => [p.id, p]));
+    byId.set(file, map);
+  }
+  return map;
+};
+
+/** The principal a command subject names, if it may use NATS at all. */
+export const natsPrincipal = (file: PrincipalsFile, principalId: string): E.Either<AccessDenied, Principal> => {
+  const principal = principalsById(file).get(principalId);
+  if (principal === undefined) return E.left({ code: 'FORBIDDEN', message: `unknown principal "${principalId}"` });
+  if (principal.nats === undefined) return E.left({ code: 'FORBIDDEN', message: `principal "${principalId}" has no NATS identity` });
+  return E.right(principal);
+};
+
+/** The command id of a message that may not decode, so that its refusal can name it. */
+const commandIdOf = (parsed: E.Either<unknown, unknown>): string | undefined => {
+  const json = E.isRight(parsed) ? parsed.right : undefined;
+  const id = (json as { commandId?: unknown } | undefined)?.commandId;
+  // Only a well-formed id: it becomes part of the outcome's subject.
+  return Id.is(id) ? id : undefined;
+};
+
+const isCommandType = (type: string): type is CommandType => (commandTypes as ReadonlyArray<string>).includes(type);
+
+const headerProblem = (header: string, message: string): InvalidInput => invalidInput([{ path: `header ${header}`, message }]);
 
 /** How long JetStream waits for an ack before it delivers a command again (after a crash). */
 const utf8 = new TextDecoder();
@@ -48,8 +96,10 @@ export const ensureStream = async (jsm: JetStreamManager, config: { readonly nam
 
 /** Create or update the command and outcome streams and the durable intake consumer. */
 export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<void> => {
-  await ensureStream(jsm, { name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
-  await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000 });
+  await ensureStream(jsm, { name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
+  // allow_direct: producers read a stored outcome with a direct get whose subject names the
+  // outcome's subject, so the server's permissions can limit each to its own.
+  await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*.>'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000, allow_direct: true });
   await ensureStream(jsm, { name: DLQ_STREAM, subjects: ['ledger.*.dlq'], max_age: 30 * 24 * 3600 * 1_000_000_000 });
   const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 10_000 };
   try {
@@ -65,55 +115,90 @@ export interface NatsIntake {
   stop(): Promise<void>;
 }
 
-export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, metrics: Metrics, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<NatsIntake> => {
+/**
+ * Take commands from JetStream. `principals` is asked for every message, so that a reloaded
+ * principals file takes effect at once.
+ */
+export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, metrics: Metrics, principals: () => PrincipalsFile, ackWaitMs = DEFAULT_ACK_WAIT_MS): Promise<NatsIntake> => {
   const jsm = await nc.jetstreamManager();
   await ensureCommandStream(jsm, ackWaitMs);
   const consumer = await nc.jetstream().consumers.get(COMMAND_STREAM, INTAKE_CONSUMER);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 1_000 });
   const inHand = new Set<Promise<void>>();
 
-  const publish = (poolId: string, message: JsMsg, outcome: Outcome & { readonly commandId?: string }) => {
-    const body = JSON.stringify(encodeOutcome(outcome));
-    if (outcome.commandId !== undefined) nc.publish(outcomeSubject(poolId, outcome.commandId), body);
-    const replyTo = message.headers?.get(REPLY_HEADER);
-    if (replyTo !== undefined && replyTo !== '') nc.publish(replyTo, body);
+  const publish = (poolId: string, principalId: string, replyTo: string | undefined, outcome: IntakeOutcome) => {
+    const body = JSON.stringify(outcome.status === 'forbidden' ? outcome : encodeOutcome(outcome));
+    if (outcome.commandId !== undefined) nc.publish(outcomeSubject(poolId, principalId, outcome.commandId), body);
+    if (replyTo !== undefined) nc.publish(replyTo, body);
   };
 
   const js = nc.jetstream();
-  const refuse = async (poolId: string, message: JsMsg, outcome: Outcome): Promise<void> => {
-    publish(poolId, message, outcome);
+  const refuse = async (poolId: string, principalId: string, message: JsMsg, outcome: IntakeOutcome, replyTo?: string): Promise<void> => {
+    publish(poolId, principalId, replyTo, outcome);
     const copy = natsHeaders();
-    copy.set('Ledger-Error', JSON.stringify(outcome.status === 'invalid' ? outcome.error : {}));
+    copy.set('Ledger-Error', JSON.stringify(outcome.status === 'invalid' || outcome.status === 'forbidden' ? outcome.error : {}));
     copy.set('Ledger-Subject', message.subject);
     // Terminated only once the copy is stored; if storing fails, the handler's catch redelivers.
     await js.publish(dlqSubject(poolId), message.data, { headers: copy });
     metrics.recordOutcome(outcome, 0);
-    message.term('undecodable');
+    message.term(outcome.status === 'forbidden' ? 'forbidden' : 'undecodable');
   };
 
   const handle = async (message: JsMsg): Promise<void> => {
-    const [, poolId = '', , type = ''] = message.subject.split('.');
+    const [, poolId = '', , principalId = '', type = ''] = message.subject.split('.');
+    const principal = natsPrincipal(principals(), principalId);
+    if (E.isLeft(principal)) {
+      const id = message.data.length > MAX_COMMAND_BYTES ? undefined : commandIdOf(parseJson(utf8.decode(message.data)));
+      return refuse(poolId, principalId, message, { status: 'forbidden', ...(id === undefined ? {} : { commandId: id }), error: principal.left });
+    }
+    // Refused before its body is read when the subject already says it may not be sent (an unknown
+    // type is refused by the decoding below).
+    if (isCommandType(type)) {
+      const allowed = authorize(grantOf(principal.right), { kind: 'command', commandType: type, poolId });
+      if (E.isLeft(allowed)) {
+        const id = message.data.length > MAX_COMMAND_BYTES ? undefined : commandIdOf(parseJson(utf8.decode(message.data)));
+        return refuse(poolId, principalId, message, { status: 'forbidden', ...(id === undefined ? {} : { commandId: id }), error: allowed.left });
+      }
+    }
+    // Replies go only to the principal's own inbox: the ledger's user may publish where the
+    // producer may not, and must not be made to publish there on its behalf.
+    const replyHeader = message.headers?.get(REPLY_HEADER);
+    const replyTo = replyHeader === undefined || replyHeader === '' ? undefined : replyHeader;
+    const replyProblem = replyTo === undefined || (replyTo.startsWith(`${inboxPrefixOf(principalId)}.`) && !/[\s*>]/.test(replyTo)) ? undefined
+      : headerProblem(REPLY_HEADER, `expected a subject under ${inboxPrefixOf(principalId)}.`);
+    const answerTo = replyProblem === undefined ? replyTo : undefined;
     if (message.data.length > MAX_COMMAND_BYTES) {
-      return refuse(poolId, message, { status: 'invalid', error: invalidInput([{ path: '(root)', message: `message of ${message.data.length} bytes, at most ${MAX_COMMAND_BYTES}` }]) });
+      return refuse(poolId, principalId, message, { status: 'invalid', error: invalidInput([{ path: '(root)', message: `message of ${message.data.length} bytes, at most ${MAX_COMMAND_BYTES}` }]) }, answerTo);
     }
     const parsed = parseJson(utf8.decode(message.data));
-    if (E.isLeft(parsed)) return refuse(poolId, message, { status: 'invalid', error: parsed.left });
+    if (E.isLeft(parsed)) return refuse(poolId, principalId, message, { status: 'invalid', error: parsed.left }, answerTo);
     const json = parsed.right;
-    const commandId = typeof (json as { commandId?: unknown })?.commandId === 'string' ? (json as { commandId: string }).commandId : undefined;
+    const commandId = commandIdOf(parsed);
     const command = decodeCommand(json);
-    if (E.isLeft(command)) return refuse(poolId, message, { status: 'invalid', ...(commandId === undefined ? {} : { commandId }), error: command.left });
+    if (E.isLeft(command)) return refuse(poolId, principalId, message, { status: 'invalid', ...(commandId === undefined ? {} : { commandId }), error: command.left }, answerTo);
+    const id = command.right.commandId;
     if (command.right.poolId !== poolId || command.right.type !== type) {
-      return refuse(poolId, message, {
-        status: 'invalid', commandId: command.right.commandId,
+      return refuse(poolId, principalId, message, {
+        status: 'invalid', commandId: id,
         error: invalidInput([{ path: command.right.poolId !== poolId ? 'poolId' : 'type', message: `does not match the subject ${message.subject}` }]),
-      });
+      }, answerTo);
     }
+    if (replyProblem !== undefined) return refuse(poolId, principalId, message, { status: 'invalid', commandId: id, error: replyProblem });
+    // JetStream deduplicates by message id: one that is not the command id would let a repeat of
+    // the command through to the ledger, and a producer's retry would not be recognized as one.
+    const messageId = message.headers?.get('Nats-Msg-Id');
+    if (messageId !== undefined && messageId !== '' && messageId !== id) {
+      return refuse(poolId, principalId, message, { status: 'invalid', commandId: id, error: headerProblem('Nats-Msg-Id', `expected the command id "${id}" (or no message id)`) }, answerTo);
+    }
+    const correlation = message.headers?.get(CORRELATION_HEADER);
+    const correlationId = correlation === undefined || correlation === '' ? E.right(id) : E.mapLeft(() => headerProblem(CORRELATION_HEADER, 'expected a correlation id (1-128 of letters, digits, \'_\', \'.\', \':\', \'-\', starting with a letter or digit)'))(CorrelationId.decode(correlation));
+    if (E.isLeft(correlationId)) return refuse(poolId, principalId, message, { status: 'invalid', commandId: id, error: correlationId.left }, answerTo);
     const started = process.hrtime.bigint();
     let outcome: Outcome;
     try {
-      outcome = await (await pools.writer(poolId)).submit({ command: command.right, actor: 'nats', correlationId: message.headers?.get('Ledger-Correlation-Id') || command.right.commandId });
+      outcome = await (await pools.writer(poolId)).submit({ command: command.right, actor: principalId, correlationId: correlationId.right });
     } catch (error) {
-      outcome = { status: 'failed', commandId: command.right.commandId, error: { code: 'STORE_UNAVAILABLE', message: (error as Error).message } };
+      outcome = { status: 'failed', commandId: id, error: { code: 'STORE_UNAVAILABLE', message: (error as Error).message } };
     }
     metrics.recordOutcome(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     if (outcome.status === 'failed') {
@@ -121,7 +206,7 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
       message.nak(1_000);
       return;
     }
-    publish(poolId, message, outcome);
+    publish(poolId, principalId, answerTo, outcome);
     message.ack();
   };
 

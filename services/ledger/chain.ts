@@ -1,4 +1,4 @@
-// The log's integrity: deterministic event ids and the hash chain (DESIGN sections 6 and 7).
+// The log's integrity: deterministic event ids and the hash chain (docs/design.md sections 6 and 7).
 //   eventId = a UUID made from sha256(poolId / commandId / index), so a retried command produces
 //             the same ids and EventStoreDB's idempotent append recognizes them
 //   hash    = sha256(prevHash + canonical JSON of the event without its hash)

@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeWith, integerIn } from '../../domain/index.js';
 
-/** Metadata every ledger event carries (DESIGN sections 6 and 7). */
+/** Metadata every ledger event carries (docs/design.md sections 6 and 7). */
 export interface EventMetadata {
   readonly commandId: string;
   readonly correlationId: string;
@@ -94,6 +94,16 @@ export interface AppendResult {
   readonly position: bigint;
 }
 
+/**
+ * Where a handled command's events are in its stream: the first revision, how many, and the
+ * fingerprint they carry (undefined for events recorded before fingerprints were).
+ */
+export interface CommandRecord {
+  readonly firstRevision: bigint;
+  readonly count: number;
+  readonly fingerprint: string | undefined;
+}
+
 export interface Subscription {
   /** Stop delivering events; resolves once the handler is no longer running. */
   stop(): Promise<void>;
@@ -115,6 +125,11 @@ export interface EventStore {
   readStream(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
   /** Events of all streams with a position after `after`, at most `maxCount`, in order. */
   readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
+  /**
+   * The commands among `commandIds` that have events in the stream, and where (the index of
+   * handled commands: kept by the store so that the writer need not hold every id in memory).
+   */
+  findCommands(streamId: string, commandIds: ReadonlyArray<string>): Promise<E.Either<StoreError, Map<string, CommandRecord>>>;
   /** Catch up from `after`, then follow live appends. */
   subscribeAll(options: SubscriptionOptions): Subscription;
   close(): Promise<void>;

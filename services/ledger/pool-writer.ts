@@ -1,7 +1,13 @@
-// The command side of one pool: the single writer of stream `pool-<poolId>` (DESIGN section 3).
+// The command side of one pool: the single writer of stream `pool-<poolId>` (docs/design.md section 3).
 //
-// - State lives in memory, loaded from the newest snapshot plus the tail of the stream (the hash
-//   chain is checked and every event decoded while loading).
+// - State lives in memory, loaded from the newest snapshot the log vouches for plus the tail of
+//   the stream (the hash chain is checked and every event decoded while loading). A snapshot is
+//   used only if its content hash matches, the chain from the last verified point (the newest
+//   signed checkpoint before it, or the first event) verifies and ends at the hash it records,
+//   and, when the writer has a key, it is signed by that key. Otherwise it is set aside (a
+//   warning) and the state is replayed from the first event. A snapshot that does not decode
+//   stops the load. The newest signed checkpoint must be in the log (same hash at its revision),
+//   or the load stops: events were removed or rewritten behind it.
 // - Commands queue up and are decided one after another; their events are appended in batches
 //   (group commit) with the exact expected revision, and each caller learns its outcome only
 //   after the append that holds its events is durable. A rejected command never blocks others.
@@ -9,12 +15,18 @@
 // - A command id always gets the same answer. Every event carries its command's fingerprint, and
 //   a command `decide` refuses is recorded too (one CommandRejected event, in the same batch), so
 //   a repeat with the same fingerprint gets the original outcome (accepted with its events, or
-//   rejected with its error) and appends nothing: from the index of handled commands (rebuilt from
-//   the log and the snapshot after a restart) or from the same batch (two copies at once). The same
+//   rejected with its error) and appends nothing: from the index of handled commands (kept by the
+//   store, written with the events; the writer holds only a bounded cache of recent ids) or from
+//   the same batch (two copies at once). The same
 //   id with another fingerprint is refused with COMMAND_ID_REUSED, and that is not recorded.
 //   A refusal while the pool's stream does not exist is not recorded either: appending it would
 //   create the stream of a pool that does not exist (so that id is not remembered).
-// - Every `snapshotEvery` events the state is written to stream `snapshot-pool-<poolId>`.
+// - Every `snapshotEvery` events the state is written to stream `snapshot-pool-<poolId>`, with
+//   the chain hash at its revision, a hash of its content, a signature, and only the most recent
+//   handled commands (so snapshot storage grows linearly with history).
+// - With a key, every `checkpointEvery` events or `checkpointIntervalMs` (whichever first) a signed
+//   checkpoint of the chain head is kept in stream `checkpoint-pool-<poolId>` and handed to
+//   `onCheckpoint` (publication).
 // No domain rule lives here: `decide` and `evolve` make every decision.
 
 import * as E from 'fp-ts/lib/Either.js';
@@ -25,8 +37,13 @@ import {
   type Command, type DomainError, type Event, type Governors, type PoolState,
 } from '../../domain/index.js';
 import type { Outcome } from '../outcome.js';
+import { canonicalJson } from '../../domain/governance.js';
 import { GENESIS_HASH, eventIdFor, sealed, verifyChain } from './chain.js';
-import { describeStoreError, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent } from './event-store.js';
+import {
+  CHECKPOINT_TYPE, CheckpointCodec, checkpointSignedBy, checkpointStream, encodeCheckpoint, sha256Hex, snapshotPayload, type Checkpoint, type CheckpointSigner,
+} from './checkpoints.js';
+import { signatureVerifies } from '../../domain/index.js';
+import { describeStoreError, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent } from './event-store.js';
 
 export const poolStream = (poolId: string): string => `pool-${poolId}`;
 export const snapshotStream = (poolId: string): string => `snapshot-pool-${poolId}`;
@@ -46,6 +63,20 @@ export interface WriterOptions {
   readonly onAppend?: (events: number, seconds: number) => void;
   /** The deployment's root governors, who alone may create a pool (none: CreatePool is refused). */
   readonly rootGovernors?: Governors;
+  /** The service's key: signs checkpoints and snapshots, and only snapshots it signed are used. */
+  readonly signer?: CheckpointSigner;
+  /** Sign a checkpoint after this many events (default 1000)... */
+  readonly checkpointEvery?: number;
+  /** ...or once this many ms have passed since the last one with events since (default 60000). */
+  readonly checkpointIntervalMs?: number;
+  /** Told of every checkpoint once it is kept (to publish it). */
+  readonly onCheckpoint?: (checkpoint: Checkpoint) => void;
+  /** Told of what is set aside while loading (a snapshot the log does not vouch for). */
+  readonly onWarning?: (message: string) => void;
+  /** Most handled command ids held in memory (the rest are looked up in the store). */
+  readonly recentCommands?: number;
+  /** Most recent handled commands a snapshot carries (to warm the cache after a restart). */
+  readonly snapshotCommands?: number;
 }
 
 export interface Submission {
@@ -59,11 +90,7 @@ export interface Submission {
  * Where a handled command's events are in the stream (for a refused one, its CommandRejected
  * event), and its fingerprint (undefined for commands recorded before fingerprints were).
  */
-interface Handled {
-  readonly firstRevision: bigint;
-  readonly count: number;
-  readonly fingerprint: string | undefined;
-}
+type Handled = CommandRecord;
 
 interface Pending {
   readonly submission: Submission;
@@ -99,12 +126,20 @@ const HandledEntry = new t.Type<HandledTuple, unknown, unknown>(
   ([id, revision, count, fingerprint]) => (fingerprint === undefined ? WithoutFingerprint.encode([id, revision, count]) : WithFingerprint.encode([id, revision, count, fingerprint])),
 );
 
-const SnapshotData = t.type({
-  revision: RevisionString,
-  lastHash: t.string,
-  state: t.unknown,
-  handled: t.array(HandledEntry),
-}, 'PoolSnapshot');
+const SnapshotData = t.intersection([
+  t.type({
+    revision: RevisionString,
+    lastHash: t.string,
+    state: t.unknown,
+    /** The most recent handled commands (a warm cache; the store keeps the whole index). */
+    handled: t.array(HandledEntry),
+  }),
+  t.partial({ logId: t.string, contentHash: t.string, publicKey: t.string, signature: t.string }),
+], 'PoolSnapshot');
+
+/** The hash of a snapshot's content as stored (what its signature covers, with its place in the chain). */
+export const snapshotContentHash = (data: { readonly revision: unknown; readonly lastHash: unknown; readonly state: unknown; readonly handled: unknown }): string =>
+  sha256Hex(canonicalJson({ revision: data.revision, lastHash: data.lastHash, state: data.state, handled: data.handled }));
 
 export const SNAPSHOT_TYPE = 'PoolSnapshot';
 
@@ -114,8 +149,17 @@ export class PoolWriter {
   private state: PoolState = initialState;
   private revision: ExpectedRevision = 'no-stream';
   private lastHash = GENESIS_HASH;
+  /** Recent handled commands, oldest first (bounded; the store has them all). */
   private readonly handled = new Map<string, Handled>();
   private snapshotRevision: ExpectedRevision = 'no-stream';
+  /** The hash of the pool's first event: the log's identity (undefined before it exists). */
+  private logId: string | undefined;
+  private checkpointRevision: ExpectedRevision = 'no-stream';
+  private lastCheckpoint: Checkpoint | undefined;
+  private eventsSinceCheckpoint = 0;
+  private lastCheckpointAt = 0;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> = Promise.resolve();
   private eventsSinceSnapshot = 0;
   private queue: Pending[] = [];
   private draining: Promise<void> | undefined;
@@ -127,6 +171,13 @@ export class PoolWriter {
   private readonly clock: () => number;
   private readonly onAppend: ((events: number, seconds: number) => void) | undefined;
   private readonly rootGovernors: Governors | undefined;
+  private readonly signer: CheckpointSigner | undefined;
+  private readonly checkpointEvery: number;
+  private readonly checkpointIntervalMs: number;
+  private readonly onCheckpoint: ((checkpoint: Checkpoint) => void) | undefined;
+  private readonly onWarning: (message: string) => void;
+  private readonly recentCommands: number;
+  private readonly snapshotCommands: number;
 
   private constructor(readonly store: EventStore, readonly poolId: string, options: WriterOptions) {
     this.batchSize = options.batchSize ?? 256;
@@ -136,18 +187,42 @@ export class PoolWriter {
     this.clock = options.clock ?? Date.now;
     this.onAppend = options.onAppend;
     this.rootGovernors = options.rootGovernors;
+    this.signer = options.signer;
+    this.checkpointEvery = options.checkpointEvery ?? 1_000;
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 60_000;
+    this.onCheckpoint = options.onCheckpoint;
+    this.onWarning = options.onWarning ?? (() => undefined);
+    this.recentCommands = Math.max(1, options.recentCommands ?? 10_000);
+    this.snapshotCommands = Math.max(0, options.snapshotCommands ?? 1_000);
   }
 
-  /** A writer with the pool's state loaded from the newest snapshot and the tail of the stream. */
+  /**
+   * A writer with the pool's state loaded from the newest snapshot the log vouches for and the
+   * tail of the stream, the chain verified from the last verified point to the head.
+   */
   static async open(store: EventStore, poolId: string, options: WriterOptions = {}): Promise<PoolWriter> {
     const writer = new PoolWriter(store, poolId, options);
+    await writer.loadCheckpoints();
     await writer.loadSnapshot();
     await writer.catchUp();
+    await writer.checkNewestCheckpoint();
     return writer;
   }
 
-  get current(): { readonly state: PoolState; readonly revision: ExpectedRevision; readonly lastHash: string } {
-    return { state: this.state, revision: this.revision, lastHash: this.lastHash };
+  get current(): { readonly state: PoolState; readonly revision: ExpectedRevision; readonly lastHash: string; readonly logId: string | undefined } {
+    return { state: this.state, revision: this.revision, lastHash: this.lastHash, logId: this.logId };
+  }
+
+  /** The newest signed checkpoint kept (undefined before the first). */
+  get newestCheckpoint(): Checkpoint | undefined {
+    return this.lastCheckpoint;
+  }
+
+  /** Stop the checkpoint timer (after `drain`). */
+  async close(): Promise<void> {
+    if (this.checkpointTimer !== undefined) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    await this.checkpointing;
   }
 
   /** Decide the command in turn; resolves once its events are durable (or it was refused). */
@@ -182,7 +257,13 @@ export class PoolWriter {
 
   private async processBatch(batch: ReadonlyArray<Pending>): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const decided = this.decideBatch(batch);
+      const unknown = [...new Set(batch.map((p) => p.submission.command.commandId).filter((id) => !this.handled.has(id)))];
+      const found = unknown.length === 0 || this.revision === 'no-stream' ? E.right(new Map<string, Handled>()) : await this.store.findCommands(poolStream(this.poolId), unknown);
+      if (E.isLeft(found)) {
+        for (const pending of batch) pending.resolve({ status: 'failed', commandId: pending.submission.command.commandId, error: { code: 'STORE_UNAVAILABLE', message: describeStoreError(found.left) } });
+        return;
+      }
+      const decided = this.decideBatch(batch, found.right);
       if (decided.events.length === 0) {
         await this.resolveAll(batch, decided.results);
         return;
@@ -192,12 +273,15 @@ export class PoolWriter {
       if (E.isRight(appended)) {
         this.onAppend?.(decided.events.length, Number(process.hrtime.bigint() - started) / 1e9);
         this.state = decided.state;
+        if (this.revision === 'no-stream') this.logId = decided.events[0]!.metadata.hash;
         this.revision = appended.right.revision;
         this.lastHash = decided.lastHash;
-        for (const [commandId, where] of decided.handled) this.handled.set(commandId, where);
+        for (const [commandId, where] of decided.handled) this.remember(commandId, where);
         this.eventsSinceSnapshot += decided.events.length;
+        this.eventsSinceCheckpoint += decided.events.length;
         await this.resolveAll(batch, decided.results);
         if (this.snapshotEvery > 0 && this.eventsSinceSnapshot >= this.snapshotEvery) await this.writeSnapshot();
+        await this.checkpointIfDue();
         return;
       }
       if (appended.left.kind === 'revision-conflict' && attempt < this.maxConflictRetries) {
@@ -213,7 +297,14 @@ export class PoolWriter {
     }
   }
 
-  private decideBatch(batch: ReadonlyArray<Pending>) {
+  /** Keep a handled command in the bounded cache of recent ones (the oldest goes first). */
+  private remember(commandId: string, where: Handled): void {
+    this.handled.delete(commandId);
+    this.handled.set(commandId, where);
+    if (this.handled.size > this.recentCommands) this.handled.delete(this.handled.keys().next().value!);
+  }
+
+  private decideBatch(batch: ReadonlyArray<Pending>, found: ReadonlyMap<string, Handled>) {
     let state = this.state;
     let lastHash = this.lastHash;
     let next = this.revision === 'no-stream' ? 0n : this.revision + 1n;
@@ -224,7 +315,7 @@ export class PoolWriter {
     batch.forEach(({ submission }, index) => {
       const { command, actor } = submission;
       const fingerprint = commandFingerprint(command);
-      const known = this.handled.get(command.commandId);
+      const known = this.handled.get(command.commandId) ?? found.get(command.commandId);
       if (known !== undefined) {
         results.push(known.fingerprint === fingerprint ? { kind: 'duplicate', handled: known } : { kind: 'reused', recorded: known.fingerprint });
         return;
@@ -337,12 +428,74 @@ export class PoolWriter {
     this.state = evolve(this.state, decoded.right);
     const { commandId, fingerprint } = stored.metadata;
     const known = this.handled.get(commandId);
-    this.handled.set(commandId, known !== undefined && known.firstRevision + BigInt(known.count) === stored.revision
+    this.remember(commandId, known !== undefined && known.firstRevision + BigInt(known.count) === stored.revision
       ? { ...known, count: known.count + 1 }
       : { firstRevision: stored.revision, count: 1, fingerprint });
+    if (stored.revision === 0n) this.logId = stored.metadata.hash;
     this.revision = stored.revision;
     this.lastHash = stored.metadata.hash;
     this.eventsSinceSnapshot++;
+    this.eventsSinceCheckpoint++;
+  }
+
+  /** The signed checkpoints kept for this pool: the newest one signed by this writer's key is trusted. */
+  private async loadCheckpoints(): Promise<void> {
+    for (let from = 0n; ;) {
+      const page = await this.store.readStream(checkpointStream(this.poolId), from, 1000);
+      if (E.isLeft(page)) {
+        if (page.left.kind === 'stream-not-found') return;
+        throw new LoadError(describeStoreError(page.left));
+      }
+      if (page.right.length === 0) return;
+      for (const stored of page.right) {
+        this.checkpointRevision = stored.revision;
+        const decoded = decodeWith(CheckpointCodec)(stored.data);
+        if (E.isLeft(decoded)) throw new LoadError(`checkpoint at position ${stored.position} does not decode: ${decoded.left.message}`);
+        const checkpoint = decoded.right;
+        if (this.signer === undefined || checkpoint.poolId !== this.poolId) continue;
+        if (!checkpointSignedBy(checkpoint, this.signer.publicKey)) {
+          this.onWarning(`checkpoint of pool ${this.poolId} at revision ${checkpoint.revision} is not signed by this service's key: not trusted`);
+          continue;
+        }
+        if (this.lastCheckpoint === undefined || checkpoint.revision >= this.lastCheckpoint.revision) this.lastCheckpoint = checkpoint;
+      }
+      from = page.right[page.right.length - 1]!.revision + 1n;
+    }
+  }
+
+  /** The newest trusted checkpoint at or before `revision`, or undefined (trust starts at the first event). */
+  private checkpointAtOrBefore(revision: bigint): Checkpoint | undefined {
+    return this.lastCheckpoint !== undefined && this.lastCheckpoint.revision <= revision ? this.lastCheckpoint : undefined;
+  }
+
+  /**
+   * Verify the chain from the last verified point (a trusted checkpoint, else the first event) to
+   * `revision`; returns the hash there and the log identity, or why not.
+   */
+  private async verifiedHashAt(revision: bigint): Promise<E.Either<string, { readonly hash: string; readonly logId: string }>> {
+    const checkpoint = this.checkpointAtOrBefore(revision);
+    let from = checkpoint?.revision ?? 0n;
+    let previous: string | undefined = checkpoint === undefined ? GENESIS_HASH : undefined;
+    let last: string | undefined;
+    let logId = checkpoint?.logId;
+    while (from <= revision) {
+      const page = await this.store.readStream(poolStream(this.poolId), from, Math.min(5_000, Number(revision - from + 1n)));
+      if (E.isLeft(page)) return E.left(describeStoreError(page.left));
+      if (page.right.length === 0) return E.left(`the log ends before revision ${revision}`);
+      const [first] = page.right;
+      if (previous === undefined) {
+        // The checkpoint vouches for the hash of its own event: that event must still hash to it.
+        if (first!.metadata.hash !== checkpoint!.hash) return E.left(`the event at revision ${checkpoint!.revision} does not have the hash of the signed checkpoint there`);
+        previous = first!.metadata.prevHash;
+      }
+      if (first!.revision === 0n) logId = first!.metadata.hash;
+      const chain = verifyChain(page.right, previous);
+      if (!chain.ok) return E.left(`hash chain broken at position ${chain.position} (revision ${chain.revision}): ${chain.reason}`);
+      previous = chain.lastHash;
+      last = chain.lastHash;
+      from = page.right[page.right.length - 1]!.revision + 1n;
+    }
+    return last === undefined || logId === undefined ? E.left('nothing to verify') : E.right({ hash: last, logId });
   }
 
   private async loadSnapshot(): Promise<void> {
@@ -363,20 +516,112 @@ export class PoolWriter {
     if (E.isLeft(decoded)) throw new LoadError(`snapshot at revision ${newest.revision} does not decode: ${decoded.left.message}`);
     const state = stateFromCanonical(decoded.right.state);
     if (E.isLeft(state)) throw new LoadError(`snapshot at revision ${newest.revision}: ${state.left.message}`);
+    const refusal = await this.snapshotRefusal(decoded.right, newest.data as Parameters<typeof snapshotContentHash>[0]);
+    if (refusal !== undefined) {
+      // The log is the truth and a snapshot only saves time: replay from the first event instead.
+      this.onWarning(`snapshot of pool ${this.poolId} at revision ${decoded.right.revision} (stream position ${newest.position}) set aside, replaying the log from the first event: ${refusal}`);
+      return;
+    }
     this.state = state.right;
     this.revision = decoded.right.revision;
     this.lastHash = decoded.right.lastHash;
-    for (const [commandId, firstRevision, count, fingerprint] of decoded.right.handled) this.handled.set(commandId, { firstRevision, count, fingerprint });
+    for (const [commandId, firstRevision, count, fingerprint] of decoded.right.handled) this.remember(commandId, { firstRevision, count, fingerprint });
+  }
+
+  /** Why the log does not vouch for this snapshot, or undefined when it does. */
+  private async snapshotRefusal(snapshot: t.TypeOf<typeof SnapshotData>, raw: Parameters<typeof snapshotContentHash>[0]): Promise<string | undefined> {
+    const contentHash = snapshotContentHash(raw);
+    if (snapshot.contentHash !== contentHash) return `its content hash is ${snapshot.contentHash ?? 'missing'}, its content hashes to ${contentHash}`;
+    if (this.signer !== undefined) {
+      const { logId, publicKey, signature } = snapshot;
+      if (logId === undefined || publicKey !== this.signer.publicKey || signature === undefined
+        || !signatureVerifies(snapshotPayload({ logId, poolId: this.poolId, revision: snapshot.revision, hash: snapshot.lastHash, contentHash }), publicKey, signature)) {
+        return 'it is not signed by this service\'s key';
+      }
+    }
+    const verified = await this.verifiedHashAt(snapshot.revision);
+    if (E.isLeft(verified)) return verified.left;
+    if (verified.right.hash !== snapshot.lastHash) return `the log's hash at revision ${snapshot.revision} is ${verified.right.hash}, the snapshot records ${snapshot.lastHash}`;
+    if (snapshot.logId !== undefined && snapshot.logId !== verified.right.logId) return `it is of log ${snapshot.logId}, this pool's log is ${verified.right.logId}`;
+    this.logId = verified.right.logId;
+    return undefined;
+  }
+
+  /** The newest trusted checkpoint must be in the log as loaded (nothing removed or rewritten behind it). */
+  private async checkNewestCheckpoint(): Promise<void> {
+    const checkpoint = this.lastCheckpoint;
+    if (checkpoint === undefined) return;
+    const head = this.revision === 'no-stream' ? -1n : this.revision;
+    if (checkpoint.revision > head) {
+      throw new LoadError(`the log of pool ${this.poolId} ends at revision ${head}, before its signed checkpoint at revision ${checkpoint.revision} (hash ${checkpoint.hash}): events were removed`);
+    }
+    const read = await this.store.readStream(poolStream(this.poolId), checkpoint.revision, 1);
+    if (E.isLeft(read)) throw new LoadError(describeStoreError(read.left));
+    const [event] = read.right;
+    if (event?.metadata.hash !== checkpoint.hash || (this.logId !== undefined && this.logId !== checkpoint.logId)) {
+      throw new LoadError(`the log of pool ${this.poolId} does not contain its signed checkpoint at revision ${checkpoint.revision}: hash ${event?.metadata.hash ?? 'none'} there, the checkpoint says ${checkpoint.hash}`);
+    }
+    this.lastCheckpointAt = Date.parse(checkpoint.time);
+  }
+
+  /** Sign and keep a checkpoint of the head if enough events or time have passed; else set a timer. */
+  private async checkpointIfDue(): Promise<void> {
+    if (this.signer === undefined || this.eventsSinceCheckpoint === 0) return;
+    const now = this.clock();
+    if (this.eventsSinceCheckpoint >= this.checkpointEvery || now - this.lastCheckpointAt >= this.checkpointIntervalMs) {
+      await this.checkpointNow();
+      return;
+    }
+    if (this.checkpointTimer === undefined) {
+      this.checkpointTimer = setTimeout(() => {
+        this.checkpointTimer = undefined;
+        void this.checkpointNow();
+      }, Math.max(1, this.lastCheckpointAt + this.checkpointIntervalMs - now));
+      this.checkpointTimer.unref();
+    }
+  }
+
+  /** Sign a checkpoint of the current head and keep it (one at a time). */
+  checkpointNow(): Promise<void> {
+    this.checkpointing = this.checkpointing.then(async () => {
+      if (this.signer === undefined || this.revision === 'no-stream' || this.logId === undefined) return;
+      if (this.lastCheckpoint !== undefined && this.lastCheckpoint.revision === this.revision) return;
+      const time = new Date(this.clock()).toISOString();
+      const checkpoint = this.signer.checkpoint({ logId: this.logId, poolId: this.poolId, revision: this.revision, hash: this.lastHash, time });
+      const id = `checkpoint@${checkpoint.revision}`;
+      const appended = await this.store.append(checkpointStream(this.poolId), this.checkpointRevision, [{
+        eventId: eventIdFor(this.poolId, id, 0), type: CHECKPOINT_TYPE, data: encodeCheckpoint(checkpoint),
+        metadata: {
+          commandId: id, correlationId: poolStream(this.poolId), causationId: poolStream(this.poolId), timestamp: this.clock(), actor: 'pool-writer',
+          schemaVersion: SCHEMA_VERSION, prevHash: GENESIS_HASH, hash: GENESIS_HASH,
+        },
+      }]);
+      if (E.isLeft(appended)) {
+        this.onWarning(`checkpoint of pool ${this.poolId} at revision ${checkpoint.revision} not kept: ${describeStoreError(appended.left)}`);
+        if (appended.left.kind === 'revision-conflict' && appended.left.actual !== 'no-stream') this.checkpointRevision = appended.left.actual;
+        return;
+      }
+      this.checkpointRevision = appended.right.revision;
+      this.lastCheckpoint = checkpoint;
+      this.lastCheckpointAt = this.clock();
+      this.eventsSinceCheckpoint = 0;
+      this.onCheckpoint?.(checkpoint);
+    });
+    return this.checkpointing;
   }
 
   private async writeSnapshot(): Promise<void> {
-    if (this.revision === 'no-stream') return;
-    const data = SnapshotData.encode({
+    if (this.revision === 'no-stream' || this.logId === undefined) return;
+    const recent = [...this.handled].slice(-this.snapshotCommands);
+    const content = SnapshotData.encode({
       revision: this.revision,
       lastHash: this.lastHash,
       state: canonicalState(this.state),
-      handled: [...this.handled].map(([commandId, h]) => [commandId, h.firstRevision, h.count, h.fingerprint] as const),
+      handled: recent.map(([commandId, h]) => [commandId, h.firstRevision, h.count, h.fingerprint] as const),
     });
+    const contentHash = snapshotContentHash(content);
+    const seal = this.signer?.sealSnapshot({ logId: this.logId, poolId: this.poolId, revision: this.revision, hash: this.lastHash, contentHash });
+    const data = { ...content, logId: this.logId, contentHash, ...(seal === undefined ? {} : seal) };
     const snapshot: NewEvent = {
       eventId: eventIdFor(this.poolId, `snapshot@${this.revision}`, 0),
       type: SNAPSHOT_TYPE,

@@ -37,5 +37,9 @@ export const storeConfigFrom = (env: Readonly<Record<string, string | undefined>
       : { kind: 'sqlite', path: join(decoded.DATA_DIR ?? './data', 'events.sqlite') })(decodeWith(StoreEnvironment)(relevant));
 };
 
-export const openStore = (config: StoreConfig): EventStore =>
-  config.kind === 'sqlite' ? new SqliteEventStore(config.path) : new EventStoreDbEventStore(config.url);
+/**
+ * Open the configured store. `writer`: this process will append (the service): the SQLite store
+ * then takes its writer lock, and a second writer is refused (WriterLockError).
+ */
+export const openStore = (config: StoreConfig, options: { readonly writer?: boolean } = {}): EventStore =>
+  config.kind === 'sqlite' ? new SqliteEventStore(config.path, { writerLock: options.writer === true }) : new EventStoreDbEventStore(config.url);

@@ -92,16 +92,6 @@ describe('the stress routes', () => {
     expect((await call('/v1/pools/nowhere/stress', tokens.auditor, { method: 'POST', body: rise })).status).toBe(404);
   });
 
-  it('list the accounts nearest liquidation to a reader of the pool', async () => {
-    // bob 472.26 / 393.087 = 1.2014134, liq 838.94 / 493.087 = 1.7014035, erin 18000 / 100
-    const { status, body } = await call('/v1/pools/main/risk/accounts?limit=2', tokens.desk);
-    expect(status).toBe(200);
-    expect(body.accounts.map((a: { accountId: string; marginRatioPpm: string }) => [a.accountId, a.marginRatioPpm])).toEqual([['bob', '1201413'], ['liq', '1701403']]);
-    expect((await call('/v1/pools/main/risk/accounts', tokens['other-reader'])).status).toBe(403);
-    expect((await call('/v1/pools/main/risk/accounts', undefined)).status).toBe(401);
-    expect(await call('/v1/pools/main/risk/accounts?limit=0', tokens.desk)).toMatchObject({ status: 400, body: { errors: [{ path: 'limit' }] } });
-  });
-
   it('serves the page on an open route, with no ledger data in it', async () => {
     const response = await fetch(url('/'));
     expect(response.status).toBe(200);

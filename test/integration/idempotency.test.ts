@@ -250,6 +250,7 @@ describe('the pool registry', () => {
       append: async () => E.left({ kind: 'unavailable', message: 'switched off' }),
       readStream: (...args) => store.readStream(...args),
       readAll: (...args) => store.readAll(...args),
+      findCommands: (...args) => store.findCommands(...args),
       subscribeAll: (options) => store.subscribeAll(options),
       close: async () => undefined,
     };

@@ -1,5 +1,6 @@
-// NATS intake against a real nats-server started by the test (free port, JetStream, a temporary
-// store): the producer client, duplicates, the reply header, and malformed messages.
+// NATS intake against a real nats-server started by the test with the shipped configuration
+// (free port, JetStream, a temporary store, a password per user): the producer clients (one per
+// role), duplicates, the reply header, and malformed messages.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +13,12 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { LedgerClient } from '../../services/bus/client.js';
 import { EVENT_STREAM } from '../../services/bus/event-forwarder.js';
 import { commandSubject, DLQ_STREAM, dlqSubject, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
+import { inboxPrefixOf } from '../../services/bus/connection.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
 import { NatsServer, natsServerMissing } from '../support/nats-server.js';
 import { exampleRootGovernors } from '../support/example-root.js';
+import { authOf, natsPasswords, passwordVariable, principalsFor, producers, startSecuredNats, writeTestPrincipals } from '../support/secured-nats.js';
 import { decodeCommand, type Command } from '../../domain/index.js';
 
 // `.ci/run` installs nats-server when it is missing; where that failed, say so rather than pass.
@@ -28,22 +31,31 @@ const commands = lines.map((l) => decodeCommand(JSON.parse(l))).filter(E.isRight
 let natsServer: NatsServer;
 let url: string;
 let service: RunningService;
-let client: LedgerClient;
+let client: Awaited<ReturnType<typeof producers>>;
+let reader: LedgerClient;
+/** The ledger's own user (the only one that may publish anything on any command subject and read the DLQ). */
 let raw: NatsConnection;
+const passwords = natsPasswords();
 
-const startLedger = () => startService({ port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url, rootGovernors: exampleRootGovernors }, pino({ level: 'silent' }));
+const startLedger = () => startService({
+  port: 0, host: '127.0.0.1', logLevel: 'silent', store: { kind: 'sqlite', path: join(dir, 'events.sqlite') }, natsUrl: url, rootGovernors: exampleRootGovernors,
+  nats: { auth: authOf(passwords, 'ledger'), inboxPrefix: inboxPrefixOf('ledger') },
+}, pino({ level: 'silent' }));
 
 beforeAll(async () => {
   if (missing !== undefined) return;
-  natsServer = await NatsServer.start(dir);
+  natsServer = await startSecuredNats(dir, passwords);
   url = natsServer.url;
+  writeTestPrincipals(join(dir, 'principals.json'), principalsFor());
   service = await startLedger();
-  client = await LedgerClient.connect(url);
-  raw = await connect({ servers: url });
+  client = await producers(url, passwords);
+  reader = await LedgerClient.connect(url, { principalId: 'reader', auth: authOf(passwords, 'reader') });
+  raw = await connect({ servers: url, user: 'ledger', pass: passwords[passwordVariable('ledger')]!, inboxPrefix: inboxPrefixOf('ledger') });
 });
 
 afterAll(async () => {
   await client?.close();
+  await reader?.close();
   await raw?.close();
   await service?.stop();
   await natsServer?.stop();
@@ -72,19 +84,22 @@ describe.skipIf(missing !== undefined)('NATS intake', () => {
     const again = await client.submit(deposit);
     expect(first.status).toBe('accepted');
     expect(again.status).toBe('accepted');
-    // the same command id under another JetStream message id: the ledger's own idempotency
+    // the same command id without a message id (JetStream cannot see the repeat; a message id
+    // other than the command id is refused): the ledger's own idempotency
     const js = raw.jetstream();
-    const outcome = raw.subscribe(outcomeSubject('main', 'twice'), { max: 1 });
-    await js.publish(commandSubject('main', 'Deposit'), JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'twice', poolId: 'main', accountId: 'erin', amount: '1' }), { msgID: 'other-message-id' });
+    const outcome = raw.subscribe(outcomeSubject('main', 'custody', 'twice'), { max: 1 });
+    await js.publish(commandSubject('main', 'custody', 'Deposit'), JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'twice', poolId: 'main', accountId: 'erin', amount: '1' }));
     for await (const m of outcome) expect(JSON.parse(new TextDecoder().decode(m.data))).toMatchObject({ status: 'accepted', deduplicated: true });
     expect(await logged('twice')).toHaveLength(1);
   });
 
   it('sends the outcome to the subject in the Ledger-Reply-To header too', async () => {
-    const inbox = raw.subscribe('my.reply.inbox', { max: 1 });
+    // The custody producer's own connection: replies go only to its own inbox.
+    const custody = (await client.clientOf('custody')).connection;
+    const inbox = custody.subscribe(`${inboxPrefixOf('custody')}.my-reply`, { max: 1 });
     const h = headers();
-    h.set(REPLY_HEADER, 'my.reply.inbox');
-    await raw.jetstream().publish(commandSubject('main', 'Deposit'), JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'with-reply', poolId: 'main', accountId: 'frank', amount: '3' }), { msgID: 'with-reply', headers: h });
+    h.set(REPLY_HEADER, `${inboxPrefixOf('custody')}.my-reply`);
+    await custody.jetstream().publish(commandSubject('main', 'custody', 'Deposit'), JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'with-reply', poolId: 'main', accountId: 'frank', amount: '3' }), { msgID: 'with-reply', headers: h });
     for await (const m of inbox) expect(JSON.parse(new TextDecoder().decode(m.data))).toMatchObject({ status: 'accepted', commandId: 'with-reply' });
   });
 
@@ -97,7 +112,7 @@ describe.skipIf(missing !== undefined)('NATS intake', () => {
   ])('answers %s with an error, copies it to the DLQ, and appends nothing', async (_what, type, body, path) => {
     const dlq = raw.subscribe(dlqSubject('main'), { max: 1 });
     const copy = (async () => { for await (const m of dlq) return m; return undefined; })();
-    await raw.jetstream().publish(commandSubject('main', type), body, { msgID: `bad-${Math.random()}` });
+    await raw.jetstream().publish(commandSubject('main', 'custody', type), body, { msgID: `bad-${Math.random()}` });
     const message = await copy;
     expect(new TextDecoder().decode(message!.data)).toBe(body);
     expect(JSON.parse(message!.headers!.get('Ledger-Error'))).toMatchObject({ code: 'INVALID_INPUT', errors: [{ path }] });
@@ -135,7 +150,7 @@ describe.skipIf(missing !== undefined)('NATS event forwarder', () => {
     const log = await poolEvents();
     await eventually(async () => (await streamed()) === log.length, 'the forwarder to catch up');
     const received = [];
-    for await (const item of client.events('main')) {
+    for await (const item of reader.events('main')) {
       expect(E.isRight(item)).toBe(true);
       if (E.isRight(item)) received.push(item.right);
       if (received.length === log.length) break;
@@ -156,7 +171,7 @@ describe.skipIf(missing !== undefined)('NATS event forwarder', () => {
     const log = await poolEvents();
     await eventually(async () => (await streamed()) === log.length, 'the forwarder to catch up');
     const after = log[log.length - 2]!.position;
-    for await (const item of client.events('main', { after })) {
+    for await (const item of reader.events('main', { after })) {
       expect(E.isRight(item) && item.right.event.type).toBe('CollateralDeposited');
       expect(E.isRight(item) && item.right.metadata.commandId).toBe('after-restart');
       break;

@@ -32,7 +32,7 @@ describe('ledger stress', () => {
     expect(result.stdout).toContain('BTC-PERP 30000 -> 28300 (1 updates)');
     expect(result.stdout).toContain('liquidations 1 (1 below bankruptcy), refused 0');
     expect(result.stdout).toContain('fund 254.2 -> 0.013: 1 draws, 254.187 drawn (junior 153.15 -> 0, written off; senior 101.05 -> 0.013)');
-    expect(result.stdout).toContain('ADL: 1 fills in 1 liquidations, size 0.7222, notional 19438.013, 1000.247 against the mark');
+    expect(result.stdout).toContain('ADL: 1 fills in 1 liquidations, size 0.7222, notional 19438.013, covering 660.813 of deficit at a loss against the mark of -1000.247');
     expect(result.stdout).toContain('largest deficit 915 (alice, BTC-PERP)');
     expect(result.stdout).toContain('adequacy BTC-PERP: the fund absorbs a fall of 50000 ppm without ADL; 60000 ppm needs ADL or worse');
     expect(result.stderr).toContain('stress: done, 1 liquidations');

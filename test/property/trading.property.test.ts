@@ -1,4 +1,4 @@
-// Invariants of DESIGN.md section 6 checked after every event of random command sequences.
+// Invariants of docs/design.md section 6 checked after every event of random command sequences.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 // The loss waterfall under random sequences with price shocks, liquidations, staking and
-// unstaking: every invariant of DESIGN.md section 6 (1 to 4) after every event, the waterfall
+// unstaking: every invariant of docs/design.md section 6 (1 to 4) after every event, the waterfall
 // order and the "made whole" rule after every liquidation, replay equality, and the cached ADL
 // ranking against a fresh one.
 
@@ -47,7 +47,10 @@ describe('the loss waterfall under random price shocks and liquidations', () => 
     }), propertyParameters('waterfall invariants', 200));
     console.log(`[property] waterfall invariants: events ${[...seen].map(([t, n]) => `${t} ${n}`).join(', ')}`);
     // The generator must reach every step of the waterfall, or the property proves little.
-    for (const type of ['PositionLiquidated', 'InsuranceFundDrawn', 'PositionsAutoDeleveraged', 'LossSocialized', 'Staked', 'UnstakeCompleted']) {
+    for (const type of [
+      'PositionLiquidated', 'InsuranceFundDrawn', 'PositionsAutoDeleveraged', 'LossSocialized', 'Staked', 'UnstakeCompleted',
+      'FundingRateApplied', 'FundingSettled', 'FundPaidOut',
+    ]) {
       expect(seen.get(type) ?? 0, type).toBeGreaterThan(0);
     }
   });

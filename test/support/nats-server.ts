@@ -1,5 +1,6 @@
 // A nats-server of a test's (or benchmark's) own: a free port, JetStream, a store directory
-// that survives a restart of the server, so tests can kill and restart it.
+// that survives a restart of the server, so tests can kill and restart it. Optionally with a
+// configuration file (e.g. deploy/nats-server.conf) and the environment it reads.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
@@ -34,12 +35,19 @@ export const listening = async (port: number, tries = 200): Promise<void> => {
 export const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 
+export interface NatsServerOptions {
+  /** A configuration file for `-c`; the port, address and store still come from the command line. */
+  readonly config?: string;
+  /** Variables the configuration reads (added to this process's environment). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 export class NatsServer {
   private process: ChildProcess | undefined;
-  private constructor(readonly port: number, private readonly storeDir: string) {}
+  private constructor(readonly port: number, private readonly storeDir: string, private readonly options: NatsServerOptions) {}
 
-  static async start(dir: string): Promise<NatsServer> {
-    const server = new NatsServer(await freePort(), join(dir, 'jetstream'));
+  static async start(dir: string, options: NatsServerOptions = {}): Promise<NatsServer> {
+    const server = new NatsServer(await freePort(), join(dir, 'jetstream'), options);
     await server.restart();
     return server;
   }
@@ -50,9 +58,19 @@ export class NatsServer {
 
   /** Start it again on the same port with the same store. */
   async restart(): Promise<void> {
-    this.process = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: 'ignore' });
-    await listening(this.port);
+    const config = this.options.config === undefined ? [] : ['-c', this.options.config];
+    const child = spawn('nats-server', [...config, '-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
+      stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...this.options.env },
+    });
+    let errors = '';
+    child.stderr?.on('data', (chunk: Buffer) => { if (errors.length < 10_000) errors += chunk.toString(); });
+    this.process = child;
+    // A configuration the server refuses ends it at once: say why rather than time out.
+    const failed = exited(child).then(() => { throw new Error(`nats-server exited: ${errors.trim()}`); });
+    failed.catch(() => undefined);
+    await Promise.race([listening(this.port), failed]);
   }
+
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.process === undefined) return;

@@ -26,7 +26,12 @@ export type Step =
   | { readonly kind: 'stake'; readonly staker: number; readonly tranche: number; readonly wholeUnits: number }
   | { readonly kind: 'requestUnstake'; readonly staker: number; readonly tranche: number; readonly fractionPpm: number }
   | { readonly kind: 'settleUnstake'; readonly request: number; readonly cancel: boolean }
-  | { readonly kind: 'wait'; readonly hours: number };
+  | { readonly kind: 'wait'; readonly hours: number }
+  /** A funding update at `fractionPpm` of the market's bound (beyond it now and then: refused). */
+  | { readonly kind: 'funding'; readonly market: number; readonly fractionPpm: number }
+  | { readonly kind: 'settleFunding'; readonly account: number }
+  /** A governed payout from the fund, to an account or out of the pool. */
+  | { readonly kind: 'payout'; readonly account: number; readonly external: boolean; readonly tranche: number; readonly fractionPpm: number };
 
 export interface Scenario {
   readonly setup: ReadonlyArray<Command>;
@@ -64,7 +69,11 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   mmr: fc.integer({ min: 5_000, max: 100_000 }),
   imrExtra: fc.integer({ min: 0, max: 100_000 }),
   taker: fc.integer({ min: 0, max: 2_000 }),
-  maker: fc.integer({ min: 0, max: 2_000 }),
+  // Below zero: a maker rebate, at most the taker fee.
+  maker: fc.integer({ min: -2_000, max: 2_000 }),
+  maxFundingRate: fc.integer({ min: 0, max: 50_000 }),
+  // Some markets may draw only so much from the fund (in total, or per window of hours).
+  fundCap: fc.option(fc.record({ whole: fc.integer({ min: 0, max: 3_000 }), windowHours: fc.constantFrom(0, 0, 6, 24) }), { freq: 2 }),
   adlPolicy: fc.constantFrom('ranked' as const, 'pro-rata' as const, 'none' as const),
   penalty: fc.integer({ min: 0, max: 50_000 }),
   penaltyShare: fc.integer({ min: 0, max: 1_000_000 }),
@@ -76,7 +85,7 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   initialMarginPpm: m.mmr + m.imrExtra,
   maintenanceMarginPpm: m.mmr,
   takerFeePpm: m.taker,
-  makerFeePpm: m.maker,
+  makerFeePpm: Math.max(m.maker, -m.taker),
   liquidationPenaltyPpm: m.penalty,
   penaltyFundSharePpm: m.penaltyShare,
   adlPolicy: m.adlPolicy,
@@ -85,6 +94,8 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   // waterfall: the bounds are explicitly wider than the defaults.
   maxLiquidationSpreadPpm: 1_000_000,
   maxMarkMovePpm: 1_000_000,
+  maxFundingRatePpm: m.maxFundingRate,
+  ...(m.fundCap === null ? {} : { fundDrawCap: BigInt(m.fundCap.whole) * ONE, fundDrawWindowMs: m.fundCap.windowHours * 3_600_000 }),
   // Markets are listed in order, right after the pool's creation.
   governanceSeq: index + 1,
   signatures: [],
@@ -107,6 +118,11 @@ const stepArb = (accounts: number, markets: number): fc.Arbitrary<Step> => fc.on
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('requestUnstake' as const), staker: fc.nat(STAKERS.length - 1), tranche: fc.nat(2), fractionPpm: fc.integer({ min: 1, max: 1_000_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('settleUnstake' as const), request: fc.nat(), cancel: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wait' as const), hours: fc.integer({ min: 1, max: 48 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('funding' as const), market: fc.nat(markets - 1), fractionPpm: fc.integer({ min: -1_100_000, max: 1_100_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('settleFunding' as const), account: fc.nat(accounts - 1) }) },
+  { weight: 1, arbitrary: fc.record({
+    kind: fc.constant('payout' as const), account: fc.nat(accounts - 1), external: fc.boolean(), tranche: fc.nat(3), fractionPpm: fc.integer({ min: 1, max: 1_100_000 }),
+  }) },
 );
 
 export const scenarioArb = (options: { maxSteps?: number } = {}): fc.Arbitrary<Scenario> =>
@@ -199,6 +215,32 @@ export const commandFor = (scenario: Scenario, step: Step, state: PoolState): Co
     }
     case 'wait':
       return undefined;
+    case 'funding': {
+      const listing = scenario.markets[step.market % scenario.markets.length]!;
+      const bound = listing.maxFundingRatePpm ?? 0;
+      const rate = Math.trunc((bound * step.fractionPpm) / 1_000_000);
+      return { ...envelope('ApplyFunding'), marketId: listing.marketId, fundingRatePpm: Math.max(-1_000_000, Math.min(1_000_000, rate)) };
+    }
+    case 'settleFunding':
+      return { ...envelope('SettleFunding'), accountId: accountId(step.account) };
+    case 'payout': {
+      if (state.status !== 'active') return undefined;
+      // tranche index past the last: junior first across the fund
+      const tranche = step.tranche < state.tranches.length ? state.tranches[step.tranche]! : undefined;
+      const available = tranche?.assets ?? state.tranches.reduce((sum, t) => sum + t.assets, 0n);
+      const cent = 10n ** 12n;
+      const amount = ((available * BigInt(step.fractionPpm)) / 1_000_000n / cent) * cent;
+      return signCommand({
+        ...envelope('PayFromFund'),
+        ...(tranche === undefined ? {} : { trancheId: tranche.trancheId }),
+        recipient: step.external ? { kind: 'external' as const } : { kind: 'account' as const, accountId: accountId(step.account) },
+        amount: amount > 0n ? amount : cent,
+        reason: 'claim after an incident',
+        governanceRef: `vote-${counter}`,
+        governanceSeq: state.governanceSeq + 1,
+        signatures: [],
+      }, governor);
+    }
     default: {
       const unreachable: never = step;
       return unreachable;

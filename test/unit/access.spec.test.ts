@@ -33,6 +33,7 @@ describe('access: roles decide which commands a principal may submit, on its own
       ['ExecuteTrade', 'matching-engine'], ['UpdateMarkPrice', 'oracle'], ['Stake', 'lp-gateway'], ['RequestUnstake', 'lp-gateway'],
       ['CompleteUnstake', 'lp-gateway'], ['CancelUnstake', 'lp-gateway'], ['Liquidate', 'liquidation-engine'],
       ['ChangeParameters', 'governance-relay'], ['AddTranche', 'governance-relay'], ['Recapitalize', 'governance-relay'],
+      ['ApplyFunding', 'oracle'], ['SettleFunding', 'liquidation-engine'], ['PayFromFund', 'governance-relay'],
     ]);
   });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  accountsAtRisk, canonicalStateJson, checkInvariants, decide, decodeCommand, decodeScenario, evolve, initialState, liquidationPrice, nextMark, parseJson, runToEnd,
+  canonicalStateJson, checkInvariants, decide, decodeCommand, decodeScenario, evolve, initialState, liquidationPrice, nextMark, parseJson, runToEnd,
   shockPath, stress, units, type ActivePool, type PoolState, type StressResult, type StressScenario,
 } from '../../domain/index.js';
 import { exampleRootGovernors } from '../support/example-root.js';
@@ -57,8 +57,9 @@ describe('stress: the BTC crash of the waterfall example', () => {
         { trancheId: 'senior', before: '101.05', drawn: '101.037', after: '0.013', writtenOff: false },
       ],
     });
-    // bob buys 0.7222 back at 26915 for 19438.013, 0.7222 * 1385 = 1000.247 less than at the mark of 28300
-    expect(result.adl).toEqual({ events: 1, fills: 1, size: '0.7222', notional: '19438.013', againstMark: '1000.247' });
+    // bob buys 0.7222 back at 26915 for 19438.013, 0.7222 * 1385 = 1000.247 less than at the mark of
+    // 28300 (a loss against the mark of -1000.247); ADL covers 915 - 254.187 = 660.813 of the deficit
+    expect(result.adl).toEqual({ events: 1, fills: 1, size: '0.7222', notional: '19438.013', lossAtMark: '-1000.247', deficitCovered: '660.813' });
     expect(result).toMatchObject({ socialized: { events: 0, total: '0', haircuts: 0 }, badDebt: '0', liquidatableAfter: 0, adequacy: [] });
   });
 
@@ -160,17 +161,3 @@ describe('stress: the scenario is decoded and checked', () => {
   });
 });
 
-describe('accounts nearest liquidation', () => {
-  it('lists the lowest equity / maintenance first, exactly, ties by id', () => {
-    // alice 3085 / 1500, dave and erin 2100 / 1000 (a tie), bob 3494 / 1500
-    expect(accountsAtRisk(beforeCrash as ActivePool, 3)).toEqual([
-      { accountId: 'alice', equity: '3085', maintenanceMargin: '1500', marginRatioPpm: '2056666', liquidatable: false, positions: 1 },
-      { accountId: 'dave', equity: '2100', maintenanceMargin: '1000', marginRatioPpm: '2100000', liquidatable: false, positions: 1 },
-      { accountId: 'erin', equity: '2100', maintenanceMargin: '1000', marginRatioPpm: '2100000', liquidatable: false, positions: 1 },
-    ]);
-    // at 28300 alice's 1385 is below her 1415
-    expect(accountsAtRisk(exampleAfter(14) as ActivePool, 1)).toEqual([
-      { accountId: 'alice', equity: '1385', maintenanceMargin: '1415', marginRatioPpm: '978798', liquidatable: true, positions: 1 },
-    ]);
-  });
-});
