@@ -196,7 +196,7 @@ const renderAtRisk = (accounts) => {
     return;
   }
   const rows = accounts.map((a) => [a.accountId, show(a.equity), show(a.maintenanceMargin), a.marginRatioPpm === undefined ? '' : percentOfPpm(a.marginRatioPpm), a.liquidatable ? 'yes' : '']);
-  $('at-risk').replaceChildren(rows.length === 0 ? h('p', { class: 'muted' }, 'No open positions.') : table(['account', 'equity', 'maintenance', 'equity / maintenance', 'liquidatable'], rows));
+  $('at-risk').replaceChildren(rows.length === 0 ? h('p', { class: 'muted' }, 'No open positions.') : table(['account', 'equity', 'maintenance', 'margin ratio (maintenance / equity)', 'liquidatable'], rows));
 };
 
 const renderStress = (report) => {
