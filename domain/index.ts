@@ -21,5 +21,6 @@ export * from './liquidation.js';
 export * from './parameters.js';
 export * from './access.js';
 export * from './approval.js';
+export * from './stress.js';
 export * from './funding.js';
 export * from './json-schema.js';

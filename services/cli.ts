@@ -2,6 +2,7 @@
 //   ledger run <file.jsonl> [--json] [--strict] [--data DIR] [--root-governors FILE] [--governor-key FILE]...
 //   ledger audit [--data DIR] [--pool ID] [--at POSITION|ISO-TIME] [--check-every N] [--root-governors FILE]
 //                [--checkpoints FILE|URL --checkpoint-key HEX|FILE|URL] [--json]
+//   ledger stress [--data DIR] [--pool ID] (--scenario FILE | --shock PPM --liquidator ID) [--json]
 //   ledger serve
 //   ledger principal add <id> --role R... --pool P... [--nats-user U] [--description D] [--file F]
 //   ledger principal list [--file F]
@@ -32,6 +33,7 @@ import { serviceConfigFrom, startService } from './service.js';
 import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
 import { encodeOutcome, type Outcome } from './outcome.js';
+import { stressCommand, stressUsage } from './stress-cli.js';
 import { PRINCIPALS_FILE_NAME, readPrincipals } from './auth/principals.js';
 import { natsServerConfig } from './bus/nats-config.js';
 import { connect } from 'nats';
@@ -125,6 +127,7 @@ const usage = `usage:
                           (GET /v1/checkpoint-key); keep your own copy rather than trust the service's
       Every snapshot kept is compared with the replayed state at its revision.
       progress (count, rate, time left) goes to stderr for work longer than a second
+${stressUsage}
   ledger serve
       the service: HTTP on HOST:PORT (default 127.0.0.1:8080), the SQLite store under DATA_DIR
       (default ./data), in-memory read models rebuilt at start; EVENTSTORE_URL and MONGODB_URL
@@ -683,6 +686,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(serve, 'the service failed: ');
     case 'audit':
       return reported(() => auditCommand(rest));
+    case 'stress':
+      return reported(() => stressCommand(rest));
     case 'keygen':
       return reported(() => keygen(rest));
     case 'principal':

@@ -1,7 +1,7 @@
 // The HTTP API (fastify): commands in, read models out. Translation only: commands are decoded
 // with the same codecs as every other intake and decided by the pool's writer; queries read the
 // read-model store and derive mark-dependent figures from the projection's state.
-// Every route but /livez, /readyz, /healthz, /openapi.json and /v1/checkpoint-key (which show no ledger data) needs a bearer token of a
+// Every route but /livez, /readyz, /healthz, /openapi.json, /v1/checkpoint-key and the dashboard page (/ and /dashboard/*), which show no ledger data, needs a bearer token of a
 // principal (401 without one), and `authorize` decides what that principal may do (403), before
 // any command is decided.
 
@@ -32,6 +32,8 @@ import { encodeOutcome, type Outcome } from './outcome.js';
 import { openApiDocument } from './openapi.js';
 import type { PoolRegistry } from './pools.js';
 import { projectionCheck, readiness, type Readiness } from './health.js';
+import { StressDesk, stressRoutes } from './stress.js';
+import { dashboardRoutes } from './dashboard.js';
 
 export interface HttpDependencies {
   readonly pools: PoolRegistry;
@@ -52,6 +54,8 @@ export interface HttpDependencies {
   readonly streamPollMs?: number;
   /** Whether the service can take commands now (default: the projection's check alone). */
   readonly readiness?: () => Promise<Readiness>;
+  /** Stress runs (default: on the projection's pool states). */
+  readonly stressDesk?: StressDesk;
 }
 
 // Domain rejections that are about the state of things (someone got there first, or the command
@@ -555,6 +559,8 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
       return checkpoints;
     });
 
+    stressRoutes(scope, deps.stressDesk ?? new StressDesk((poolId) => deps.runner.poolState(poolId)), readPool);
+
     scope.get('/metrics', { onRequest: allow(() => ({ kind: 'read-all' })) }, async (_request, reply) => {
       deps.metrics.projectionLag.set(Number(deps.runner.lag().behind));
       deps.metrics.ready.set((await ready()).ready ? 1 : 0);
@@ -602,6 +608,7 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
   app.get('/healthz', readyRoute);
 
   app.get('/openapi.json', async () => openApiDocument);
+  dashboardRoutes(app);
 
   // The key checkpoints are signed with: public, so that anyone can check what they keep.
   app.get('/v1/checkpoint-key', async (_request, reply) =>

@@ -4,7 +4,7 @@
 // needs: a principal's bearer token and the role (and pool) that `authorize` asks for.
 
 import type * as t from 'io-ts';
-import { commandCodecs, commandRole, commandTypes, eventTypes, jsonSchemaOf, roles, type JsonSchema } from '../domain/index.js';
+import { commandCodecs, commandRole, commandTypes, eventTypes, jsonSchemaOf, roles, StressScenario, type JsonSchema } from '../domain/index.js';
 import {
   AccountBody, AccountsBody, AdlQueueBody, AtRiskBody, ErrorBody, EventsBody, FundHealthBody, FundHealthHistoryBody, GovernanceBody, HealthBody, HistoryBody,
   MarketBody, MarketsBody, OutcomeBody, PoolBody, PoolListBody, TrancheBody,
@@ -105,6 +105,14 @@ export const openApiDocument = {
     '/v1/pools/{poolId}/markets': get('listMarkets', 'Markets with their parameters', [poolId], json(ref('Markets'), 'Markets')),
     '/v1/pools/{poolId}/markets/{marketId}': get('getMarket', 'Market read model with its parameters', [poolId, marketId], json(ref('Market'), 'Market')),
     '/v1/pools/{poolId}/markets/{marketId}/adl-queue': get('getAdlQueue', 'ADL queue of both sides: rank and 1-5 lights (null and 0 when ineligible)', [poolId, marketId], json(ref('AdlQueue'), 'Queue')),
+    '/v1/pools/{poolId}/stress': {
+      post: secured('runStress', readsPool, {
+        summary: 'A what-if stress scenario on the pool\'s current state through the real decider; nothing is appended',
+        parameters: [poolId], requestBody: { required: true, content: { 'application/json': { schema: jsonSchemaOf(StressScenario) } } },
+        responses: { 200: json({ type: 'object' }, 'The stress result'), ...errors },
+      }),
+    },
+    '/v1/pools/{poolId}/stress/latest': get('getLatestStress', 'The newest stress result of the pool', [poolId], json({ type: 'object' }, 'The stress result')),
     '/v1/pools/{poolId}/events': get('listEvents', 'Events of the pool stream, filtered; when more may follow, the X-Next-After header is the cursor for `after`', [poolId,
       query('after', 'cursor: the revision after which to start', { type: 'string', pattern: '^[0-9]+$' }),
       query('from', 'first revision, or an ISO-8601 time (default 0)'), query('to', 'last revision, or an ISO-8601 time'),

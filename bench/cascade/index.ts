@@ -9,10 +9,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import {
-  adlRankingStats, checkInvariants, formatDecimal, decide, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, SCHEMA_VERSION,
-  type ActivePool, type Command, type Event, type PoolState,
+  adlRankingStats, checkInvariants, decide, formatDecimal, units, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, runToEnd, SCHEMA_VERSION, stress,
+  type ActivePool, type Command, type PoolState, type StressEngine, type StressScenario,
 } from '../../domain/index.js';
 import { applyAll, benchContext, benchMarket, benchPool } from '../support/workload.js';
+import { describeStress, progressLine } from '../../services/stress-cli.js';
 
 const ACCOUNTS = Number(process.env.CASCADE_ACCOUNTS ?? 100_000);
 const STEPS = 200;
@@ -61,91 +62,83 @@ const active = (s: PoolState): ActivePool => {
 };
 console.log(`set-up: ${active(state).accounts.size.toLocaleString('en-US')} accounts, open interest ${active(state).openInterest / ONE}, fund ${active(state).tranches.reduce((s, t) => s + t.assets, 0n) / ONE}, in ${(Number(process.hrtime.bigint() - setupStarted) / 1e9).toFixed(1)} s`);
 
-// --- the liquidation engine's watch list: longs by the mark at which they become liquidatable --
-// (the engine's own bookkeeping, outside decide; every candidate is checked with the domain's
-// isLiquidatable before the engine sends a Liquidate command)
-const liquidationMark = (pool: ActivePool, accountId: string): bigint => {
-  const account = pool.accounts.get(accountId);
-  const position = account?.positions[0];
-  if (account === undefined || position === undefined || position.size <= 0n) return -1n;
-  // collateral + size * m - EN < mmr * size * m  <=>  m < (EN - collateral) / (size * (1 - mmr))
-  return ((position.entryNotional - account.collateral) * ONE * 40n) / (position.size * 39n);
-};
-const watchList = (pool: ActivePool): { id: string; at: bigint }[] =>
-  pool.accounts.keys().filter((id) => id.startsWith('L')).map((id) => ({ id, at: liquidationMark(pool, id) })).filter((w) => w.at > 0n).sort((a, b) => (a.at > b.at ? -1 : a.at < b.at ? 1 : 0));
+// CASCADE_STRESS=1: instead of the scripted crash, the risk desk's question on this pool: a 40%
+// crash with the stress defaults (100 mark updates, the default depth model, the fund's adequacy
+// per market), as `ledger stress --shock 400000` would run it.
+if (process.env.CASCADE_STRESS === '1') {
+  const started = process.hrtime.bigint();
+  let last = started;
+  const outcome = runToEnd(stress(state, { liquidatorId: 'engine', movePpm: -400_000 }, benchContext), (progress) => {
+    const now = process.hrtime.bigint();
+    if (now - last < 2_000_000_000n) return;
+    last = now;
+    console.error(progressLine(progress, Number(now - started) / 1e6));
+  });
+  if (E.isLeft(outcome)) throw new Error(outcome.left.message);
+  console.log(describeStress(outcome.right.result, Number(process.hrtime.bigint() - started) / 1e9));
+  process.exit(0);
+}
 
-let watch = watchList(active(state));
+// --- the crash, through the stress engine (domain/stress.ts), acting as oracle and liquidation engine:
+// 40% down over 200 equal multiplicative steps; every liquidatable account is liquidated after each
+// update at the depth model's price (0.2% below the mark, 0.05% deeper for each liquidation already
+// in that step, at most 30%, on the tick and within the market's band).
 let decideNs = 0n;
 let evolveNs = 0n;
-const counts = { adlLossAtMark: 0n, adlDeficitCovered: 0n, adlExcessOverDeficit: 0n, liquidations: 0, withDeficit: 0, adlFills: 0, fundDraws: 0, drawn: 0n, socializations: 0, socialized: 0n, badDebt: 0n, rejected: 0, maxEventsPerCommand: 0 };
-
-const submit = (command: Command): readonly Event[] => {
-  const t0 = process.hrtime.bigint();
-  const decision = decide(command, state, benchContext);
-  const t1 = process.hrtime.bigint();
-  decideNs += t1 - t0;
-  if (E.isLeft(decision)) {
-    counts.rejected++;
-    return [];
-  }
-  for (const event of decision.right) state = evolve(state, event);
-  evolveNs += process.hrtime.bigint() - t1;
-  return decision.right;
-};
-
-let mark = START * ONE;
-const crashStarted = process.hrtime.bigint();
-for (let step = 1; step <= STEPS; step++) {
-  // 40% down over 200 equal multiplicative steps
-  const target = (START * ONE * BigInt(Math.round(1e9 * 0.6 ** (step / STEPS)))) / 1_000_000_000n;
-  mark = target - (target % TICK);
-  submit({ ...envelope('UpdateMarkPrice'), marketId: MARKET, price: mark });
-  let inStep = 0;
-  let rescan = false;
-  while (watch.length > 0 && watch[0]!.at >= mark) {
-    const { id } = watch.shift()!;
-    const pool = active(state);
-    const account = pool.accounts.get(id);
-    if (account === undefined || !isLiquidatable(account, marketsOf(pool))) continue;
-    // depth model: 0.2% below the mark, 0.05% deeper for every liquidation already in this step, at most 30%
-    const discount = BigInt(Math.min(2_000 + 500 * inStep, MAX_SPREAD_PPM));
-    const raw = (mark * (1_000_000n - discount)) / 1_000_000n;
-    // Rounded down to a tick, but never below the market's band (the lowest tick at or above it).
-    const band = (mark * (1_000_000n - BigInt(MAX_SPREAD_PPM)) + 999_999n) / 1_000_000n;
-    const lowest = band + ((TICK - (band % TICK)) % TICK);
-    const floored = raw - (raw % TICK);
-    const events = submit({ ...envelope('Liquidate'), accountId: id, marketId: MARKET, liquidatorId: 'engine', price: floored > lowest ? floored : lowest });
-    inStep++;
-    counts.maxEventsPerCommand = Math.max(counts.maxEventsPerCommand, events.length);
-    for (const event of events) {
-      if (event.type === 'PositionLiquidated') { counts.liquidations++; if (event.deficit > 0n) counts.withDeficit++; }
-      if (event.type === 'PositionsAutoDeleveraged') {
-        counts.adlFills += event.fills.length;
-        counts.adlLossAtMark += event.lossAtMark ?? 0n;
-        counts.adlDeficitCovered += event.deficitCovered ?? 0n;
+let maxEventsPerCommand = 0;
+let adlExcessOverDeficit = 0n;
+const timed: StressEngine = {
+  decide: (command, s, ctx) => {
+    const t0 = process.hrtime.bigint();
+    const decision = decide(command, s, ctx);
+    decideNs += process.hrtime.bigint() - t0;
+    if (E.isRight(decision)) {
+      maxEventsPerCommand = Math.max(maxEventsPerCommand, decision.right.length);
+      for (const event of decision.right) {
+        if (event.type !== 'PositionsAutoDeleveraged') continue;
         // per liquidation: how far ADL's cost to its counterparties exceeded the deficit it covered
         const over = (event.lossAtMark ?? 0n) - (event.deficitCovered ?? 0n);
-        if (over > counts.adlExcessOverDeficit) counts.adlExcessOverDeficit = over;
+        if (over > adlExcessOverDeficit) adlExcessOverDeficit = over;
       }
-      if (event.type === 'InsuranceFundDrawn') { counts.fundDraws++; counts.drawn += event.amount; }
-      if (event.type === 'LossSocialized') { counts.socializations++; counts.socialized += event.amount; rescan = true; }
-      if (event.type === 'BadDebtRecorded') counts.badDebt += event.amount;
     }
-  }
-  // A socialized loss changes everyone's collateral, and so every liquidation mark.
-  if (rescan) watch = watchList(active(state));
+    return decision;
+  },
+  evolve: (s, event) => {
+    const t0 = process.hrtime.bigint();
+    const next = evolve(s, event);
+    evolveNs += process.hrtime.bigint() - t0;
+    return next;
+  },
+};
+const path: bigint[] = [];
+for (let step = 1; step <= STEPS; step++) {
+  const target = (START * ONE * BigInt(Math.round(1e9 * 0.6 ** (step / STEPS)))) / 1_000_000_000n;
+  path.push(target - (target % TICK));
 }
+const scenario: StressScenario = {
+  liquidatorId: 'engine',
+  markets: [{ marketId: MARKET, path }],
+  depth: { baseDiscountPpm: 2_000, stepDiscountPpm: 500, maxDiscountPpm: MAX_SPREAD_PPM },
+  adequacy: process.env.CASCADE_ADEQUACY === '1',
+};
+const crashStarted = process.hrtime.bigint();
+const outcome = runToEnd(stress(state, scenario, benchContext, timed));
 const crashSeconds = Number(process.hrtime.bigint() - crashStarted) / 1e9;
+if (E.isLeft(outcome)) throw new Error(outcome.left.message);
+const { result, state: pool } = outcome.right;
 
-const pool = active(state);
 const left = pool.accounts.values().filter((a) => isLiquidatable(a, marketsOf(pool))).length;
 const violations = checkInvariants(pool);
 const stats = adlRankingStats();
 const fmt = (n: number | bigint) => n.toLocaleString('en-US');
-console.log(`crash: ${STEPS} mark updates, ${START} -> ${mark / ONE}`);
-console.log(`liquidations ${fmt(counts.liquidations)} (${fmt(counts.withDeficit)} below bankruptcy), ADL fills ${fmt(counts.adlFills)}, fund draws ${fmt(counts.fundDraws)} (${fmt(counts.drawn / ONE)} drawn), socialized ${fmt(counts.socialized / ONE)} in ${fmt(counts.socializations)} events, bad debt ${fmt(counts.badDebt / ONE)}, rejected ${fmt(counts.rejected)}`);
-const ratio = counts.adlDeficitCovered === 0n ? 'n/a (no ADL)' : (Number((counts.adlLossAtMark * 1_000_000n) / counts.adlDeficitCovered) / 1e6).toFixed(6);
-console.log(`ADL measured: loss to counterparties against the mark ${formatDecimal(counts.adlLossAtMark)} for ${formatDecimal(counts.adlDeficitCovered)} of deficit covered, ratio ${ratio}; largest excess of loss over deficit in one liquidation ${formatDecimal(counts.adlExcessOverDeficit)} (ledger units of 1e-18: ${counts.adlExcessOverDeficit})`);
-console.log(`ADL ranking: ${fmt(stats.builds)} full builds, ${fmt(stats.patches)} incremental updates; most events in one command ${counts.maxEventsPerCommand}`);
+const whole = (amount: string) => fmt(BigInt(amount.split('.')[0]!));
+console.log(`crash: ${result.marks[0]!.updates} mark updates, ${START} -> ${result.marks[0]!.to}`);
+console.log(`liquidations ${fmt(result.liquidations)} (${fmt(result.belowBankruptcy)} below bankruptcy), ADL fills ${fmt(result.adl.fills)}, fund draws ${fmt(result.fund.draws)} (${whole(result.fund.drawn)} drawn), socialized ${whole(result.socialized.total)} in ${fmt(result.socialized.events)} events, bad debt ${whole(result.badDebt)}, rejected ${fmt(result.refused.count)}`);
+const lossAtMark = units(result.adl.lossAtMark);
+const deficitCovered = units(result.adl.deficitCovered);
+const ratio = deficitCovered === 0n ? 'n/a (no ADL)' : (Number((lossAtMark * 1_000_000n) / deficitCovered) / 1e6).toFixed(6);
+console.log(`ADL measured: loss to counterparties against the mark ${result.adl.lossAtMark} for ${result.adl.deficitCovered} of deficit covered, ratio ${ratio}; largest excess of loss over deficit in one liquidation ${formatDecimal(adlExcessOverDeficit)} (ledger units of 1e-18: ${adlExcessOverDeficit})`);
+console.log(`ADL ranking: ${fmt(stats.builds)} full builds, ${fmt(stats.patches)} incremental updates; most events in one command ${maxEventsPerCommand}`);
 console.log(`decide time ${(Number(decideNs) / 1e9).toFixed(3)} s (target < 3 s), evolve time ${(Number(evolveNs) / 1e9).toFixed(3)} s, wall ${crashSeconds.toFixed(1)} s`);
 console.log(`after the crash: ${left} accounts still liquidatable, invariant violations: ${violations.length === 0 ? 'none' : violations.map((v) => v.message).join('; ')}`);
+if (result.adequacy.length > 0) console.log(`adequacy: ${result.adequacy.map((a) => `${a.marketId} absorbs a ${a.direction === 'down' ? 'fall' : 'rise'} of ${a.absorbedPpm / 10_000}%`).join(', ')}`);
