@@ -665,7 +665,7 @@ const reported = async (subcommand: () => number | Promise<number>, prefix = '')
   }
 };
 
-const subcommands = ['run', 'audit', 'serve', 'principal', 'keygen', 'help'];
+const subcommands = ['run', 'audit', 'serve', 'stress', 'principal', 'keygen', 'nats-config', 'nats-reset', 'help'];
 
 /** The part of the usage about one subcommand (all its forms), with the exit statuses. */
 export const helpOf = (command: string): string => {

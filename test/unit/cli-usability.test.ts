@@ -16,7 +16,7 @@ import { EXAMPLE_ROOT_GOVERNORS_FILE, exampleRootGovernors } from '../support/ex
 const ledger = (args: string[]) => spawnSync(process.execPath, ['bin/ledger.js', ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DATA_DIR: mkdtempSync(join(tmpdir(), 'ledger-help-')) } });
 
 describe('--help', () => {
-  it.each(['run', 'audit', 'serve', 'principal', 'keygen'])('ledger %s --help shows its usage, exits 0 and starts nothing', (command) => {
+  it.each(['run', 'audit', 'serve', 'stress', 'principal', 'keygen', 'nats-config', 'nats-reset'])('ledger %s --help shows its usage, exits 0 and starts nothing', (command) => {
     const result = ledger([command, '--help']);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`ledger ${command}`);
