@@ -12,7 +12,10 @@ import { encodeEvent, type Event } from './events.js';
 import { canonicalJson, signatureError, type GovernanceCommand } from './governance.js';
 import type { PoolState } from './state.js';
 
-const governanceCommandOf = (event: Event): GovernanceCommand | undefined => {
+/** The events that record a governance approval (each carries the command exactly as signed). */
+export type GovernanceEvent = Extract<Event, { readonly type: 'PoolCreated' | 'MarketListed' | 'ParametersChanged' | 'TrancheAdded' | 'Recapitalized' | 'FundPaidOut' }>;
+
+export const isGovernanceEvent = (event: Event): event is GovernanceEvent => {
   switch (event.type) {
     case 'PoolCreated':
     case 'MarketListed':
@@ -20,11 +23,13 @@ const governanceCommandOf = (event: Event): GovernanceCommand | undefined => {
     case 'TrancheAdded':
     case 'Recapitalized':
     case 'FundPaidOut':
-      return event.signedCommand;
+      return true;
     default:
-      return undefined;
+      return false;
   }
 };
+
+const governanceCommandOf = (event: Event): GovernanceCommand | undefined => (isGovernanceEvent(event) ? event.signedCommand : undefined);
 
 export const sameGovernors = (a: Governors, b: Governors): boolean =>
   a.threshold === b.threshold && a.publicKeys.length === b.publicKeys.length && [...a.publicKeys].sort().join() === [...b.publicKeys].sort().join();

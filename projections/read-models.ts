@@ -8,9 +8,9 @@
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
 import {
-  adlQueue, encodeEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  adlQueue, encodeEvent, isGovernanceEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type ActivePool, type Event, type PoolState,
+  type ActivePool, type Event, type GovernanceEvent, type PoolState,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
@@ -192,7 +192,7 @@ export interface Movement {
 
 /** A governance change as the log recorded it, with who signed it. */
 export interface GovernanceChange {
-  readonly type: 'PoolCreated' | 'MarketListed' | 'ParametersChanged' | 'TrancheAdded' | 'Recapitalized' | 'FundPaidOut';
+  readonly type: GovernanceEvent['type'];
   /** 0 for the pool's creation. */
   readonly governanceSeq: number;
   readonly position: string;
@@ -465,22 +465,12 @@ const recordMovements = (aggregates: PoolAggregates, event: Event, position: str
 
 /** The change a governance event records, or undefined for other events. */
 const governanceChange = (event: Event, position: string, timestamp: number): GovernanceChange | undefined => {
-  switch (event.type) {
-    case 'PoolCreated':
-    case 'MarketListed':
-    case 'ParametersChanged':
-    case 'TrancheAdded':
-    case 'Recapitalized':
-    case 'FundPaidOut': {
-      const { type: _type, schemaVersion: _version, signedCommand: _signed, postings: _postings, governanceSeq: _seq, ...changes } = encodeEvent(event) as Record<string, unknown>;
-      return {
-        type: event.type, governanceSeq: event.type === 'PoolCreated' ? 0 : event.governanceSeq, position, timestamp,
-        signers: event.signedCommand.signatures.map((s) => s.publicKey), changes,
-      };
-    }
-    default:
-      return undefined;
-  }
+  if (!isGovernanceEvent(event)) return undefined;
+  const { type: _type, schemaVersion: _version, signedCommand: _signed, postings: _postings, governanceSeq: _seq, ...changes } = encodeEvent(event) as Record<string, unknown>;
+  return {
+    type: event.type, governanceSeq: event.type === 'PoolCreated' ? 0 : event.governanceSeq, position, timestamp,
+    signers: event.signedCommand.signatures.map((s) => s.publicKey), changes,
+  };
 };
 
 /** A history point as kept: exact figures, formatted only when read (an event must stay cheap). */
