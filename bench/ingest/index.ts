@@ -8,14 +8,15 @@
 // every producer role in the service's principals file, so the intake's checks run as in production.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AckPolicy, connect, type NatsConnection } from 'nats';
 import { encodeCommand, type Command } from '../../domain/index.js';
 import { commandSubject } from '../../services/bus/nats-intake.js';
-import { writePrincipals } from '../../services/auth/principals.js';
+import { addPrincipal, writePrincipals } from '../../services/auth/principals.js';
 import { exited, freePort, listening, NatsServer } from '../../test/support/nats-server.js';
 import { POOL_ID, benchContext, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
 
@@ -56,10 +57,14 @@ const submitAll = async (nc: NatsConnection, commands: ReadonlyArray<Command>) =
 const dir = mkdtempSync(join(tmpdir(), 'ledger-bench-ingest-'));
 const natsServer = await NatsServer.start(dir);
 const url = natsServer.url;
-writePrincipals(join(dir, 'principals.json'), {
+// A reader of every pool too, whose token reads the service's metrics.
+const withReader = addPrincipal({
   version: 1,
   principals: [{ id: PRINCIPAL, roles: ['governance-relay', 'custody', 'oracle', 'matching-engine', 'liquidation-engine', 'lp-gateway'], pools: ['*'], nats: { user: PRINCIPAL } }],
-});
+}, { id: 'bench-metrics', roles: ['reader'], pools: ['*'] });
+if (E.isLeft(withReader)) throw new Error(withReader.left.message);
+writePrincipals(join(dir, 'principals.json'), withReader.right.file);
+const metricsToken = withReader.right.token;
 try {
   // The service runs in a process of its own, as in production: producers are elsewhere.
   const httpPort = await freePort();
@@ -81,9 +86,7 @@ try {
   const statuses = await submitAll(nc, trades);
   const endToEnd = trades.length / (Number(process.hrtime.bigint() - started) / 1e9);
   // How the writer batched them (group commit), from the service's own metrics.
-  // As the operator the first start created (metrics need a principal that reads every pool).
-  const operatorToken = readFileSync(join(dir, 'operator.token'), 'utf8').trim();
-  const metrics = await (await fetch(`${address}/metrics`, { headers: { authorization: `Bearer ${operatorToken}` } })).text();
+  const metrics = await (await fetch(`${address}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
   const metric = (name: string) => Number(/^(\S+) (\S+)$/m.exec(metrics.split('\n').filter((l) => l.startsWith(`${name} `)).join('\n'))?.[2] ?? NaN);
   const appends = metric('ledger_append_batch_events_count');
   const appendSeconds = metric('ledger_append_seconds_sum');
