@@ -232,7 +232,7 @@ export const fundFigures = (pool: ActivePool, aggregates: PoolAggregates) => {
     coveragePpm: pool.openInterest === 0n ? null : Number((fundAssets(pool) * 1_000_000n) / pool.openInterest),
     treasury: quote(pool.treasury), badDebt: quote(pool.badDebt),
     draws: { count: aggregates.draws.count, total: quote(aggregates.draws.total) },
-    adl: { ...aggregates.adl },
+    adl: { count: aggregates.adl.count, fills: aggregates.adl.fills },
     socialized: { count: aggregates.socialized.count, total: quote(aggregates.socialized.total) },
   };
 };
