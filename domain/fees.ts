@@ -11,13 +11,13 @@ import { fundAssets, type ActivePool } from './state.js';
  */
 export const fundFeeShare = (pool: ActivePool): Ppm => {
   const { baseFundSharePpm: base, maxFundSharePpm: top, targetCoveragePpm: target } = pool.feeShare;
-  const oi = pool.openInterest;
-  if (oi === 0n || target === 0 || top <= base) return base;
-  const assets = fundAssets(pool);
-  const targetTimesOi = BigInt(target) * oi;
-  if (assets * PPM >= targetTimesOi) return base;
+  const assetsTimesPpm = fundAssets(pool) * PPM;
+  const targetTimesOi = BigInt(target) * pool.openInterest;
+  // No open interest or no target counts as covered (0 >= 0); top >= base is a parameter rule, and
+  // top = base gives a discount of zero.
+  if (assetsTimesPpm >= targetTimesOi) return base;
   // share = top - (top - base) * coverage / target, coverage = assets * 1e6 / oi
-  const discount = mulDivFloor(BigInt(top - base), assets * PPM, targetTimesOi);
+  const discount = mulDivFloor(BigInt(top - base), assetsTimesPpm, targetTimesOi);
   return top - Number(discount);
 };
 
@@ -43,7 +43,6 @@ export const fundIncomePostings = (pool: ActivePool, from: LedgerAccount, amount
  * the tranches, the rest to the treasury.
  */
 export const feePostings = (pool: ActivePool, accountId: string, fee: Amount, fundSharePpm: Ppm): Posting[] => {
-  if (fee === 0n) return [];
   const from = { kind: 'collateral', accountId } as const;
   const toFund = ppmOfFloor(fee, fundSharePpm);
   const postings = fundIncomePostings(pool, from, toFund);
