@@ -603,6 +603,8 @@ export function* stress(
     const up = last !== undefined ? last > start.markets.get(marketId)!.mark : (entry?.movePpm ?? scenario.movePpm ?? -1) > 0;
     return up ? 'up' : 'down';
   };
+  // Counts for the progress estimate only (small integers: ppm over a ppm resolution, bisection
+  // rounds); no money goes through these floats.
   const levels = (marketId: string) => Math.floor((direction(marketId) === 'down' ? MAX_FALL_PPM : MAX_RISE_PPM) / resolution);
   runner.progress.stepsPlanned += adequacyMarkets.reduce((sum, id) => sum + Math.ceil(Math.log2(levels(id) + 1)) * (scenario.steps ?? DEFAULT_STEPS), 0);
 

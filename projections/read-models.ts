@@ -229,7 +229,6 @@ export interface PoolAggregates {
   readonly payouts: { count: number; total: bigint; history: ReadonlyArray<PayoutRecord> };
   readonly socialized: { count: number; total: bigint };
   readonly deficits: { count: number; total: bigint };
-  badDebtRecorded: bigint;
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
   /** Replaced, never changed in place, so documents can share it. */
@@ -486,7 +485,6 @@ interface RawSample {
   readonly adl: { readonly count: number; readonly fills: number; readonly lossAtMark: bigint; readonly deficitCovered: bigint };
   readonly deficits: { readonly count: number; readonly total: bigint };
   readonly socialized: { readonly count: number; readonly total: bigint };
-  readonly badDebtRecorded: bigint;
   readonly badDebt: bigint;
   readonly stressDeficit: bigint;
 }
@@ -497,7 +495,7 @@ const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, 
   tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
   fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
   draws: { ...aggregates.draws }, adl: { ...aggregates.adl }, deficits: { ...aggregates.deficits }, socialized: { ...aggregates.socialized },
-  badDebtRecorded: aggregates.badDebtRecorded, badDebt: pool.badDebt, stressDeficit: stress,
+  badDebt: pool.badDebt, stressDeficit: stress,
 });
 
 const formatSample = (s: RawSample): FundHealthSample => ({
@@ -553,7 +551,7 @@ export const projectEvent = (
       state: initialState,
       aggregates: {
         draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
-        deficits: { count: 0, total: 0n }, badDebtRecorded: 0n, payouts: { count: 0, total: 0n, history: [] },
+        deficits: { count: 0, total: 0n }, payouts: { count: 0, total: 0n, history: [] },
         income: new Map(), losses: new Map(), series: [], histories: new Map(), movements: new Map(), governance: [],
         timelines: { '1m': [], '1h': [], '1d': [] },
       },
@@ -625,9 +623,6 @@ export const projectEvent = (
         aggregates.deficits.count++;
         aggregates.deficits.total += event.deficit;
       }
-      break;
-    case 'BadDebtRecorded':
-      aggregates.badDebtRecorded += event.amount;
       break;
     default:
       break;
