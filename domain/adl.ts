@@ -9,7 +9,8 @@
 import { largestRemainderSplit, pow10, abs, floorDiv, ONE } from './money.js';
 import { unsettledFunding, type MarketLookup } from './margin.js';
 import type { PersistentMap } from './persistent-map.js';
-import type { Account, ActivePool, Market } from './state.js';
+import { SlotHeap } from './slot-heap.js';
+import { positionIn, settledIndexOf, type Account, type ActivePool, type Market } from './state.js';
 
 export type PositionSide = 'long' | 'short';
 
@@ -38,13 +39,17 @@ const rankable = (p: RankedPosition): boolean => p.equity > 0n && p.basis > 0n;
 export const adlEligible = rankable;
 
 // Each float conversion and operation errs by at most 2^-53 relative; the estimate takes four
-// conversions and three operations, so its relative error stays below 1e-15. Scores further apart
-// than this margin are ordered by their estimates; closer ones by exact bigint arithmetic.
+// conversions and three operations, so its relative error stays below 1e-15 while it stays clear
+// of the float range's ends (below UNDERFLOW the relative error grows; past 1e308, Infinity or
+// NaN). Scores further apart than this margin are ordered by their estimates; closer ones, and
+// any outside the range, by exact bigint arithmetic.
 const FLOAT_MARGIN = 1e-12;
+/** Far above the smallest normal double (2.2e-308): an estimate that underflowed errs by less. */
+const UNDERFLOW = 1e-290;
 
-/** The float estimate of the score uPnL * notional / (basis * equity); 0 when not rankable. */
+/** The float estimate of the score (uPnL / basis) * (notional / equity); 0 when not rankable. */
 export const scoreEstimate = (unrealizedPnl: bigint, notional: bigint, basis: bigint, equity: bigint): number =>
-  equity > 0n && basis > 0n ? (Number(unrealizedPnl) * Number(notional)) / (Number(basis) * Number(equity)) : 0;
+  equity > 0n && basis > 0n ? (Number(unrealizedPnl) / Number(basis)) * (Number(notional) / Number(equity)) : 0;
 
 /** Negative when `a` is deleveraged before `b`. Exact: equal to comparing the rational scores. */
 export const compareAdlPriority = (a: RankedPosition, b: RankedPosition): number => {
@@ -55,7 +60,8 @@ export const compareAdlPriority = (a: RankedPosition, b: RankedPosition): number
     const da = a.approximateScore;
     const db = b.approximateScore;
     const difference = da - db;
-    if (Math.abs(difference) > FLOAT_MARGIN * Math.max(Math.abs(da), Math.abs(db))) return difference > 0 ? -1 : 1;
+    const scale = Math.max(Math.abs(da), Math.abs(db));
+    if (scale > UNDERFLOW && Math.abs(difference) > FLOAT_MARGIN * scale) return difference > 0 ? -1 : 1;
     // a.u * a.n / (a.basis * a.equity) vs the same for b, all denominators positive
     const left = a.unrealizedPnl * a.notional * b.basis * b.equity;
     const right = b.unrealizedPnl * b.notional * a.basis * a.equity;
@@ -99,32 +105,43 @@ const rankedPosition = (account: Account, market: Market, markets: MarketLookup)
 
 const sideOf = (size: bigint): PositionSide => (size > 0n ? 'long' : 'short');
 
-// The ranking of one side of one market is cached between liquidations. Within one mark epoch
-// it stays valid except for accounts changed since it was built, which the rerooting account map
-// lists exactly: their old entries are skipped and their new ones kept in a small sorted side
-// list, merged with the main list on the fly. A new mark epoch re-sorts the previous order with
-// fresh scores (nearly sorted input, which the built-in sort handles in near-linear time). It is
-// a memo of a pure function: the ranking is always the one a fresh build would give (a property
-// test checks it). The account map it was built from is held weakly, so the cache never keeps old
-// versions of the pool alive; when that version is gone, the ranking is rebuilt.
-interface RankingCache {
-  readonly markEpoch: number;
-  /** The version of the account map the cache is up to date with (held weakly). */
-  accounts: WeakRef<PersistentMap<string, Account>>;
-  /** Sorted when built; entries of superseded accounts are skipped. */
-  readonly main: ReadonlyArray<RankedPosition>;
-  /** main[0 .. head) are all superseded. */
-  head: number;
-  /** Accounts whose entry in `main` is out of date. Only grows within one cache. */
-  readonly superseded: Set<string>;
-  /** Current entries of the superseded accounts that still hold a position on this side, sorted. */
-  readonly side: RankedPosition[];
-}
-const rankingCaches = new Map<string, RankingCache>();
-const stats = { builds: 0, patches: 0 };
+// --- the ranking of one side of one market ---------------------------------------------------
+//
+// Cached between liquidations: a memo of a pure function of the pool (it always equals the full
+// exact sort, adlRankingUncached; a property test checks it). Per mark epoch (a fingerprint of
+// every market's mark and funding index), each position gets an interval [low, high] that
+// certainly holds its score, computed in floats from its figures kept in typed arrays. The
+// ranking is then produced lazily, a batch at a time: quickselect finds the k-th largest `low`
+// among the positions not yet ranked; only those whose `high` reaches it can be among the next k,
+// so only they get exact (bigint) figures and are sorted with the exact comparator. Within an
+// epoch, the accounts changed since (listed exactly by the rerooting account map) are re-scored
+// and put back: into the exactly sorted prefix by binary search when they rank before its last
+// entry, otherwise with the unsorted rest. Consumers read only the top of the queue, so the
+// sorted prefix stays about as long as what they read.
 
-/** How often rankings were built from scratch and patched (for benchmarks and diagnostics). */
-export const adlRankingStats = (): { readonly builds: number; readonly patches: number } => ({ ...stats });
+/** Where a position is: not on this side, waiting unsorted, or in the exactly sorted prefix. */
+const ABSENT = 0;
+const WAITING = 1;
+const RANKED = 2;
+
+/**
+ * Bound on the relative error of the float figures. Each bigint conversion and float operation
+ * errs by at most 2^-53 relative; a figure is at most a dozen of them away from its inputs, so its
+ * error stays below 1e-14 of the sum of the magnitudes that went into it. 1e-12 leaves room.
+ */
+const RELATIVE_ERROR = 1e-12;
+/** Each floor division (value, funding) is off by less than one ledger unit; 4 covers both with room. */
+const FLOOR_ERROR = 4;
+/** The fewest positions sorted exactly at a time (then twice the sorted prefix). */
+const BATCH = 32;
+
+const stats = { builds: 0, patches: 0, exactFigures: 0 };
+
+/**
+ * How often rankings were re-scored for a new mark epoch, patched within one, and how many exact
+ * figures they computed (for benchmarks and diagnostics).
+ */
+export const adlRankingStats = (): { readonly builds: number; readonly patches: number; readonly exactFigures: number } => ({ ...stats });
 
 /** Binary search for where `entry` belongs in a sorted ranking. */
 const insertionPoint = (ranking: ReadonlyArray<RankedPosition>, entry: RankedPosition): number => {
@@ -138,118 +155,339 @@ const insertionPoint = (ranking: ReadonlyArray<RankedPosition>, entry: RankedPos
   return lo;
 };
 
-function* merged(cache: RankingCache): Generator<RankedPosition> {
-  const { main, side, superseded } = cache;
-  while (cache.head < main.length && superseded.has(main[cache.head]!.accountId)) cache.head++;
-  let i = cache.head;
-  let j = 0;
-  for (;;) {
-    while (i < main.length && superseded.has(main[i]!.accountId)) i++;
-    if (i >= main.length && j >= side.length) return;
-    if (j >= side.length || (i < main.length && compareAdlPriority(main[i]!, side[j]!) <= 0)) yield main[i++]!;
-    else yield side[j++]!;
-  }
-}
-
-const onSide = (ranked: RankedPosition | undefined, side: PositionSide): RankedPosition | undefined =>
-  ranked !== undefined && sideOf(ranked.size) === side ? ranked : undefined;
-
-const rankedIn = (pool: ActivePool, market: Market, side: PositionSide, markets: MarketLookup) => (accountId: string): RankedPosition | undefined => {
-  const account = pool.accounts.get(accountId);
-  return account === undefined ? undefined : onSide(rankedPosition(account, market, markets), side);
+const sameMarks = (known: ReadonlyMap<string, Market>, pool: ActivePool): boolean => {
+  const markets = pool.markets.values();
+  return markets.length === known.size && markets.every((m) => {
+    const k = known.get(m.marketId);
+    return k !== undefined && k.mark === m.mark && k.fundingIndex === m.fundingIndex;
+  });
 };
 
-/**
- * A fresh ranking. With a previous ranking of the same pool and the list of accounts changed since
- * it, unchanged accounts are re-scored from the account objects it already holds, in its order.
- */
-const build = (
-  pool: ActivePool,
-  market: Market,
-  side: PositionSide,
-  markets: MarketLookup,
-  previous: RankingCache | undefined,
-  changedSincePrevious: ReadonlyArray<string> | undefined,
-): RankedPosition[] => {
-  stats.builds++;
-  const ranking: RankedPosition[] = [];
-  if (previous !== undefined && changedSincePrevious !== undefined) {
-    const changed = new Set(changedSincePrevious);
-    for (const p of merged(previous)) {
-      if (changed.has(p.accountId)) continue;
-      const ranked = onSide(rankedPosition(p.account, market, markets), side);
-      if (ranked !== undefined) ranking.push(ranked);
-    }
-    const score = rankedIn(pool, market, side, markets);
-    for (const accountId of changed) {
-      const ranked = score(accountId);
-      if (ranked !== undefined) ranking.push(ranked);
-    }
-  } else {
-    const score = rankedIn(pool, market, side, markets);
-    for (const accountId of pool.positionHolders.get(market.marketId)?.values() ?? []) {
-      const ranked = score(accountId);
-      if (ranked !== undefined) ranking.push(ranked);
-    }
-  }
-  // Nearly sorted when it starts from the previous order: the built-in sort is adaptive.
-  return ranking.sort(compareAdlPriority);
-};
-
-/** The cached ranking of one side of a market, brought up to date with the pool. */
-const currentRanking = (pool: ActivePool, market: Market, side: PositionSide): RankingCache => {
-  const markets: MarketLookup = (id) => pool.markets.get(id);
-  const key = `${pool.poolId}\u0000${market.marketId}\u0000${side}`;
-  const cached = rankingCaches.get(key);
-  const builtFrom = cached?.accounts.deref();
-  const sameEpoch = cached !== undefined && cached.markEpoch === pool.markEpoch;
-  // Past a few changes per eight ranked positions, rebuilding is as cheap as patching.
-  const budget = cached === undefined ? 0 : Math.max(64, cached.main.length >>> 3);
-  const changed = builtFrom === undefined ? undefined : pool.accounts.keysChangedSince(builtFrom, sameEpoch ? budget : cached!.main.length);
-  if (cached !== undefined && sameEpoch && changed !== undefined && cached.side.length + changed.length <= budget) {
-    if (changed.length > 0) {
-      stats.patches++;
-      for (const accountId of new Set(changed)) {
-        cached.superseded.add(accountId);
-        const old = cached.side.findIndex((p) => p.accountId === accountId);
-        if (old >= 0) cached.side.splice(old, 1);
-        const ranked = onSide(pool.accounts.get(accountId) === undefined ? undefined : rankedPosition(pool.accounts.get(accountId)!, market, markets), side);
-        if (ranked !== undefined) cached.side.splice(insertionPoint(cached.side, ranked), 0, ranked);
-      }
-      cached.accounts = new WeakRef(pool.accounts);
-    }
-    return cached;
-  }
-  const next: RankingCache = {
-    markEpoch: pool.markEpoch,
-    accounts: new WeakRef(pool.accounts),
-    main: build(pool, market, side, markets, cached, changed),
-    head: 0,
-    superseded: new Set(),
-    side: [],
-  };
-  rankingCaches.set(key, next);
+const grown = <A extends Float64Array | Uint8Array>(array: A, capacity: number): A => {
+  const next = new (array.constructor as new (n: number) => A)(capacity);
+  next.set(array);
   return next;
 };
 
-/** Positions on one side of a market in ADL order (first is deleveraged first), lazily. */
-export const adlOrder = (pool: ActivePool, marketId: string, side: PositionSide): Iterable<RankedPosition> => {
-  const market = pool.markets.get(marketId);
-  return market === undefined ? [] : merged(currentRanking(pool, market, side));
+class SideRanking {
+  /** The exact top of the ranking, in order; every waiting position ranks after all of it. */
+  readonly ranked: RankedPosition[] = [];
+  /** Grows whenever the ranking changes other than by the sorted prefix growing at its end. */
+  changes = 0;
+  /** The account map version the ranking is up to date with (held weakly, so no old pool is kept alive). */
+  private accounts: WeakRef<PersistentMap<string, Account>> | undefined;
+  /** The markets of the epoch: only their marks and funding indices are read. */
+  private marketById: ReadonlyMap<string, Market> = new Map();
+  private readonly lookup: MarketLookup = (id) => this.marketById.get(id);
+  private mark = 0;
+  private fundingIndex = 0;
+  private readonly slotOf = new Map<string, number>();
+  private readonly free: number[] = [];
+  private slots = 0;
+  private readonly holders: (Account | undefined)[] = [];
+  private readonly exact: (RankedPosition | undefined)[] = [];
+  /** Struct of arrays by slot: the position's figures as floats, and its score interval. */
+  private size = new Float64Array(64);
+  private entry = new Float64Array(64);
+  private collateral = new Float64Array(64);
+  private settled = new Float64Array(64);
+  private low = new Float64Array(64);
+  private high = new Float64Array(64);
+  /** 1 when the account's only position is this one: scored from the floats alone. */
+  private single = new Uint8Array(64);
+  private rankable = new Uint8Array(64);
+  private where = new Uint8Array(64);
+  /** Waiting rankable positions by the low and by the high end of their score interval. */
+  private readonly byLow = new SlotHeap<number>((slot) => this.low[slot]!);
+  private readonly byHigh = new SlotHeap<number>((slot) => this.high[slot]!);
+  /** Waiting unrankable positions (each slot at most once, as `listed` says; stale ones are skipped). */
+  private unrankable: number[] = [];
+  private listed = new Uint8Array(64);
+
+  constructor(private readonly marketId: string, private readonly side: PositionSide) {}
+
+  /** Brings the ranking up to date with `pool`. */
+  sync(pool: ActivePool): void {
+    const before = this.accounts?.deref();
+    const newEpoch = !sameMarks(this.marketById, pool);
+    if (before === pool.accounts && !newEpoch) return;
+    const changed = before === undefined ? undefined : pool.accounts.keysChangedSince(before, Math.max(64, this.slotOf.size));
+    if (newEpoch) this.marketById = new Map(pool.markets.entries());
+    if (changed === undefined) {
+      this.slotOf.clear();
+      this.free.length = 0;
+      this.slots = 0;
+      for (const accountId of pool.positionHolders.get(this.marketId)?.values() ?? []) this.load(accountId, pool.accounts.get(accountId));
+    } else if (newEpoch) {
+      for (const accountId of changed) this.load(accountId, pool.accounts.get(accountId));
+    } else {
+      stats.patches++;
+      this.changes++;
+      for (const accountId of new Set(changed)) this.patch(accountId, pool.accounts.get(accountId));
+    }
+    if (changed === undefined || newEpoch) this.rescore();
+    this.accounts = new WeakRef(pool.accounts);
+  }
+
+  /** The position at `index` of the ranking (0 is deleveraged first), sorting more as needed. */
+  at(index: number): RankedPosition | undefined {
+    while (index >= this.ranked.length && this.extend());
+    return this.ranked[index];
+  }
+
+  /** Takes the account's figures (or frees its slot when it has no position on this side); its slot or -1. */
+  private load(accountId: string, account: Account | undefined): number {
+    let slot = this.slotOf.get(accountId);
+    const position = account === undefined ? undefined : positionIn(account, this.marketId);
+    if (position === undefined || sideOf(position.size) !== this.side) {
+      if (slot !== undefined) {
+        this.slotOf.delete(accountId);
+        this.where[slot] = ABSENT;
+        this.holders[slot] = undefined;
+        this.exact[slot] = undefined;
+        this.free.push(slot);
+      }
+      return -1;
+    }
+    if (slot === undefined) {
+      slot = this.free.pop() ?? this.newSlot();
+      this.slotOf.set(accountId, slot);
+    }
+    this.holders[slot] = account;
+    this.exact[slot] = undefined;
+    this.single[slot] = account!.positions.length === 1 ? 1 : 0;
+    this.size[slot] = Number(position.size);
+    this.entry[slot] = Number(position.entryNotional);
+    this.collateral[slot] = Number(account!.collateral);
+    this.settled[slot] = Number(settledIndexOf(position));
+    return slot;
+  }
+
+  private newSlot(): number {
+    const slot = this.slots++;
+    if (slot === this.size.length) {
+      const capacity = 2 * slot;
+      this.size = grown(this.size, capacity);
+      this.entry = grown(this.entry, capacity);
+      this.collateral = grown(this.collateral, capacity);
+      this.settled = grown(this.settled, capacity);
+      this.low = grown(this.low, capacity);
+      this.high = grown(this.high, capacity);
+      this.single = grown(this.single, capacity);
+      this.rankable = grown(this.rankable, capacity);
+      this.where = grown(this.where, capacity);
+      this.listed = grown(this.listed, capacity);
+    }
+    return slot;
+  }
+
+  /** A new epoch: every position re-scored and waiting. */
+  private rescore(): void {
+    stats.builds++;
+    this.changes++;
+    this.ranked.length = 0;
+    this.unrankable = [];
+    this.listed.fill(0);
+    const market = this.marketById.get(this.marketId)!;
+    this.mark = Number(market.mark);
+    this.fundingIndex = Number(market.fundingIndex);
+    const rankable: number[] = [];
+    for (const slot of this.slotOf.values()) {
+      this.exact[slot] = undefined;
+      this.score(slot);
+      this.where[slot] = WAITING;
+      if (this.rankable[slot] === 1) rankable.push(slot);
+      else this.listUnrankable(slot);
+    }
+    this.byLow.reset(rankable);
+    this.byHigh.reset([...rankable]);
+  }
+
+  /**
+   * The slot's score interval and whether it is rankable. From the floats when the account holds
+   * only this position and the floats decide rankability; otherwise from the exact figures.
+   */
+  private score(slot: number): void {
+    if (this.single[slot] === 1) {
+      const size = this.size[slot]!;
+      const entry = this.entry[slot]!;
+      const collateral = this.collateral[slot]!;
+      const settled = this.settled[slot]!;
+      const value = (size * this.mark) / 1e18;
+      const unrealized = value - entry;
+      const equity = collateral + unrealized - (size * (this.fundingIndex - settled)) / 1e18;
+      const basis = Math.abs(entry);
+      const notional = Math.abs(value);
+      // Every figure below is a sum of some of these magnitudes, each within RELATIVE_ERROR.
+      const error = RELATIVE_ERROR * (Math.abs(collateral) + notional + basis + (Math.abs(size) * (Math.abs(this.fundingIndex) + Math.abs(settled))) / 1e18) + FLOOR_ERROR;
+      if (basis === 0 || equity + error <= 0) {
+        this.rankable[slot] = 0;
+        return;
+      }
+      if (equity - error > 0) {
+        // score = uPnL * notional / (basis * equity) over the box of the figures' bounds (notional >= 0, denominator > 0)
+        const uLow = unrealized - error;
+        const uHigh = unrealized + error;
+        const nLow = Math.max(notional - error, 0);
+        const nHigh = notional + error;
+        const dLow = Math.max(basis - error, 1) * (equity - error);
+        const dHigh = (basis + error) * (equity + error);
+        const pLow = Math.min(uLow * nLow, uLow * nHigh);
+        const pHigh = Math.max(uHigh * nLow, uHigh * nHigh);
+        const low = pLow / (pLow < 0 ? dLow : dHigh);
+        const high = pHigh / (pHigh < 0 ? dHigh : dLow);
+        if (Number.isFinite(low) && Number.isFinite(high)) {
+          this.rankable[slot] = 1;
+          this.low[slot] = low - Math.abs(low) * RELATIVE_ERROR - UNDERFLOW;
+          this.high[slot] = high + Math.abs(high) * RELATIVE_ERROR + UNDERFLOW;
+          return;
+        }
+      }
+    }
+    const exact = this.exactAt(slot);
+    this.rankable[slot] = rankable(exact) ? 1 : 0;
+    const margin = Math.abs(exact.approximateScore) * RELATIVE_ERROR + UNDERFLOW;
+    const finite = Number.isFinite(margin);
+    this.low[slot] = finite ? exact.approximateScore - margin : -Infinity;
+    this.high[slot] = finite ? exact.approximateScore + margin : Infinity;
+  }
+
+  private exactAt(slot: number): RankedPosition {
+    let exact = this.exact[slot];
+    if (exact === undefined) {
+      stats.exactFigures++;
+      exact = rankedPosition(this.holders[slot]!, this.lookup(this.marketId)!, this.lookup)!;
+      this.exact[slot] = exact;
+    }
+    return exact;
+  }
+
+  private wait(slot: number): void {
+    this.where[slot] = WAITING;
+    if (this.rankable[slot] === 1) {
+      this.byLow.push(slot);
+      this.byHigh.push(slot);
+    } else this.listUnrankable(slot);
+  }
+
+  private listUnrankable(slot: number): void {
+    if (this.listed[slot] === 0) {
+      this.listed[slot] = 1;
+      this.unrankable.push(slot);
+    }
+  }
+
+  /** An account changed within the epoch: out of the ranking, then back in with its new figures. */
+  private patch(accountId: string, account: Account | undefined): void {
+    const old = this.slotOf.get(accountId);
+    if (old !== undefined) {
+      if (this.holders[old] === account) return;
+      if (this.where[old] === RANKED) this.ranked.splice(insertionPoint(this.ranked, this.exact[old]!), 1);
+      this.byLow.remove(old);
+      this.byHigh.remove(old);
+      this.where[old] = ABSENT;
+    }
+    const slot = this.load(accountId, account);
+    if (slot < 0) return;
+    this.score(slot);
+    const exact = this.exactAt(slot);
+    const last = this.ranked[this.ranked.length - 1];
+    if (last !== undefined && compareAdlPriority(exact, last) < 0) {
+      this.ranked.splice(insertionPoint(this.ranked, exact), 0, exact);
+      this.where[slot] = RANKED;
+    } else this.wait(slot);
+  }
+
+  /**
+   * Sorts the next batch of waiting positions onto the ranked prefix; false when none is left.
+   * Rankable ones first: with `cut` the k-th largest low, a position whose high is below it is
+   * outranked by the k positions whose low reaches it, so the next k are among those whose high
+   * reaches the cut. Those of them not taken wait again. Unrankable ones come after all of them,
+   * all at once.
+   */
+  private extend(): boolean {
+    const batch = Math.max(BATCH, this.ranked.length);
+    const chosen: number[] = [];
+    let cut = Infinity;
+    while (chosen.length < batch && this.byLow.size > 0) {
+      const slot = this.byLow.top()!;
+      this.byLow.remove(slot);
+      this.byHigh.remove(slot);
+      cut = this.low[slot]!;
+      chosen.push(slot);
+    }
+    while (this.byHigh.size > 0 && this.high[this.byHigh.top()!]! >= cut) {
+      const slot = this.byHigh.top()!;
+      this.byHigh.remove(slot);
+      this.byLow.remove(slot);
+      chosen.push(slot);
+    }
+    if (chosen.length === 0) {
+      for (const slot of this.unrankable) {
+        this.listed[slot] = 0;
+        if (this.where[slot] === WAITING) chosen.push(slot);
+      }
+      this.unrankable = [];
+    }
+    for (const slot of chosen) this.exactAt(slot);
+    chosen.sort((a, b) => compareAdlPriority(this.exact[a]!, this.exact[b]!));
+    const take = Math.min(batch, chosen.length);
+    for (let i = 0; i < chosen.length; i++) {
+      if (i < take || this.rankable[chosen[i]!] === 0) {
+        this.ranked.push(this.exact[chosen[i]!]!);
+        this.where[chosen[i]!] = RANKED;
+      } else this.wait(chosen[i]!);
+    }
+    return chosen.length > 0;
+  }
+}
+
+const rankings = new Map<string, SideRanking>();
+
+/** The cached ranking of one side of a market, brought up to date with the pool. */
+const rankingOf = (pool: ActivePool, marketId: string, side: PositionSide): SideRanking => {
+  const key = `${pool.poolId}\u0000${marketId}\u0000${side}`;
+  let ranking = rankings.get(key);
+  if (ranking === undefined) {
+    ranking = new SideRanking(marketId, side);
+    rankings.set(key, ranking);
+  }
+  ranking.sync(pool);
+  return ranking;
 };
+
+function* ordered(pool: ActivePool, marketId: string, side: PositionSide): Generator<RankedPosition> {
+  let ranking = rankingOf(pool, marketId, side);
+  let seen = ranking.changes;
+  for (let i = 0; ; i++) {
+    // Brought back to this pool if another version was ranked meanwhile: the i-th entry is a function of the pool.
+    if (ranking.changes !== seen) {
+      ranking = rankingOf(pool, marketId, side);
+      seen = ranking.changes;
+    }
+    const next = ranking.at(i);
+    if (next === undefined) return;
+    yield next;
+  }
+}
+
+/** Positions on one side of a market in ADL order (first is deleveraged first), lazily. */
+export const adlOrder = (pool: ActivePool, marketId: string, side: PositionSide): Iterable<RankedPosition> =>
+  pool.markets.get(marketId) === undefined ? [] : ordered(pool, marketId, side);
 
 /** All positions on one side of a market, in ADL order (first is deleveraged first). */
 export const adlRanking = (pool: ActivePool, marketId: string, side: PositionSide): ReadonlyArray<RankedPosition> => [...adlOrder(pool, marketId, side)];
 
-/** Ranking without any cache: the reference the cached one must always equal. */
+/** Ranking without any cache: the full exact sort the cached one must always equal. */
 export const adlRankingUncached = (pool: ActivePool, marketId: string, side: PositionSide): ReadonlyArray<RankedPosition> => {
   const market = pool.markets.get(marketId);
   if (market === undefined) return [];
-  const score = rankedIn(pool, market, side, (id) => pool.markets.get(id));
+  const markets: MarketLookup = (id) => pool.markets.get(id);
   const ranking: RankedPosition[] = [];
   for (const accountId of pool.positionHolders.get(marketId)?.values() ?? []) {
-    const ranked = score(accountId);
-    if (ranked !== undefined) ranking.push(ranked);
+    const account = pool.accounts.get(accountId);
+    const ranked = account === undefined ? undefined : rankedPosition(account, market, markets);
+    if (ranked !== undefined && sideOf(ranked.size) === side) ranking.push(ranked);
   }
   return ranking.sort(compareAdlPriority);
 };

@@ -10,7 +10,7 @@ import type { TradeExecuted } from './events.js';
 import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
 import { feePostings, fundFeeShare, rebatePostings } from './fees.js';
 import { afterSettling, applyFunding, settleFunding } from './funding.js';
-import { LedgerDraft } from './ledger.js';
+import { LedgerDraft, type ChangeDraft, type LedgerBase } from './ledger.js';
 import { marginOf } from './margin.js';
 import { abs, formatDecimal, mulDivFloor, notional, PPM, ppmOfNotionalCeil, type Price } from './money.js';
 import type { ActivePool, Market, PoolState } from './state.js';
@@ -38,7 +38,18 @@ const activePool = (state: PoolState, poolId: string): E.Either<DomainError, Act
 
 // ---------------------------------------------------------------------------------------------
 
-const deposit = (command: Deposit, pool: ActivePool): Decision => {
+/**
+ * What the hot commands (deposit, withdrawal, trade, mark) read: a persistent pool, or the mutable
+ * pool book (domain/book), which decides them with these same functions.
+ */
+export interface HotPoolView extends LedgerBase {
+  readonly poolId: string;
+  readonly quoteDecimals: number;
+  readonly feeShare: ActivePool['feeShare'];
+  readonly tradeIds: { has(tradeId: string): boolean };
+}
+
+export const deposit = (command: Deposit, pool: Pick<HotPoolView, 'quoteDecimals'>): Decision => {
   const precision = precisionError(command.amount, pool.quoteDecimals, 'amount');
   if (precision !== undefined) return E.left(precision);
   return ok({
@@ -50,7 +61,7 @@ const deposit = (command: Deposit, pool: ActivePool): Decision => {
   });
 };
 
-const withdraw = (command: Withdraw, pool: ActivePool): Decision => {
+export const withdraw = (command: Withdraw, pool: HotPoolView): Decision => {
   const found = knownAccount(pool, command.accountId, 'accountId');
   if (E.isLeft(found)) return found;
   const account = found.right;
@@ -75,12 +86,15 @@ const withdraw = (command: Withdraw, pool: ActivePool): Decision => {
   });
 };
 
+/** The margin rule of one side after a trade: an error, or undefined when the side may trade. */
+export type TradeMarginCheck = (draft: ChangeDraft, pool: HotPoolView, accountId: string, reducedOnly: boolean, field: string) => DomainError | undefined;
+
 /**
  * After the trade, a side that only reduced must not be bankrupt (equity >= 0: a voluntary trade
  * never creates a loss for the pool; that is what liquidation is for); any other side must meet
  * initial margin.
  */
-const marginAfterTrade = (draft: LedgerDraft, pool: ActivePool, accountId: string, reducedOnly: boolean, field: string): DomainError | undefined => {
+export const marginAfterTrade: TradeMarginCheck = (draft, pool, accountId, reducedOnly, field) => {
   const { equity, requirement } = marginOf(draft.account(accountId), marketsOf(pool), 'initial');
   if (reducedOnly) {
     return equity >= 0n ? undefined : domainError('INSUFFICIENT_MARGIN', `${field} "${accountId}" would be left with negative equity ${formatDecimal(equity)}`, field);
@@ -90,18 +104,28 @@ const marginAfterTrade = (draft: LedgerDraft, pool: ActivePool, accountId: strin
     : domainError('INSUFFICIENT_MARGIN', `${field} "${accountId}" equity ${formatDecimal(equity)} would be below initial margin ${formatDecimal(requirement)}`, field);
 };
 
-const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
+/**
+ * A trade's event and a draft holding its effect, or why it is refused. The caller provides the
+ * draft (over the pool it decides on) and the margin rule's implementation (exact here; the book
+ * puts a certified float filter in front of the same exact rule).
+ */
+export const decideTrade = <D extends ChangeDraft>(
+  command: ExecuteTrade,
+  pool: HotPoolView,
+  newDraft: () => D,
+  checkMargin: TradeMarginCheck,
+): E.Either<DomainError, { readonly event: TradeExecuted; readonly draft: D }> => {
   const found = knownMarket(pool, command.marketId);
   if (E.isLeft(found)) return found;
   const market = found.right;
-  if (command.taker === command.maker) return fail('SELF_TRADE', 'taker and maker must be different accounts', 'maker');
+  if (command.taker === command.maker) return E.left(domainError('SELF_TRADE', 'taker and maker must be different accounts', 'maker'));
   const foundTaker = knownAccount(pool, command.taker, 'taker');
   if (E.isLeft(foundTaker)) return foundTaker;
   const foundMaker = knownAccount(pool, command.maker, 'maker');
   if (E.isLeft(foundMaker)) return foundMaker;
   const taker = foundTaker.right;
   const maker = foundMaker.right;
-  if (pool.tradeIds.has(command.tradeId)) return fail('DUPLICATE_TRADE', `trade "${command.tradeId}" was already executed`, 'tradeId');
+  if (pool.tradeIds.has(command.tradeId)) return E.left(domainError('DUPLICATE_TRADE', `trade "${command.tradeId}" was already executed`, 'tradeId'));
   const precision = precisionError(command.size, market.sizeDecimals, 'size') ?? precisionError(command.price, market.priceDecimals, 'price');
   if (precision !== undefined) return E.left(precision);
 
@@ -140,12 +164,19 @@ const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
     ],
     ...(makerRebate > 0n ? { makerRebate } : {}),
   };
-  const draft = new LedgerDraft(pool).withAccounts(taker, maker);
+  const draft = newDraft().withAccounts(taker, maker);
   applyTrade(draft, event);
   const marginError =
-    marginAfterTrade(draft, pool, command.taker, onlyReduces(takerBefore.size, takerDelta), 'taker') ??
-    marginAfterTrade(draft, pool, command.maker, onlyReduces(makerBefore.size, -takerDelta), 'maker');
+    checkMargin(draft, pool, command.taker, onlyReduces(takerBefore.size, takerDelta), 'taker') ??
+    checkMargin(draft, pool, command.maker, onlyReduces(makerBefore.size, -takerDelta), 'maker');
   if (marginError !== undefined) return E.left(marginError);
+  return E.right({ event, draft });
+};
+
+const executeTrade = (command: ExecuteTrade, pool: ActivePool): Decision => {
+  const decided = decideTrade(command, pool, () => new LedgerDraft(pool), marginAfterTrade);
+  if (E.isLeft(decided)) return decided;
+  const { event, draft } = decided.right;
   rememberNextState(pool, event, commitTrade(pool, draft, event));
   return ok(event);
 };
@@ -162,7 +193,7 @@ const markMoveError = (market: Market, price: Price): DomainError | undefined =>
     'price');
 };
 
-const updateMarkPrice = (command: UpdateMarkPrice, pool: ActivePool): Decision => {
+export const updateMarkPrice = (command: UpdateMarkPrice, pool: Pick<HotPoolView, 'markets'>): Decision => {
   const found = knownMarket(pool, command.marketId);
   if (E.isLeft(found)) return found;
   const precision = precisionError(command.price, found.right.priceDecimals, 'price') ?? markMoveError(found.right, command.price);

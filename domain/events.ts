@@ -14,6 +14,10 @@ import {
   PayFromFund, PayoutRecipient, PoolChanges, Recapitalize, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec,
 } from './commands.js';
 import { errorCodes, type ErrorCode } from './errors.js';
+import { ONE } from './money.js';
+import {
+  depositPostingsOf, expandPostings, samePostings, tradeValueFlows, withdrawalPostingsOf, type FundPart as FundPartValue,
+} from './postings.js';
 
 // ---------------------------------------------------------------------------------------------
 // Ledger accounts and postings
@@ -125,8 +129,8 @@ export const CollateralWithdrawn = strictObject({
 }, 'CollateralWithdrawn');
 export type CollateralWithdrawn = t.TypeOf<typeof CollateralWithdrawn>;
 
-export const TradeExecuted = strictObject({
-  ...header('TradeExecuted'),
+/** A trade's facts: the same in every stored version. */
+const tradeFacts = {
   tradeId: Id,
   marketId: Id,
   taker: Id,
@@ -138,11 +142,17 @@ export const TradeExecuted = strictObject({
   makerFee: NonNegativeAmount,
   /** The fund's share of these fees, from coverage just before the trade. */
   fundSharePpm: PpmRate,
-  postings: Postings,
-}, 'TradeExecuted', {
+};
+const tradeOptionalFacts = {
   /** What the maker was paid out of the taker's fee (a negative maker fee rate); absent when none. */
   makerRebate: PositiveAmount,
-});
+};
+
+export const TradeExecuted = strictObject({
+  ...header('TradeExecuted'),
+  ...tradeFacts,
+  postings: Postings,
+}, 'TradeExecuted', tradeOptionalFacts);
 export type TradeExecuted = t.TypeOf<typeof TradeExecuted>;
 
 export const MarkPriceUpdated = strictObject({
@@ -249,8 +259,11 @@ export const AdlFill = strictObject({
   accountId: Id,
   /** The counterparty's signed size change (positive when it buys back a short). */
   size: SignedSize,
-  /** size * bankruptcy price, settled in ledger units (rounded against the counterparty). */
-  notional: NonNegativeAmount,
+  /**
+   * size * bankruptcy price, settled in ledger units (rounded against the counterparty). Signed:
+   * a bankruptcy price below zero gives a fill notional below zero, paid the other way.
+   */
+  notional: SignedAmount,
 }, 'AdlFill', {
   /** What the fill cost the counterparty against closing at the mark (negative: it gained). */
   lossAtMark: SignedAmount,
@@ -387,6 +400,7 @@ export const CommandRejected = strictObject({
 }, 'CommandRejected');
 export type CommandRejected = t.TypeOf<typeof CommandRejected>;
 
+/** The domain events, as they are in memory (and as stored in schema version 1). */
 export const eventCodecs = {
   PoolCreated,
   MarketListed,
@@ -414,11 +428,127 @@ export const eventCodecs = {
 export type EventType = keyof typeof eventCodecs;
 export type Event = t.TypeOf<(typeof eventCodecs)[EventType]>;
 
-const events = byType('event', eventCodecs);
+// ---------------------------------------------------------------------------------------------
+// Stored schema version 2: compact value events. A trade, a deposit and a withdrawal are stored
+// without their postings (see postings.ts for how they are rebuilt); every other event, and any
+// of these whose postings would not rebuild exactly, is stored as in version 1. Decoding gives the
+// same domain event either way: in memory an event keeps its postings and `schemaVersion` 1 (the
+// domain shape did not change; only its stored form did).
+
+/** The schema version of the compact stored form. */
+export const STORED_SCHEMA_VERSION = 2 as const;
+
+const header2 = <T extends string>(type: T) => ({ type: t.literal(type), schemaVersion: t.literal(STORED_SCHEMA_VERSION) });
+
+/** [trancheId, part of the taker's fee, part of the maker's fee]: exactly three entries. */
+export const StoredFundPart = new t.Type<FundPartValue, [string, string, string], unknown>(
+  'FundPart',
+  (u): u is FundPartValue => Array.isArray(u) && u.length === 3 && Id.is(u[0]) && NonNegativeAmount.is(u[1]) && NonNegativeAmount.is(u[2]),
+  (u, c) => {
+    if (!Array.isArray(u) || u.length !== 3) return t.failure(u, c, 'expected [trancheId, part of the taker fee, part of the maker fee]');
+    const codecs = [Id, NonNegativeAmount, NonNegativeAmount] as const;
+    const errors: t.ValidationError[] = [];
+    const out: unknown[] = [];
+    codecs.forEach((codec, i) => {
+      const result = (codec as t.Type<unknown, unknown, unknown>).validate(u[i], [...c, { key: String(i), type: codec, actual: u[i] }]);
+      if (E.isLeft(result)) errors.push(...result.left);
+      else out.push(result.right);
+    });
+    return errors.length > 0 ? t.failures(errors) : t.success(out as unknown as FundPartValue);
+  },
+  ([trancheId, fromTaker, fromMaker]) => [trancheId, NonNegativeAmount.encode(fromTaker), NonNegativeAmount.encode(fromMaker)],
+);
+
+/** A trade as stored in version 2: its facts and its value flows, no postings. */
+export const CompactTrade = strictObject({
+  ...header2('TradeExecuted'),
+  ...tradeFacts,
+  takerPnl: SignedAmount,
+  makerPnl: SignedAmount,
+  fund: t.array(StoredFundPart, 'FundParts'),
+}, 'TradeExecuted', tradeOptionalFacts);
+export type CompactTrade = t.TypeOf<typeof CompactTrade>;
+
+export const CompactDeposit = strictObject({ ...header2('CollateralDeposited'), accountId: Id, amount: PositiveAmount }, 'CollateralDeposited');
+export type CompactDeposit = t.TypeOf<typeof CompactDeposit>;
+export const CompactWithdrawal = strictObject({ ...header2('CollateralWithdrawn'), accountId: Id, amount: PositiveAmount }, 'CollateralWithdrawn');
+export type CompactWithdrawal = t.TypeOf<typeof CompactWithdrawal>;
+
+/** The domain trade a stored v2 trade stands for (fields in the order `decide` writes them). */
+export const expandTrade = (c: CompactTrade): TradeExecuted => {
+  const facts: Omit<TradeExecuted, 'postings'> = {
+    type: 'TradeExecuted', schemaVersion: SCHEMA_VERSION, tradeId: c.tradeId, marketId: c.marketId, taker: c.taker, maker: c.maker,
+    takerSide: c.takerSide, size: c.size, price: c.price, takerFee: c.takerFee, makerFee: c.makerFee, fundSharePpm: c.fundSharePpm,
+    ...(c.makerRebate === undefined ? {} : { makerRebate: c.makerRebate }),
+  };
+  const postings = expandPostings(c);
+  const { makerRebate, ...head } = facts;
+  return { ...head, postings, ...(makerRebate === undefined ? {} : { makerRebate }) };
+};
+
+/** The stored v2 form of a trade, or undefined when its postings would not rebuild exactly. */
+export const compactTrade = (e: TradeExecuted): CompactTrade | undefined => {
+  const flows = tradeValueFlows(e);
+  if (flows === undefined) return undefined;
+  const { type, schemaVersion: _v, postings: _p, makerRebate, ...facts } = e;
+  return { type, schemaVersion: STORED_SCHEMA_VERSION, ...facts, ...flows, fund: [...flows.fund], ...(makerRebate === undefined ? {} : { makerRebate }) };
+};
+
+export const expandDeposit = (c: CompactDeposit): CollateralDeposited =>
+  ({ type: 'CollateralDeposited', schemaVersion: SCHEMA_VERSION, accountId: c.accountId, amount: c.amount, postings: expandPostings(c) });
+export const expandWithdrawal = (c: CompactWithdrawal): CollateralWithdrawn =>
+  ({ type: 'CollateralWithdrawn', schemaVersion: SCHEMA_VERSION, accountId: c.accountId, amount: c.amount, postings: expandPostings(c) });
+const compactDeposit = (e: CollateralDeposited): CompactDeposit | undefined =>
+  samePostings(e.postings, depositPostingsOf(e.accountId, e.amount)) ? { type: e.type, schemaVersion: STORED_SCHEMA_VERSION, accountId: e.accountId, amount: e.amount } : undefined;
+const compactWithdrawal = (e: CollateralWithdrawn): CompactWithdrawal | undefined =>
+  samePostings(e.postings, withdrawalPostingsOf(e.accountId, e.amount)) ? { type: e.type, schemaVersion: STORED_SCHEMA_VERSION, accountId: e.accountId, amount: e.amount } : undefined;
+
+/**
+ * A stored event type with a compact v2 form: decodes either version to the domain event, and
+ * encodes v2 when the compact form rebuilds the event exactly, else v1.
+ */
+const compactable = <A, C, O>(
+  v1: t.Type<A, unknown, unknown>,
+  v2: t.Type<C, O, unknown>,
+  expand: (c: C) => A,
+  compact: (a: A) => C | undefined,
+  check: (c: C) => string | undefined = () => undefined,
+): t.Type<A, unknown, unknown> => new t.Type<A, unknown, unknown>(
+  v1.name,
+  v1.is,
+  (u, c) => {
+    if (typeof u !== 'object' || u === null || (u as { schemaVersion?: unknown }).schemaVersion !== STORED_SCHEMA_VERSION) return v1.validate(u, c);
+    const decoded = v2.validate(u, c);
+    if (E.isLeft(decoded)) return decoded;
+    const problem = check(decoded.right);
+    return problem === undefined ? t.success(expand(decoded.right)) : t.failure(u, c, problem);
+  },
+  (a) => {
+    const small = compact(a);
+    return small === undefined ? v1.encode(a) : v2.encode(small);
+  },
+);
+
+/** Why a stored v2 trade is refused beyond its fields' codecs (its notional posting must be above zero). */
+export const compactTradeProblem = (c: CompactTrade): string | undefined =>
+  c.size * c.price < ONE ? 'size * price is below one ledger unit' : undefined;
+
+/** Every event type as stored: v2 for the compact types, v1 (with its upcasts) for the rest. */
+export const storedEventCodecs = {
+  ...eventCodecs,
+  CollateralDeposited: compactable(CollateralDeposited, CompactDeposit, expandDeposit, compactDeposit),
+  CollateralWithdrawn: compactable(CollateralWithdrawn, CompactWithdrawal, expandWithdrawal, compactWithdrawal),
+  TradeExecuted: compactable(TradeExecuted, CompactTrade, expandTrade, compactTrade, compactTradeProblem),
+} as const;
+
+const events = byType('event', storedEventCodecs);
 export const eventTypes = events.types as EventType[];
 
-/** Decode an event read from a store. */
-export const decodeEvent = (input: unknown): E.Either<InvalidInput, Event> => events.decode(input);
+/** Decode an event read from a store or the wire (either stored version; io-ts: the reference decoder). */
+export const decodeEvent = (input: unknown): E.Either<InvalidInput, Event> => events.decode(input) as E.Either<InvalidInput, Event>;
 
-/** Encode an event to its stored JSON form (decimal strings). */
+/** Encode an event to its stored JSON form (decimal strings; schema version 2 where compact). */
 export const encodeEvent = (event: Event): unknown => events.encode(event);
+
+/** Encode an event in the full version 1 form, postings included (tests of upcasting, tools). */
+export const encodeEventV1 = (event: Event): unknown => (eventCodecs[event.type] as t.Type<Event, unknown, unknown>).encode(event);

@@ -3,7 +3,7 @@
 // cannot apply, and the audit's invariant checks are what report such a log.
 
 import type { Event, TradeExecuted } from './events.js';
-import { LedgerDraft } from './ledger.js';
+import { LedgerDraft, type ChangeDraft } from './ledger.js';
 import { PersistentMap, PersistentSet } from './persistent-map.js';
 import { DEFAULT_MAX_FUNDING_RATE_PPM } from './commands.js';
 import { PROTOCOL_STAKER, stakeOf, withOpenInterest, type ActivePool, type Market, type PoolState, type Tranche } from './state.js';
@@ -28,7 +28,7 @@ export const commitTrade = (pool: ActivePool, draft: LedgerDraft, event: TradeEx
   draft.commit({ tradeIds: pool.tradeIds.add(event.tradeId) });
 
 /** Apply a trade's size changes and postings to a draft (shared by `decide`'s margin check). */
-export const applyTrade = (draft: LedgerDraft, event: TradeExecuted): void => {
+export const applyTrade = (draft: ChangeDraft, event: TradeExecuted): void => {
   const takerDelta = event.takerSide === 'buy' ? event.size : -event.size;
   draft.changeSize(event.taker, event.marketId, takerDelta);
   draft.changeSize(event.maker, event.marketId, -takerDelta);
@@ -39,7 +39,7 @@ export const applyTrade = (draft: LedgerDraft, event: TradeExecuted): void => {
  * The value an event moves: its size changes and its postings. `decide` applies events to a
  * draft with this to see their effect before it commits to them; `evolve` commits the draft.
  */
-export const applyValueEvent = (draft: LedgerDraft, event: Event): void => {
+export const applyValueEvent = (draft: ChangeDraft, event: Event): void => {
   switch (event.type) {
     case 'TradeExecuted':
       applyTrade(draft, event);

@@ -9,7 +9,7 @@ import { fundAssets, type ActivePool } from './state.js';
  * base share applies; below it the share rises linearly to the maximum at zero coverage.
  * The interpolated share is rounded up (toward the fund), so a thin fund is never short-changed.
  */
-export const fundFeeShare = (pool: ActivePool): Ppm => {
+export const fundFeeShare = (pool: Pick<ActivePool, 'feeShare' | 'tranches' | 'openInterest'>): Ppm => {
   const { baseFundSharePpm: base, maxFundSharePpm: top, targetCoveragePpm: target } = pool.feeShare;
   const assetsTimesPpm = fundAssets(pool) * PPM;
   const targetTimesOi = BigInt(target) * pool.openInterest;
@@ -26,7 +26,7 @@ export const fundFeeShare = (pool: ActivePool): Ppm => {
  * with the largest remainder method. With no tranche to receive it, it goes to the treasury rather
  * than vanish.
  */
-export const fundIncomePostings = (pool: ActivePool, from: LedgerAccount, amount: Amount): Posting[] => {
+export const fundIncomePostings = (pool: Pick<ActivePool, 'tranches'>, from: LedgerAccount, amount: Amount): Posting[] => {
   if (amount === 0n) return [];
   if (pool.tranches.length === 0) return [{ from, to: { kind: 'treasury' }, amount }];
   const parts = largestRemainderSplit(amount, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
@@ -42,7 +42,7 @@ export const fundIncomePostings = (pool: ActivePool, from: LedgerAccount, amount
  * Postings that charge `fee` to a trader's collateral: the fund's part (floor of fee * share) to
  * the tranches, the rest to the treasury.
  */
-export const feePostings = (pool: ActivePool, accountId: string, fee: Amount, fundSharePpm: Ppm): Posting[] => {
+export const feePostings = (pool: Pick<ActivePool, 'tranches'>, accountId: string, fee: Amount, fundSharePpm: Ppm): Posting[] => {
   const from = { kind: 'collateral', accountId } as const;
   const toFund = ppmOfFloor(fee, fundSharePpm);
   const postings = fundIncomePostings(pool, from, toFund);

@@ -2,7 +2,8 @@
 // first touch, applies position changes and postings to the copies, and commits them into a
 // new state in one step; the state it started from is never modified. `decide` uses a draft to
 // check margins after a trade, `evolve` commits one: the same code computes both, so what was
-// checked is what is applied.
+// checked is what is applied. The mutable pool book (domain/book) runs the same draft over its own
+// maps and takes the draft's changes (`changes()`) instead of a persistent commit.
 
 import type { LedgerAccount, Posting } from './events.js';
 import { PersistentSet } from './persistent-map.js';
@@ -50,7 +51,40 @@ const positionsOf = (draft: DraftAccount): Position[] => {
 
 type DraftTranche = { -readonly [K in keyof Tranche]: Tranche[K] };
 
-export class LedgerDraft {
+/** What a draft reads: the pool's value-bearing parts, with accounts and markets by id. */
+export interface LedgerBase {
+  readonly accounts: { get(accountId: string): Account | undefined };
+  readonly markets: { get(marketId: string): Market | undefined };
+  readonly tranches: ReadonlyArray<Tranche>;
+  readonly treasury: bigint;
+  readonly externalIn: bigint;
+  readonly externalOut: bigint;
+  readonly badDebt: bigint;
+  readonly openInterest: bigint;
+}
+
+/** A position opened (held) or closed (not held): a change to the index of holders, in the order made. */
+export interface HolderChange {
+  readonly marketId: string;
+  readonly accountId: string;
+  readonly held: boolean;
+}
+
+/** Everything a draft changed, as new values (untouched parts are not listed). */
+export interface LedgerChanges {
+  readonly accounts: ReadonlyArray<Account>;
+  readonly markets: ReadonlyArray<Market>;
+  /** The tranches, when a posting touched one. */
+  readonly tranches: ReadonlyArray<Tranche> | undefined;
+  readonly treasury: bigint;
+  readonly externalIn: bigint;
+  readonly externalOut: bigint;
+  readonly badDebt: bigint;
+  readonly openInterest: bigint;
+  readonly holders: ReadonlyArray<HolderChange>;
+}
+
+export class ChangeDraft {
   private readonly accounts = new Map<string, DraftAccount>();
   private readonly longSizeDelta = new Map<string, bigint>();
   private readonly fundingBalanceDelta = new Map<string, bigint>();
@@ -60,7 +94,7 @@ export class LedgerDraft {
   private externalOut: bigint;
   private badDebt: bigint;
 
-  constructor(private readonly base: ActivePool) {
+  constructor(protected readonly base: LedgerBase) {
     this.treasury = base.treasury;
     this.externalIn = base.externalIn;
     this.externalOut = base.externalOut;
@@ -173,41 +207,76 @@ export class LedgerDraft {
     }
   }
 
-  /** The new state: touched accounts replaced (closed positions dropped), everything else shared. */
-  commit(changes: Partial<Pick<ActivePool, 'tradeIds'>> = {}): ActivePool {
-    const touched: [string, Account][] = [];
-    let positionHolders = this.base.positionHolders;
+  /** Markets whose long size or funding balance changed, each once, long sizes' first. */
+  private touchedMarkets(): Iterable<string> {
+    if (this.fundingBalanceDelta.size === 0) return this.longSizeDelta.keys();
+    return new Set([...this.longSizeDelta.keys(), ...this.fundingBalanceDelta.keys()]);
+  }
+
+  /** What the draft changed: touched accounts (closed positions dropped), markets, tranches, totals. */
+  changes(): LedgerChanges {
+    const accounts: Account[] = [];
+    const holders: HolderChange[] = [];
     for (const draft of this.accounts.values()) {
-      touched.push([draft.accountId, { accountId: draft.accountId, collateral: draft.collateral, positions: positionsOf(draft) }]);
+      accounts.push({ accountId: draft.accountId, collateral: draft.collateral, positions: positionsOf(draft) });
       for (const c of draft.changed) {
         if (c.existed === isOpen(c)) continue;
-        const holders = positionHolders.get(c.marketId) ?? PersistentSet.empty<string>();
-        positionHolders = positionHolders.set(c.marketId, c.existed ? holders.delete(draft.accountId) : holders.add(draft.accountId));
+        holders.push({ marketId: c.marketId, accountId: draft.accountId, held: !c.existed });
       }
     }
     let openInterest = this.base.openInterest;
-    const markets: [string, Market][] = [];
-    for (const marketId of new Set([...this.longSizeDelta.keys(), ...this.fundingBalanceDelta.keys()])) {
+    const markets: Market[] = [];
+    for (const marketId of this.touchedMarkets()) {
       const market = this.base.markets.get(marketId);
       if (market === undefined) continue;
-      const funded = { ...market, fundingBalance: market.fundingBalance + (this.fundingBalanceDelta.get(marketId) ?? 0n) };
+      const fundingDelta = this.fundingBalanceDelta.get(marketId);
+      const funded = fundingDelta === undefined ? market : { ...market, fundingBalance: market.fundingBalance + fundingDelta };
       const next = withOpenInterest(funded, market.longSize + (this.longSizeDelta.get(marketId) ?? 0n), market.mark);
       openInterest += next.openInterest - market.openInterest;
-      markets.push([marketId, next]);
+      markets.push(next);
     }
     return {
-      ...this.base,
-      accounts: this.base.accounts.setAll(touched),
-      markets: this.base.markets.setAll(markets),
-      tranches: this.tranches ?? this.base.tranches,
-      treasury: this.treasury,
-      externalIn: this.externalIn,
-      externalOut: this.externalOut,
-      badDebt: this.badDebt,
-      openInterest,
-      positionHolders,
-      ...changes,
+      accounts, markets, tranches: this.tranches, holders, openInterest,
+      treasury: this.treasury, externalIn: this.externalIn, externalOut: this.externalOut, badDebt: this.badDebt,
     };
   }
 }
 
+/** The index of holders after some changes (applied in order). */
+export const withHolderChanges = (
+  positionHolders: ActivePool['positionHolders'],
+  changes: ReadonlyArray<HolderChange>,
+): ActivePool['positionHolders'] => {
+  let next = positionHolders;
+  for (const { marketId, accountId, held } of changes) {
+    const holders = next.get(marketId) ?? PersistentSet.empty<string>();
+    next = next.set(marketId, held ? holders.add(accountId) : holders.delete(accountId));
+  }
+  return next;
+};
+
+/** A draft over a persistent pool, committed into a new pool value. */
+export class LedgerDraft extends ChangeDraft {
+  constructor(private readonly pool: ActivePool) {
+    super(pool);
+  }
+
+  /** The new state: touched accounts replaced (closed positions dropped), everything else shared. */
+  commit(extra: Partial<Pick<ActivePool, 'tradeIds'>> = {}): ActivePool {
+    const changes = this.changes();
+    const pool = this.pool;
+    return {
+      ...pool,
+      accounts: pool.accounts.setAll(changes.accounts.map((a) => [a.accountId, a] as const)),
+      markets: pool.markets.setAll(changes.markets.map((m) => [m.marketId, m] as const)),
+      tranches: changes.tranches ?? pool.tranches,
+      treasury: changes.treasury,
+      externalIn: changes.externalIn,
+      externalOut: changes.externalOut,
+      badDebt: changes.badDebt,
+      openInterest: changes.openInterest,
+      positionHolders: withHolderChanges(pool.positionHolders, changes.holders),
+      ...extra,
+    };
+  }
+}

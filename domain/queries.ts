@@ -1,13 +1,20 @@
 // Pure read-only questions about a pool's state.
 
 import { adlQueue } from './adl.js';
+import { liquidatableByIndex } from './liquidatable.js';
 import { isLiquidatable, marginOf, unrealizedPnl } from './margin.js';
 import { fundFeeShare } from './fees.js';
 import { formatDecimal, PPM } from './money.js';
 import { fundAssets, marketsOf, type Account, type ActivePool, type PoolState } from './state.js';
 
-/** Accounts that have a position and equity below maintenance at current marks, by account id. */
-export const liquidatableAccounts = (state: PoolState): string[] => {
+/**
+ * Accounts that have a position and equity below maintenance at current marks, by account id
+ * (from an index of the marks at which accounts become liquidatable: no scan of the whole pool).
+ */
+export const liquidatableAccounts = (state: PoolState): string[] => (state.status === 'active' ? liquidatableByIndex(state) : []);
+
+/** The same by valuing every account: the reference the index must always equal. */
+export const liquidatableAccountsScanned = (state: PoolState): string[] => {
   if (state.status !== 'active') return [];
   const markets = marketsOf(state);
   const result: string[] = [];

@@ -153,7 +153,7 @@ export type PoolState = UninitializedPool | ActivePool;
 export const initialState: PoolState = { status: 'uninitialized' };
 
 /** Look markets of the pool up by id (what margin arithmetic needs). */
-export const marketsOf = (pool: ActivePool) => (marketId: string): Market | undefined => pool.markets.get(marketId);
+export const marketsOf = (pool: { readonly markets: { get(marketId: string): Market | undefined } }) => (marketId: string): Market | undefined => pool.markets.get(marketId);
 
 export const positionIn = (account: Pick<Account, 'positions'>, marketId: string): Position | undefined => {
   for (const p of account.positions) if (p.marketId === marketId) return p;
@@ -169,7 +169,7 @@ export const stakeOf = (tranche: Tranche, stakerId: string): bigint => {
 
 export const trancheById = (pool: ActivePool, trancheId: string): Tranche | undefined => pool.tranches.find((t) => t.trancheId === trancheId);
 
-export const fundAssets = (pool: ActivePool): Amount => {
+export const fundAssets = (pool: Pick<ActivePool, 'tranches'>): Amount => {
   let total = 0n;
   for (const tranche of pool.tranches) total += tranche.assets;
   return total;

@@ -1,7 +1,13 @@
 // The read models (docs/design.md section 8) as documents: plain JSON, amounts as decimal strings, each
-// stamped with the position of the last event applied to it. They are built by a pure fold over
-// the log (projectEvent) that keeps the pool's domain state alongside, so every figure comes from
-// the domain's own arithmetic rather than a second copy of it.
+// stamped with the position of the last event applied to it. They are built by a fold over the
+// log (foldEvent) that keeps the pool's domain state alongside, so every figure comes from the
+// domain's own arithmetic rather than a second copy of it.
+//
+// The fold only marks which documents an event changed (a dirty set per pool, with the position,
+// and for fund health the time, of the last event that changed each); takeDocuments builds each
+// marked document once, from the state as it then is, when the documents are to be stored. A
+// document depends only on figures that change with the events that mark it, so one built at the
+// end of a batch is the one the batch's last event marking it would have built: byte for byte.
 //
 // What a document stores is what events change; what depends on the current marks (uPnL,
 // equity, margin ratio, liquidation and bankruptcy prices, ADL rank) is derived when the document
@@ -10,7 +16,7 @@
 import {
   adlQueue, encodeEvent, isGovernanceEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type ActivePool, type Event, type GovernanceEvent, type PoolState,
+  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
@@ -231,8 +237,12 @@ export interface PoolAggregates {
   readonly deficits: { count: number; total: bigint };
   readonly income: Map<string, bigint>;
   readonly losses: Map<string, bigint>;
-  /** Replaced, never changed in place, so documents can share it. */
-  series: ReadonlyArray<FundHealthPoint>;
+  /**
+   * The series' points of closed buckets, oldest first (trimmed in batches; documents copy what
+   * they show), and the point of the newest bucket, formatted when a document is built.
+   */
+  readonly series: FundHealthPoint[];
+  newestPoint: RawPoint | undefined;
   readonly histories: Map<string, HistoryEntry[]>;
   /** Every movement of each account, oldest first (exact; formatted when read). */
   readonly movements: Map<string, RawMovement[]>;
@@ -241,26 +251,44 @@ export interface PoolAggregates {
   readonly timelines: Record<Resolution, RawSample[]>;
 }
 
+/** A series point as kept for the newest bucket: exact figures, formatted when a document is built. */
+interface RawPoint {
+  readonly bucket: number;
+  readonly fundAssets: bigint;
+  readonly openInterest: bigint;
+  readonly badDebt: bigint;
+  readonly stressDeficit: bigint;
+}
+
+/** The documents of a pool that events changed since they were last built: by id, the position of the last such event. */
+export interface DirtySet {
+  readonly accounts: Map<string, bigint>;
+  readonly markets: Map<string, bigint>;
+  tranches: bigint | undefined;
+  fundHealth: { readonly position: bigint; readonly timestamp: number } | undefined;
+}
+
 /** Everything the fold carries from one event to the next, per pool. */
 export interface ProjectionModel {
-  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates }>;
+  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates; readonly dirty: DirtySet }>;
 }
 
 export const emptyModel = (): ProjectionModel => ({ pools: new Map() });
+
+const emptyDirtySet = (): DirtySet => ({ accounts: new Map(), markets: new Map(), tranches: undefined, fundHealth: undefined });
 
 const docId = (poolId: string, id: string) => `${poolId}/${id}`;
 
 /**
  * Cover-2: the two accounts with the largest notional, valued after every mark moves against
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
+ * Of accounts with equal notional the first met counts. Only those two are valued under the shock.
  */
 export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number)): bigint => {
   const shockOf = typeof shock === 'number' ? () => shock : shock;
-  const largest: { notional: bigint; shortfall: bigint }[] = [];
   const markets = marketsOf(pool);
-  for (const account of pool.accounts.values()) {
-    if (account.positions.length === 0) continue;
-    let exposure = 0n;
+  const [first, second] = largestTwo(pool);
+  const shortfall = (account: Account): bigint => {
     let shocked = account.collateral;
     for (const p of account.positions) {
       const market = markets(p.marketId);
@@ -268,14 +296,65 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
       shocked += unsettledFunding(p, market);
       const shockPpm = BigInt(shockOf(p.marketId));
       const moved = p.size > 0n ? market.mark - mulDivFloor(market.mark, shockPpm, PPM) : market.mark + mulDivFloor(market.mark, shockPpm, PPM);
-      exposure += notional(p.size < 0n ? -p.size : p.size, market.mark);
       shocked += notional(p.size, moved) - p.entryNotional;
     }
-    largest.push({ notional: exposure, shortfall: shocked < 0n ? -shocked : 0n });
-    largest.sort((a, b) => (a.notional > b.notional ? -1 : a.notional < b.notional ? 1 : 0));
-    if (largest.length > 2) largest.pop();
+    return shocked < 0n ? -shocked : 0n;
+  };
+  return (first === undefined ? 0n : shortfall(first)) + (second === undefined ? 0n : shortfall(second));
+};
+
+/**
+ * The two accounts with positions whose notional at mark (the sum of |size| * mark / 1e18, each
+ * rounded down) is largest; of equal ones, the first met. Every account is scanned, so notionals
+ * are first estimated in doubles: with n positions the estimate of the sum of products P is
+ * within (n + 3) roundings of P (two conversions and a product per term, n - 1 additions), and
+ * the floors take at most n units off. The bounds below allow four times that. Only accounts
+ * whose upper bound reaches the second-largest lower bound can be among the two; those are
+ * compared exactly, in the order met.
+ */
+const largestTwo = (pool: ActivePool): [Account | undefined, Account | undefined] => {
+  const marks = new Map<string, { readonly exact: bigint; readonly approx: number }>();
+  for (const market of pool.markets.values()) marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
+  const accounts: Account[] = [];
+  const uppers: number[] = [];
+  let lower1 = -Infinity;
+  let lower2 = -Infinity;
+  for (const account of pool.accounts.values()) {
+    const n = account.positions.length;
+    if (n === 0) continue;
+    let products = 0;
+    for (const p of account.positions) {
+      const mark = marks.get(p.marketId);
+      if (mark !== undefined) products += Math.abs(Number(p.size)) * mark.approx;
+    }
+    const tolerance = products * (n + 3) * 2 ** -50;
+    const lower = products - 2 * tolerance - 4 * (n + 1) * 1e18;
+    accounts.push(account);
+    uppers.push(products + 2 * tolerance);
+    if (lower > lower1) {
+      lower2 = lower1;
+      lower1 = lower;
+    } else if (lower > lower2) {
+      lower2 = lower;
+    }
   }
-  return largest.reduce((sum, a) => sum + a.shortfall, 0n);
+  let first: { readonly account: Account; readonly notional: bigint } | undefined;
+  let second: { readonly account: Account; readonly notional: bigint } | undefined;
+  for (const [i, account] of accounts.entries()) {
+    if (uppers[i]! < lower2) continue;
+    let exposure = 0n;
+    for (const p of account.positions) {
+      const mark = marks.get(p.marketId);
+      if (mark !== undefined) exposure += notional(p.size < 0n ? -p.size : p.size, mark.exact);
+    }
+    if (first === undefined || exposure > first.notional) {
+      second = first;
+      first = { account, notional: exposure };
+    } else if (second === undefined || exposure > second.notional) {
+      second = { account, notional: exposure };
+    }
+  }
+  return [first?.account, second?.account];
 };
 
 /** The Cover-2 shock of a market: its own, else the default (30%). */
@@ -335,8 +414,21 @@ const trancheDocuments = (pool: ActivePool, aggregates: PoolAggregates, position
 /** The part of the deficits that ADL covered (what the ADL events record). */
 const coveredByAdl = (aggregates: PoolAggregates): bigint => aggregates.adl.deficitCovered;
 
-const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint, timestamp: number): Document => {
-  const newest = aggregates.series[aggregates.series.length - 1];
+const formatPoint = (p: RawPoint): FundHealthPoint => ({
+  bucket: p.bucket, fundAssets: formatDecimal(p.fundAssets), openInterest: formatDecimal(p.openInterest),
+  coveragePpm: p.openInterest === 0n ? '0' : ((p.fundAssets * PPM) / p.openInterest).toString(),
+  badDebt: formatDecimal(p.badDebt), stressDeficit: formatDecimal(p.stressDeficit),
+});
+
+/** The last `length` points of the series: the closed buckets' and the newest one. */
+const seriesOf = (aggregates: PoolAggregates, length: number): FundHealthPoint[] => {
+  const closed = aggregates.series.length > length ? aggregates.series.slice(-length) : aggregates.series;
+  return aggregates.newestPoint === undefined ? closed.slice(-length) : [...closed, formatPoint(aggregates.newestPoint)].slice(-length);
+};
+
+const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, position: bigint, timestamp: number, options: ProjectionOptions): Document => {
+  const series = seriesOf(aggregates, options.seriesLength ?? 720);
+  const newest = series[series.length - 1];
   return {
     collection: 'fund-health', id: pool.poolId, position,
     body: {
@@ -366,33 +458,51 @@ const fundHealthDocument = (pool: ActivePool, aggregates: PoolAggregates, positi
       treasury: formatDecimal(pool.treasury),
       deficits: { count: aggregates.deficits.count, total: formatDecimal(aggregates.deficits.total), coveredByAdl: formatDecimal(coveredByAdl(aggregates)) },
       stressDeficit: newest?.stressDeficit ?? '0',
-      series: aggregates.series,
+      series,
     },
   };
 };
 
 /** Accounts an event concerns (whose document it changes). */
-export const accountsOfEvent = (event: Event): string[] => [...new Set(touchedAccounts(event))];
+export const accountsOfEvent = (event: Event): string[] => {
+  const accounts = new Set<string>();
+  forEachTouchedAccount(event, (accountId) => accounts.add(accountId));
+  return [...accounts];
+};
 
-const touchedAccounts = (event: Event): string[] => {
-  const fromPostings = 'postings' in event
-    ? event.postings.flatMap((p) => [p.from, p.to]).flatMap((a) => ('accountId' in a ? [a.accountId] : []))
-    : [];
+/** Each account an event concerns (some more than once), without building lists: the fold calls this per event. */
+const forEachTouchedAccount = (event: Event, visit: (accountId: string) => void): void => {
   switch (event.type) {
-    case 'TradeExecuted':
-      return [event.taker, event.maker, ...fromPostings];
-    case 'PositionLiquidated':
-      return [event.accountId, event.liquidatorId, ...fromPostings];
-    case 'PositionsAutoDeleveraged':
-      return [event.accountId, ...event.fills.map((f) => f.accountId), ...fromPostings];
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
     case 'FundingSettled':
-      return [event.accountId];
+      visit(event.accountId);
+      return;
+    case 'TradeExecuted':
+      visit(event.taker);
+      visit(event.maker);
+      break;
+    case 'PositionLiquidated':
+      visit(event.accountId);
+      visit(event.liquidatorId);
+      break;
+    case 'PositionsAutoDeleveraged':
+      visit(event.accountId);
+      for (const fill of event.fills) visit(fill.accountId);
+      break;
     default:
-      return fromPostings;
+      break;
+  }
+  if ('postings' in event) {
+    for (const p of event.postings) {
+      if ('accountId' in p.from) visit(p.from.accountId);
+      if ('accountId' in p.to) visit(p.to.accountId);
+    }
   }
 };
+
+const markAccounts = (accounts: Map<string, bigint>, event: Event, position: bigint): void =>
+  forEachTouchedAccount(event, (accountId) => accounts.set(accountId, position));
 
 const marketOf = (event: Event): string | undefined =>
   'marketId' in event && typeof event.marketId === 'string' ? event.marketId : undefined;
@@ -434,9 +544,10 @@ const recordMovements = (aggregates: PoolAggregates, event: Event, position: str
       break;
     case 'TradeExecuted': {
       const takerSize = event.takerSide === 'buy' ? event.size : -event.size;
-      const trade = { kind: 'trade' as const, ...at, marketId: event.marketId, tradeId: event.tradeId, price: event.price };
-      move(aggregates, event.taker, { ...trade, role: 'taker', size: takerSize, fee: event.takerFee });
-      move(aggregates, event.maker, { ...trade, role: 'maker', size: -takerSize, fee: event.makerFee });
+      // Written out (no spreads): two per trade. The key order is the one movements are served in.
+      const { marketId, tradeId, price } = event;
+      move(aggregates, event.taker, { kind: 'trade', position, timestamp, marketId, tradeId, price, role: 'taker', size: takerSize, fee: event.takerFee });
+      move(aggregates, event.maker, { kind: 'trade', position, timestamp, marketId, tradeId, price, role: 'maker', size: -takerSize, fee: event.makerFee });
       break;
     }
     case 'PositionLiquidated':
@@ -532,19 +643,19 @@ export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolu
 };
 
 /**
- * Apply one event of the log to the model: returns the documents it changed. The model is owned
- * by the fold (mutated in place); documents are fresh values.
+ * Apply one event of the log to the model, marking the documents it changes (built by
+ * takeDocuments). The model is owned by the fold and mutated in place.
  */
-export const projectEvent = (
+export const foldEvent = (
   model: ProjectionModel,
   poolId: string,
   position: bigint,
   timestamp: number,
   event: Event,
   options: ProjectionOptions = {},
-): Document[] => {
+): void => {
   // A recorded refusal changes no figure a read model shows.
-  if (event.type === 'CommandRejected') return [];
+  if (event.type === 'CommandRejected') return;
   let entry = model.pools.get(poolId);
   if (entry === undefined) {
     entry = {
@@ -552,16 +663,17 @@ export const projectEvent = (
       aggregates: {
         draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
         deficits: { count: 0, total: 0n }, payouts: { count: 0, total: 0n, history: [] },
-        income: new Map(), losses: new Map(), series: [], histories: new Map(), movements: new Map(), governance: [],
+        income: new Map(), losses: new Map(), series: [], newestPoint: undefined, histories: new Map(), movements: new Map(), governance: [],
         timelines: { '1m': [], '1h': [], '1d': [] },
       },
+      dirty: emptyDirtySet(),
     };
     model.pools.set(poolId, entry);
   }
-  const { aggregates } = entry;
+  const { aggregates, dirty } = entry;
   entry.state = evolve(entry.state, event);
   const pool = entry.state;
-  if (pool.status !== 'active') return [];
+  if (pool.status !== 'active') return;
 
   const at = position.toString();
   // Aggregates the documents carry beyond the state.
@@ -649,33 +761,84 @@ export const projectEvent = (
     // The document's series: one point per bucket (an hour by default), the figures after its last event.
     const bucketMs = options.bucketMs ?? 3_600_000;
     const bucket = timestamp - (timestamp % bucketMs);
-    const point: FundHealthPoint = {
-      bucket, fundAssets: formatDecimal(fundAssets(pool)), openInterest: formatDecimal(pool.openInterest), coveragePpm: coverage(pool) ?? '0',
-      badDebt: formatDecimal(pool.badDebt), stressDeficit: formatDecimal(stress),
-    };
-    const newest = aggregates.series[aggregates.series.length - 1];
-    aggregates.series = newest?.bucket === bucket
-      ? [...aggregates.series.slice(0, -1), point]
-      : [...aggregates.series, point].slice(-(options.seriesLength ?? 720));
+    const newest = aggregates.newestPoint;
+    if (newest !== undefined && newest.bucket !== bucket) {
+      aggregates.series.push(formatPoint(newest));
+      // Trimmed in batches, so that a full series does not shift on every bucket.
+      const length = options.seriesLength ?? 720;
+      if (aggregates.series.length > length + 64) aggregates.series.splice(0, aggregates.series.length - length);
+    }
+    aggregates.newestPoint = { bucket, fundAssets: fundAssets(pool), openInterest: pool.openInterest, badDebt: pool.badDebt, stressDeficit: stress };
   }
 
-  const documents: Document[] = [];
-  const accounts = new Set(touchedAccounts(event));
-  for (const accountId of accounts) {
-    const doc = accountDocument(pool, aggregates, accountId, position);
-    if (doc !== undefined) documents.push(doc);
-  }
+  markAccounts(dirty.accounts, event, position);
   const marketId = marketOf(event);
-  if (marketId !== undefined) {
-    const doc = marketDocument(pool, marketId, position);
-    if (doc !== undefined) documents.push(doc);
-  }
+  if (marketId !== undefined) dirty.markets.set(marketId, position);
   const tranchesChanged = event.type === 'PoolCreated' || event.type === 'TrancheAdded' || event.type === 'ParametersChanged' ||
     event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' ||
     ('postings' in event && event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche'));
-  if (tranchesChanged) documents.push(...trancheDocuments(pool, aggregates, position));
-  if (fundChanged) documents.push(fundHealthDocument(pool, aggregates, position, timestamp));
+  if (tranchesChanged) dirty.tranches = position;
+  if (fundChanged) dirty.fundHealth = { position, timestamp };
+};
+
+/**
+ * Build every document the events folded since the last call changed, once each, from the
+ * state as it now is, and forget the marks.
+ */
+export const takeDocuments = (model: ProjectionModel, options: ProjectionOptions = {}): Document[] => {
+  const documents: Document[] = [];
+  for (const { state: pool, aggregates, dirty } of model.pools.values()) {
+    if (pool.status !== 'active') continue;
+    for (const [accountId, position] of dirty.accounts) {
+      const doc = accountDocument(pool, aggregates, accountId, position);
+      if (doc !== undefined) documents.push(doc);
+    }
+    for (const [marketId, position] of dirty.markets) {
+      const doc = marketDocument(pool, marketId, position);
+      if (doc !== undefined) documents.push(doc);
+    }
+    if (dirty.tranches !== undefined) documents.push(...trancheDocuments(pool, aggregates, dirty.tranches));
+    if (dirty.fundHealth !== undefined) documents.push(fundHealthDocument(pool, aggregates, dirty.fundHealth.position, dirty.fundHealth.timestamp, options));
+    clearDirtySet(dirty);
+  }
   return documents;
+};
+
+/** Forget which documents changed (their stored versions are already current). */
+export const forgetChanges = (model: ProjectionModel): void => {
+  for (const { dirty } of model.pools.values()) clearDirtySet(dirty);
+};
+
+/** How many documents wait to be built. */
+export const changedDocuments = (model: ProjectionModel): number => {
+  let count = 0;
+  for (const { dirty } of model.pools.values()) {
+    count += dirty.accounts.size + dirty.markets.size + (dirty.tranches === undefined ? 0 : 1) + (dirty.fundHealth === undefined ? 0 : 1);
+  }
+  return count;
+};
+
+const clearDirtySet = (dirty: DirtySet): void => {
+  dirty.accounts.clear();
+  dirty.markets.clear();
+  dirty.tranches = undefined;
+  dirty.fundHealth = undefined;
+};
+
+/**
+ * Apply one event of the log to the model: returns the documents it changed (with those of any
+ * event folded before it and not yet taken). Documents are fresh values.
+ */
+export const projectEvent = (
+  model: ProjectionModel,
+  poolId: string,
+  position: bigint,
+  timestamp: number,
+  event: Event,
+  options: ProjectionOptions = {},
+): Document[] => {
+  foldEvent(model, poolId, position, timestamp, event, options);
+  return takeDocuments(model, options);
 };
 
 export interface AccountView extends AccountDocument {

@@ -1,16 +1,20 @@
-// The projection runner: feeds the pool streams of the log, in order, through projectEvent and
-// stores the documents with the checkpoint. On start it folds the events up to the checkpoint
+// The projection runner: feeds the pool streams of the log, in order, through the read-model fold
+// and stores the documents with the checkpoint. On start it folds the events up to the checkpoint
 // without writing (the model must know them; their documents are already stored), and the events
-// after it, before it resolves; then it follows the log live. It folds only verified events: each
-// pool event must chain onto the one before it (revision, prevHash, its own hash), and a break
-// stops the runner with a ChainBrokenError naming the position. No domain rule lives here.
+// after it, before it resolves; then it follows the log: by subscription (the default, as for
+// EventStoreDB), or by the events the writer offers once they are durable (`offer`), with no
+// second read or parse. An offered batch that does not follow the last event folded (a gap, a
+// restart, another writer) is replaced by reading the store from there. Documents are built at
+// flush, once per changed document, never per event. It folds only verified events: each pool
+// event must chain onto the one before it (revision, prevHash, its own hash), and a break stops
+// the runner with a ChainBrokenError naming the position. No domain rule lives here.
 
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeEvent } from '../domain/index.js';
+import { decodeStoredEvent, type Event } from '../domain/index.js';
 import { GENESIS_HASH, verifyChain } from '../services/ledger/chain.js';
 import type { EventStore, StoredEvent, Subscription } from '../services/ledger/event-store.js';
 import type { ReadModelStore } from './read-model-store.js';
-import { emptyModel, projectEvent, type Document, type ProjectionModel, type ProjectionOptions } from './read-models.js';
+import { emptyModel, foldEvent, forgetChanges, takeDocuments, type Document, type ProjectionModel, type ProjectionOptions } from './read-models.js';
 
 export const PROJECTION = 'read-models';
 const POOL_PREFIX = 'pool-';
@@ -19,19 +23,26 @@ const POOL_PREFIX = 'pool-';
 export const poolOf = (event: StoredEvent): string | undefined =>
   event.streamId.startsWith(POOL_PREFIX) ? event.streamId.slice(POOL_PREFIX.length) : undefined;
 
-/** Fold events into the model; returns the newest version of every document they changed. */
+/** The one place the projection decodes stored event data. */
+const decodeStored = (stored: StoredEvent): Event => {
+  const decoded = decodeStoredEvent(stored.data);
+  if (E.isLeft(decoded)) throw new Error(`event at position ${stored.position} does not decode: ${decoded.left.message}`);
+  return decoded.right;
+};
+
+/** Fold one event of the log into the model (pool events only), marking the documents it changes. */
+export const foldStored = (model: ProjectionModel, stored: StoredEvent, options: ProjectionOptions = {}): void => {
+  const poolId = poolOf(stored);
+  if (poolId === undefined) return;
+  foldEvent(model, poolId, stored.position, stored.metadata.timestamp, decodeStored(stored), options);
+};
+
+const keyOf = (document: Document): string => `${document.collection}/${document.id}`;
+
+/** Fold events into the model; returns the newest version of every document they changed, each built once. */
 export const projectAll = (events: Iterable<StoredEvent>, model: ProjectionModel = emptyModel(), options: ProjectionOptions = {}): Map<string, Document> => {
-  const documents = new Map<string, Document>();
-  for (const stored of events) {
-    const poolId = poolOf(stored);
-    if (poolId === undefined) continue;
-    const decoded = decodeEvent(stored.data);
-    if (E.isLeft(decoded)) throw new Error(`event at position ${stored.position} does not decode: ${decoded.left.message}`);
-    for (const document of projectEvent(model, poolId, stored.position, stored.metadata.timestamp, decoded.right, options)) {
-      documents.set(`${document.collection}/${document.id}`, document);
-    }
-  }
-  return documents;
+  for (const stored of events) foldStored(model, stored, options);
+  return new Map(takeDocuments(model, options).map((document) => [keyOf(document), document]));
 };
 
 /** A pool's events do not chain: the runner stops, and so must whatever serves its read models. */
@@ -65,6 +76,13 @@ export class ChainCheck {
 export interface RunnerOptions extends ProjectionOptions {
   /** Store documents after at most this many events (and whenever the log goes quiet). */
   readonly batchSize?: number;
+  /** Catching up at start: store documents after at most this many events (default 100,000; at the end in any case). */
+  readonly catchUpBatchSize?: number;
+  /**
+   * How the runner follows the log once caught up: 'subscribe' (the default) reads new events
+   * from the store; 'offered' takes them from `offer` (the writer's committed events).
+   */
+  readonly follow?: 'subscribe' | 'offered';
   readonly onError?: (error: Error) => void;
   /**
    * Catching up at start: called as events are folded (at most every `progressEveryMs`), and once
@@ -81,12 +99,23 @@ export class ProjectionRunner {
   private chain = new ChainCheck();
   private broken: ChainBrokenError | undefined;
   private subscription: Subscription | undefined;
-  private pending = new Map<string, Document>();
+  /** Documents built whose write failed: stored with the next flush unless rebuilt by then. */
+  private unwritten = new Map<string, Document>();
+  /** The last event folded whose documents are not stored yet. */
   private pendingUpTo: bigint | undefined;
+  private foldedSinceFlush = 0;
   private stored: bigint | 'start' = 'start';
   private seen: bigint | 'start' = 'start';
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Store reads in place of offered events, and the offered batches behind them, in order. */
+  private following: Promise<void> = Promise.resolve();
+  /** Whether the runner is caught up and following (offered events are folded at once). */
+  private live = false;
+  /** Offered work queued behind a store read. */
+  private queued = 0;
+  /** The newest event offered while not following (read from the store before following). */
+  private offeredUpTo: bigint | undefined;
 
   constructor(private readonly events: EventStore, private readonly readModels: ReadModelStore, private readonly options: RunnerOptions = {}) {}
 
@@ -136,30 +165,78 @@ export class ProjectionRunner {
       const upTo = await this.options.logHead();
       if (upTo > (checkpoint.right === 'start' ? 0n : checkpoint.right)) this.catchUp = { upTo, lastReport: Date.now() };
     }
-    let after = checkpoint.right === 'start' ? 'start' as const : await this.foldUpTo(checkpoint.right);
+    if (checkpoint.right !== 'start') await this.foldUpTo(checkpoint.right);
     this.seen = this.stored;
-    for (;;) {
-      const page = await this.events.readAll(after, 5_000);
-      if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      for (const event of page.right) await this.handle(event);
-      if (page.right.length === 0) break;
-      after = page.right[page.right.length - 1]!.position;
-    }
+    await this.readOn(undefined, this.options.catchUpBatchSize ?? 100_000);
     await this.flush();
+    // Events offered meanwhile may be past the store's end as it was read.
+    while (this.offeredUpTo !== undefined && (this.seen === 'start' || this.seen < this.offeredUpTo)) await this.readOn(this.offeredUpTo, this.options.batchSize ?? 500);
+    this.offeredUpTo = undefined;
+    this.live = true;
+    if (this.options.follow === 'offered') return;
     this.subscription = this.events.subscribeAll({
-      after,
-      onEvent: async (event) => this.handle(event),
-      onError: (error) => {
-        if (error instanceof ChainBrokenError) this.broken = error;
-        this.options.onError?.(error instanceof Error ? error : new Error(JSON.stringify(error)));
+      after: this.seen,
+      onEvent: async (event) => {
+        if (!this.isNew(event)) return;
+        this.fold(event);
+        await this.flushOrSchedule();
       },
+      onError: (error) => this.report(error),
     });
+  }
+
+  /**
+   * Committed events, in log order, once each, after they are durable: folded at once when they
+   * follow the last event folded; otherwise the store is read from there up to them.
+   */
+  offer(events: ReadonlyArray<StoredEvent>): void {
+    const last = events[events.length - 1];
+    if (last === undefined || this.broken !== undefined) return;
+    if (!this.live) {
+      // Not following (starting, stopped): the store is read up to here before following.
+      if (this.offeredUpTo === undefined || last.position > this.offeredUpTo) this.offeredUpTo = last.position;
+      return;
+    }
+    if (this.queued > 0) this.enqueue(() => this.takeOffered(events, false));
+    else this.takeOffered(events, false);
+  }
+
+  /** Fold what follows of an offered batch; read the store in place of what does not (once). */
+  private takeOffered(events: ReadonlyArray<StoredEvent>, afterRead: boolean): void {
+    try {
+      for (const [i, event] of events.entries()) {
+        if (!this.isNew(event)) continue;
+        if (this.seen === 'start' || event.position !== this.seen + 1n) {
+          if (afterRead) throw new Error(`offered event at position ${event.position} is not in the log after position ${String(this.seen)}`);
+          // A gap, or no event folded yet to follow: the store says what lies between.
+          const upTo = events[events.length - 1]!.position;
+          const rest = events.slice(i);
+          this.enqueue(async () => {
+            await this.readOn(upTo, this.options.batchSize ?? 500);
+            this.takeOffered(rest, true);
+          });
+          break;
+        }
+        this.fold(event);
+      }
+    } catch (error) {
+      this.report(error);
+      return;
+    }
+    void this.flushOrSchedule();
+  }
+
+  private enqueue(work: () => void | Promise<void>): void {
+    this.queued++;
+    this.following = this.following.then(work).catch((error: unknown) => this.report(error)).finally(() => { this.queued--; });
   }
 
   /** Stop following the log after storing what is pending. */
   async stop(): Promise<void> {
+    this.live = false;
     await this.subscription?.stop();
     this.subscription = undefined;
+    await this.following;
     await this.flush();
   }
 
@@ -170,6 +247,9 @@ export class ProjectionRunner {
     if (E.isLeft(cleared)) throw new Error(cleared.left.message);
     this.model = emptyModel();
     this.chain = new ChainCheck();
+    this.unwritten = new Map();
+    this.pendingUpTo = undefined;
+    this.foldedSinceFlush = 0;
     this.stored = 'start';
     await this.start();
   }
@@ -183,19 +263,45 @@ export class ProjectionRunner {
     }
   }
 
-  /** Fold (verified) the events up to the checkpoint without storing; returns the last position folded. */
-  private async foldUpTo(checkpoint: bigint): Promise<bigint | 'start'> {
+  private isNew(event: StoredEvent): boolean {
+    return this.seen === 'start' || event.position > this.seen;
+  }
+
+  private report(error: unknown): void {
+    if (error instanceof ChainBrokenError) this.broken = error;
+    this.options.onError?.(error instanceof Error ? error : new Error(JSON.stringify(error)));
+  }
+
+  /** Fold (verified) the events up to the checkpoint without storing: their documents are stored already. */
+  private async foldUpTo(checkpoint: bigint): Promise<void> {
     for (let after: bigint | 'start' = 'start'; ;) {
       const page = await this.events.readAll(after, 5_000);
       if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      const upTo = page.right.filter((e) => e.position <= checkpoint);
-      for (const event of upTo) this.chain.check(event);
-      projectAll(upTo, this.model, this.options);
-      if (upTo.length > 0) {
-        after = upTo[upTo.length - 1]!.position;
+      for (const event of page.right) {
+        if (event.position > checkpoint) {
+          forgetChanges(this.model);
+          return;
+        }
+        this.chain.check(event);
+        foldStored(this.model, event, this.options);
+        after = event.position;
         this.reportCatchUp(after);
       }
-      if (upTo.length < page.right.length || page.right.length === 0) return after;
+      if (page.right.length === 0) {
+        forgetChanges(this.model);
+        return;
+      }
+    }
+  }
+
+  /** Read the store after the last event folded and fold what it holds (up to `upTo`, else to its end). */
+  private async readOn(upTo: bigint | undefined, flushEvery: number): Promise<void> {
+    while (upTo === undefined || this.seen === 'start' || this.seen < upTo) {
+      const page = await this.events.readAll(this.seen, 5_000);
+      if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
+      if (page.right.length === 0) return;
+      for (const event of page.right) if (this.isNew(event)) this.fold(event);
+      if (this.foldedSinceFlush >= flushEvery) await this.flush();
     }
   }
 
@@ -210,14 +316,20 @@ export class ProjectionRunner {
     this.options.onCatchUp?.({ folded, upTo: catchUp.upTo, done });
   }
 
-  private async handle(stored: StoredEvent): Promise<void> {
+  /** Verify and fold one event; its documents are built at the next flush. */
+  private fold(stored: StoredEvent): void {
     this.chain.check(stored);
+    foldStored(this.model, stored, this.options);
     this.seen = stored.position;
-    this.reportCatchUp(stored.position);
-    for (const [key, document] of projectAll([stored], this.model, this.options)) this.pending.set(key, document);
     this.pendingUpTo = stored.position;
-    if (this.pending.size >= (this.options.batchSize ?? 500)) await this.flush();
-    else this.scheduleFlush();
+    this.foldedSinceFlush++;
+    this.reportCatchUp(stored.position);
+  }
+
+  private flushOrSchedule(): Promise<void> {
+    if (this.foldedSinceFlush >= (this.options.batchSize ?? 500)) return this.flush();
+    this.scheduleFlush();
+    return Promise.resolve();
   }
 
   private scheduleFlush(): void {
@@ -231,17 +343,17 @@ export class ProjectionRunner {
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.pendingUpTo === undefined) return;
-      const documents = [...this.pending.values()];
+      // Built now, from the state after the last event folded: each changed document once.
+      for (const document of takeDocuments(this.model, this.options)) this.unwritten.set(keyOf(document), document);
       const upTo = this.pendingUpTo;
-      this.pending = new Map();
+      const documents = [...this.unwritten.values()];
+      this.unwritten = new Map();
       this.pendingUpTo = undefined;
+      this.foldedSinceFlush = 0;
       const written = await this.readModels.write(PROJECTION, documents, upTo);
       if (E.isLeft(written)) {
-        // Keep them for the next flush, unless a newer version arrived meanwhile.
-        for (const document of documents) {
-          const key = `${document.collection}/${document.id}`;
-          if (!this.pending.has(key)) this.pending.set(key, document);
-        }
+        // Kept for the next flush, unless a newer version is built by then.
+        for (const document of documents) if (!this.unwritten.has(keyOf(document))) this.unwritten.set(keyOf(document), document);
         this.pendingUpTo ??= upTo;
         this.options.onError?.(new Error(written.left.message));
         return;

@@ -12,7 +12,7 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  approvalProblem, canonicalJson, canonicalState, checkInvariants, checkWaterfall, decodeEvent, evolve, initialState, poolView,
+  approvalProblem, canonicalJson, canonicalState, checkInvariants, checkWaterfall, decodeStoredEvent, evolve, initialState, poolView,
   type Event, type Governors, type InvariantViolation, type PoolState, type PoolView,
 } from '../domain/index.js';
 import { GENESIS_HASH, verifyChain } from './ledger/chain.js';
@@ -150,9 +150,9 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
         const complete = command === undefined || command.id !== stored.metadata.commandId;
         return report(complete ? closeCommand() : undefined);
       }
-      const chain = verifyChain([stored], lastHash);
+      const chain = verifyChain([stored], { hash: lastHash, revision: last?.revision ?? -1n });
       if (!chain.ok) return report({ kind: 'broken-chain', position: chain.position, revision: chain.revision, message: chain.reason });
-      const decoded = decodeEvent(stored.data);
+      const decoded = decodeStoredEvent(stored.data);
       if (E.isLeft(decoded)) return report({ kind: 'undecodable-event', position: stored.position, revision: stored.revision, message: decoded.left.message });
       if (command === undefined || command.id !== stored.metadata.commandId) {
         const problem = closeCommand();
@@ -178,15 +178,15 @@ export const audit = async (store: EventStore, options: AuditOptions): Promise<A
       lastHash = chain.lastHash;
       last = stored;
       replayed++;
-      if (stored.revision === 0n) logId = stored.metadata.hash;
+      if (stored.revision === 0n) logId = stored.hash;
       for (const { index, checkpoint } of checkpointsAt.get(stored.revision) ?? []) {
-        if (checkpoint.hash !== stored.metadata.hash || checkpoint.logId !== logId) {
-          return report({ kind: 'checkpoint', index, checkpoint, message: `the log does not contain it: at revision ${stored.revision} the hash is ${stored.metadata.hash} (log ${logId ?? '-'})` });
+        if (checkpoint.hash !== stored.hash || checkpoint.logId !== logId) {
+          return report({ kind: 'checkpoint', index, checkpoint, message: `the log does not contain it: at revision ${stored.revision} the hash is ${stored.hash} (log ${logId ?? '-'})` });
         }
         checkpointsVerified++;
       }
       for (const snapshot of snapshots.right.get(stored.revision) ?? []) {
-        const mismatch = snapshotMismatch(snapshot, state, stored.metadata.hash);
+        const mismatch = snapshotMismatch(snapshot, state, stored.hash);
         if (mismatch !== undefined) return report({ kind: 'snapshot', position: snapshot.position, revision: stored.revision, message: mismatch });
         snapshotsVerified++;
       }

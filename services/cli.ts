@@ -10,6 +10,7 @@
 //   ledger keygen [--out FILE]
 //   ledger nats-config [--principals FILE]
 //   ledger nats-reset [--confirm]
+//   ledger migrate --data DIR
 //   ledger help
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import {
   type Event, type Governors, type PoolState,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
+import { migrateFormatOne } from '../adapters/sqlite/migrate.js';
 import type { EventStore } from './ledger/event-store.js';
 import { PoolWriter, poolStream } from './ledger/pool-writer.js';
 import { accountView, emptyModel, type Document } from '../projections/read-models.js';
@@ -151,6 +153,15 @@ ${stressUsage}
       hold another log's history): delete the ledger's NATS streams (events, outcomes, commands;
       the DLQ is kept), connecting with the service's NATS_URL and NATS_* credentials. Stop the
       service first; without --confirm, only says what it would delete
+  ledger migrate --data DIR
+      rewrite the embedded store DIR/events.sqlite from format 1 (written by earlier versions,
+      which the other commands refuse to read) into the current format: the old hash chain and
+      the checkpoints kept in it are verified first (the first break stops it, changing nothing),
+      then every pool event is carried over, chained with the current rule. Every hash and the
+      log's identity change: snapshots and checkpoints are not carried over (the service writes
+      new ones), the old file is kept as DIR/events.format1.sqlite for audits against checkpoints
+      published before, and the NATS streams must be reset (ledger nats-reset --confirm). Stop
+      the service first
   ledger nats-config [--principals FILE]
       print a nats-server configuration for the principals file (FILE, else PRINCIPALS_FILE, else
       DATA_DIR/principals.json): a user per principal with a NATS identity and one for the
@@ -560,6 +571,21 @@ const serve = async (): Promise<number> => {
  * Delete the ledger's NATS streams (events, outcomes, commands) after the event log was reset or
  * restored; without --confirm, only say what would be deleted. Connects like the service does.
  */
+const migrate = async (args: string[]): Promise<number> => {
+  const { values } = parseArgs({ args, options: { data: { type: 'string' } } });
+  if (values.data === undefined) {
+    console.error(helpOf('migrate'));
+    return 1;
+  }
+  const report = await migrateFormatOne(join(values.data, 'events.sqlite'));
+  for (const pool of report.pools) {
+    console.log(`${pool.streamId}: ${pool.events} events migrated; old head ${pool.oldHead}, new head ${pool.newHead}, new log identity ${pool.newIdentity}`);
+  }
+  console.log(`old chain verified (${report.checkpointsVerified} checkpoints kept in it matched); ${report.dropped} snapshot and checkpoint events not carried over; the old log is kept as ${report.keptAs}`);
+  console.log('next: ledger nats-reset --confirm if the service forwards events to NATS; the service signs a new checkpoint as it runs');
+  return 0;
+};
+
 const natsReset = async (args: string[]): Promise<number> => {
   const { values } = parseArgs({ args, options: { confirm: { type: 'boolean', default: false } } });
   const url = process.env.NATS_URL;
@@ -665,7 +691,7 @@ const reported = async (subcommand: () => number | Promise<number>, prefix = '')
   }
 };
 
-const subcommands = ['run', 'audit', 'serve', 'stress', 'principal', 'keygen', 'nats-config', 'nats-reset', 'help'];
+const subcommands = ['run', 'audit', 'serve', 'stress', 'principal', 'keygen', 'nats-config', 'nats-reset', 'migrate', 'help'];
 
 /** The part of the usage about one subcommand (all its forms), with the exit statuses. */
 export const helpOf = (command: string): string => {
@@ -696,6 +722,8 @@ export const main = async (argv: string[]): Promise<number> => {
       return reported(() => natsConfig(rest));
     case 'nats-reset':
       return reported(() => natsReset(rest));
+    case 'migrate':
+      return reported(() => migrate(rest), 'ledger migrate: ');
     case 'run':
       return reported(() => run(rest));
     case 'help':

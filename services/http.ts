@@ -11,7 +11,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import type { Logger } from 'pino';
 import {
-  adlQueue, authorize, commandTypes, CorrelationId, decodeCommand, decodeEvent, decodeWith, eventTypes, Id, invalidInput, parseJson,
+  adlQueue, authorize, commandTypes, CorrelationId, decodeCommand, decodeStoredEvent, decodeWith, eventTypes, Id, invalidInput, parseJson,
   type AccessDenied, type Action, type ActivePool, type InvalidInput,
 } from '../domain/index.js';
 import { grantOf, principalForToken, PrincipalId, type Principal } from './auth/principals.js';
@@ -25,6 +25,7 @@ import {
 } from './read-api.js';
 import type { ProjectionRunner } from '../projections/runner.js';
 import { logIndex, type EventStore, type StoredEvent } from './ledger/event-store.js';
+import { eventIdOf } from './ledger/chain.js';
 import { poolStream } from './ledger/pool-writer.js';
 import { CheckpointCodec, checkpointStream, encodeCheckpoint } from './ledger/checkpoints.js';
 import type { Metrics } from './metrics.js';
@@ -124,7 +125,8 @@ const unavailable = (reply: FastifyReply, message: string) => reply.code(503).se
 
 /** An event of the log as the API shows it. */
 const eventJson = (e: StoredEvent) => ({
-  revision: e.revision.toString(), position: e.position.toString(), eventId: e.eventId, type: e.type, data: e.data as Record<string, unknown>, metadata: e.metadata as unknown as Record<string, unknown>,
+  revision: e.revision.toString(), position: e.position.toString(), eventId: eventIdOf(e.hash), type: e.type, data: e.data as Record<string, unknown>, metadata: e.metadata as unknown as Record<string, unknown>,
+  hash: e.hash,
 });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -478,7 +480,7 @@ export const buildHttpApp = (deps: HttpDependencies): FastifyInstance => {
       if (query.type !== undefined && e.type !== query.type) return false;
       if (query.from !== undefined && 'time' in query.from && e.metadata.timestamp < query.from.time) return false;
       if (query.accountId !== undefined) {
-        const decoded = decodeEvent(e.data);
+        const decoded = decodeStoredEvent(e.data);
         if (E.isLeft(decoded) || !accountsOfEvent(decoded.right).includes(query.accountId)) return false;
       }
       return true;

@@ -38,6 +38,16 @@ export class PoolRegistry {
     return { submit: (submission) => this.submitToAbsentPool(poolId, submission) };
   }
 
+  /**
+   * A handled command's outcome if `actor` sent it (see PoolWriter.recordedOutcome); undefined
+   * for a pool that does not exist (no writer is opened for it).
+   */
+  async recordedOutcome(poolId: string, commandId: string, actor: string): Promise<Outcome | undefined> {
+    const kept = this.writers.get(poolId);
+    const writer = kept !== undefined ? await kept : await this.exists(poolId) ? await this.open(poolId) : undefined;
+    return writer?.recordedOutcome(commandId, actor);
+  }
+
   /** Finish every batch in flight. */
   async drain(): Promise<void> {
     await Promise.all([...this.writers.values()].map(async (w) => (await w.catch(() => undefined))?.drain()));

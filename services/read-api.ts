@@ -122,7 +122,7 @@ export const GovernanceBody = t.type({
 
 export const StoredEventBody = t.type({
   revision: BigIntString, position: BigIntString, eventId: t.string, type: t.keyof(Object.fromEntries(eventTypes.map((e) => [e, null])) as Record<string, null>),
-  data: t.UnknownRecord, metadata: t.UnknownRecord,
+  data: t.UnknownRecord, metadata: t.UnknownRecord, hash: t.string,
 }, 'StoredEvent');
 export const EventsBody = t.array(StoredEventBody, 'Events');
 

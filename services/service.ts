@@ -32,6 +32,7 @@ import { catchUpLogging, stressSettingsFrom } from './read-settings.js';
 import type { StressSettings } from './read-api.js';
 import { DEFAULT_READINESS_LIMITS, directoryWriteProbe, projectionCheck, readiness, storeCheck, throttled, type CheckSource, type Failure } from './health.js';
 import type { EventStore } from './ledger/event-store.js';
+import { committedFeedOf } from './ledger/committed-feed.js';
 
 export interface ServiceConfig {
   readonly port: number;
@@ -225,6 +226,12 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   const warnOnce = throttled(10_000);
   metrics.onAppendFailure = (error) => warnOnce(`append-${error.code}`, (held) => logger.error({ error, alsoSinceLastLogged: held }, 'the store did not take a command'));
   let projectionError: Failure | undefined;
+  // Committed events go to the projection runner and the NATS forwarder in process (no read back).
+  const feed = committedFeedOf(events);
+  let stopFeedingRunner: (() => void) | undefined;
+  const feedRunner = (projection: ProjectionRunner): void => {
+    if (feed !== undefined) stopFeedingRunner = feed.onCommitted((committed) => projection.offer(committed));
+  };
   const checks: Record<string, CheckSource> = {
     store: storeCheck(metrics, config.store.kind === 'sqlite' ? directoryWriteProbe(dirname(config.store.path)) : undefined),
   };
@@ -243,11 +250,16 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
         fail(error);
       },
       ...catchUpLogging(events, logger),
+      // With a committed feed the runner takes new events from it, not from a subscription.
+      ...(feed === undefined ? {} : { follow: 'offered' as const }),
       ...(config.stress === undefined ? {} : { stressShockPpm: config.stress.shockPpm, stressShockByMarket: config.stress.shockByMarket }),
     });
     // Serve only verified history: the runner verifies and folds the whole log, and each pool's
     // writer loads and verifies its state, before HTTP or NATS take anything.
     await runner.start();
+    feedRunner(runner);
+    // A store that appends on a thread of its own is ready to before the first command comes.
+    await (events as Partial<{ ready(): Promise<void> }>).ready?.();
     await pools.openAll(runner.pools());
     const projection = runner;
     checks.projection = projectionCheck(() => projection.lag(), () => projectionError);
@@ -258,7 +270,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
     if (config.natsUrl !== undefined) {
       nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
       // The forwarder first: it refuses a bus that holds another log's history before any command is taken.
-      forwarder = await startEventForwarder(nats, events, { logger, metrics, head: () => projection.lag().seen });
+      forwarder = await startEventForwarder(nats, events, { logger, metrics, head: () => projection.lag().seen, ...(feed === undefined ? {} : { feed }) });
       intake = await startNatsIntake(nats, pools, metrics, () => principals.current, { ...(config.natsAckWaitMs === undefined ? {} : { ackWaitMs: config.natsAckWaitMs }), logger });
       await forwarder.bind();
       checks.forwarder = forwarder.check;
@@ -304,6 +316,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       await step('publishing the last checkpoint', () => checkpointPublisher?.flush());
       await step('stopping the event forwarder', () => started.forwarder?.stop());
       await step('closing the NATS connection', () => (started.nats === undefined ? undefined : closeNats(started.nats)));
+      stopFeedingRunner?.();
       await step('stopping the projection', () => started.runner.stop());
       await step('closing the read models', () => started.readModels.close());
       await step('closing the event store', () => events.close());

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decodeEvent, decodeScenario, evolve, initialState, parseJson, runToEnd, stress,
+  decodeScenario, decodeStoredEvent, evolve, initialState, parseJson, runToEnd, stress,
   type InvalidInput, type PoolState, type StressProgress, type StressResult,
 } from '../domain/index.js';
 import { SqliteEventStore } from '../adapters/sqlite/sqlite-event-store.js';
@@ -32,7 +32,7 @@ const loadPool = async (store: EventStore, poolId: string): Promise<E.Either<str
     const page = await store.readStream(poolStream(poolId), from, PAGE);
     if (E.isLeft(page)) return E.left(page.left.kind === 'stream-not-found' ? `pool "${poolId}" not found` : `the store: ${page.left.kind}`);
     for (const stored of page.right) {
-      const event = decodeEvent(stored.data);
+      const event = decodeStoredEvent(stored.data);
       if (E.isLeft(event)) return E.left(`event at position ${stored.position} does not decode: ${event.left.message}`);
       state = evolve(state, event.right);
     }

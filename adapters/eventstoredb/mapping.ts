@@ -2,15 +2,21 @@
 // types, unit-tested without a server.
 
 import {
-  jsonEvent, NO_STREAM, START, StreamNotFoundError, WrongExpectedVersionError,
-  type AppendExpectedRevision, type EventData, type JSONType, type Position, type ReadPosition,
+  binaryEvent, NO_STREAM, START, StreamNotFoundError, WrongExpectedVersionError,
+  type AppendExpectedRevision, type EventData, type Position, type ReadPosition,
 } from '@eventstore/db-client';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeMetadata, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent } from '../../services/ledger/event-store.js';
+import { Hash, parseStoredText, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent } from '../../services/ledger/event-store.js';
+import { eventIdOf } from '../../services/ledger/chain.js';
 
-/** The event as the client sends it: our deterministic id, JSON data and metadata. */
+/**
+ * The event as the client sends it: an id derived from its hash (deterministic: the same events
+ * at the same revision have the same ids), its stored text as the event's bytes, exactly as the
+ * chain hash covers them, and the hash as metadata. The bytes are sent as binary so that the
+ * server hands them back unchanged (a JSON event comes back re-parsed).
+ */
 export const toEventData = (event: NewEvent): EventData =>
-  jsonEvent({ id: event.eventId, type: event.type, data: event.data as JSONType, metadata: event.metadata as unknown as JSONType });
+  binaryEvent({ id: eventIdOf(event.hash), type: event.type, data: Buffer.from(event.text, 'utf8'), metadata: { hash: event.hash } });
 
 /**
  * Always an exact expectation, never ANY: EventStoreDB only recognizes a repeated append of the
@@ -37,16 +43,25 @@ interface RecordedLike {
   readonly position?: Position;
 }
 
-/** A recorded event as the port's StoredEvent, its metadata decoded. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A recorded event as the port's StoredEvent: its stored text parsed, its hash as recorded. */
 export const fromRecorded = (recorded: RecordedLike): E.Either<StoreError, StoredEvent> => {
   const position = recorded.position === undefined ? -1n : fromPosition(recorded.position);
-  if (!recorded.isJson) return E.left({ kind: 'corrupt', position, message: `event ${recorded.id} is not JSON` });
-  const metadata = decodeMetadata(recorded.metadata, position);
-  if (E.isLeft(metadata)) return metadata;
-  return E.right({
-    streamId: recorded.streamId, revision: recorded.revision, position, eventId: recorded.id, type: recorded.type,
-    data: recorded.data, metadata: metadata.right,
-  });
+  const corrupt = (message: string): E.Either<StoreError, never> => E.left({ kind: 'corrupt', position, message: `event ${recorded.id}: ${message}` });
+  if (recorded.isJson || !(recorded.data instanceof Uint8Array)) return corrupt('not the ledger\'s stored text (binary, canonical JSON)');
+  const hash = (recorded.metadata as { hash?: unknown } | undefined)?.hash;
+  if (!Hash.is(hash)) return corrupt('its metadata has no chain hash');
+  let text: string;
+  try {
+    text = utf8.decode(recorded.data);
+  } catch {
+    return corrupt('its bytes are not UTF-8');
+  }
+  const parsed = parseStoredText(text, position);
+  if (E.isLeft(parsed)) return parsed;
+  if (parsed.right.type !== recorded.type) return corrupt(`recorded as ${recorded.type}, its text says ${parsed.right.type}`);
+  return E.right({ streamId: recorded.streamId, revision: recorded.revision, position, ...parsed.right, text, hash });
 };
 
 /** System streams and events ($-prefixed) are EventStoreDB's own, never the ledger's. */

@@ -1,11 +1,20 @@
 // Embedded event store on SQLite (better-sqlite3): the default when nothing is configured.
 // One file, WAL, synchronous=FULL (a commit is on disk before append resolves), a global
 // position per event (INTEGER PRIMARY KEY AUTOINCREMENT, never reused), a revision per stream,
-// unique event ids, and every append atomic in one transaction.
+// and every append atomic in one transaction.
+//
+// - A row is the event's stored text (canonical JSON of type, data and compact metadata, made by
+//   the writer) and its chain hash as a 32-byte BLOB: the digest's own form, half the bytes of
+//   hex, which readers turn into hex. The adapter only stores and returns them; it never
+//   serializes an event. There is no event id column: ids are derived from hashes where a
+//   consumer wants one, and a repeated append is refused by UNIQUE (stream_id, revision).
+// - The file's format is `PRAGMA user_version` (2). A store written by an earlier version (rows
+//   with an event_id, hashes inside the metadata) is refused on open with FormatError, naming
+//   `ledger migrate`, never misread.
 //
 // - The index of handled commands (table `commands`: stream, command id, first revision, count,
 //   fingerprint) is written in the same transaction as the events it indexes, so it is never
-//   behind the log; a database from before the table existed gets it filled from its events.
+//   behind the log; a database without the table gets it filled from its events.
 // - One writer: opened with `writerLock`, the store holds `<file>.writer-lock`, a small SQLite
 //   database in exclusive locking mode, for as long as it is open. The lock is SQLite's own
 //   (fcntl) lock, so the OS drops it when the holder dies, even by SIGKILL. A second writer is
@@ -19,7 +28,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decodeMetadata,
+  parseStoredText,
   type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 
@@ -27,30 +36,29 @@ interface Row {
   position: bigint;
   stream_id: string;
   revision: bigint;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
+  event: string;
+  hash: Buffer;
 }
 
-const parse = (text: string, position: bigint, what: string): E.Either<StoreError, unknown> => {
-  try {
-    return E.right(JSON.parse(text) as unknown);
-  } catch (error) {
-    return E.left({ kind: 'corrupt', position, message: `${what} is not JSON: ${(error as Error).message}` });
+/** The format this adapter reads and writes (PRAGMA user_version). */
+export const STORE_FORMAT = 2;
+
+/** A store written in another format: readable only after `ledger migrate`. */
+export class FormatError extends Error {
+  constructor(readonly path: string, readonly format: number) {
+    super(format === 1
+      ? `${path} is an event store in format 1 (event ids and hashes inside each event's metadata), which this version does not read. Run \`ledger migrate --data <its directory>\`: it re-verifies the old hash chain, then rewrites the log in format ${STORE_FORMAT} and keeps the old file beside it`
+      : `${path} is an event store in format ${format}, which this version (format ${STORE_FORMAT}) does not read`);
+    this.name = 'FormatError';
   }
-};
+}
 
 const toStored = (row: Row): E.Either<StoreError, StoredEvent> => {
-  const data = parse(row.data, row.position, 'data');
-  if (E.isLeft(data)) return data;
-  const rawMetadata = parse(row.metadata, row.position, 'metadata');
-  if (E.isLeft(rawMetadata)) return rawMetadata;
-  const metadata = decodeMetadata(rawMetadata.right, row.position);
-  if (E.isLeft(metadata)) return metadata;
+  const parsed = parseStoredText(row.event, row.position);
+  if (E.isLeft(parsed)) return parsed;
   return E.right({
-    streamId: row.stream_id, revision: row.revision, position: row.position, eventId: row.event_id, type: row.type,
-    data: data.right, metadata: metadata.right,
+    streamId: row.stream_id, revision: row.revision, position: row.position, type: parsed.right.type, data: parsed.right.data, metadata: parsed.right.metadata,
+    text: row.event, hash: row.hash.toString('hex'),
   });
 };
 
@@ -78,7 +86,7 @@ export const writerLockPath = (path: string): string => `${path}.writer-lock`;
  * Take the writer lock of the store at `path` for as long as the returned database stays open:
  * a write in exclusive locking mode keeps SQLite's lock on the file until it is closed.
  */
-const takeWriterLock = (path: string): Database.Database => {
+export const takeWriterLock = (path: string): Database.Database => {
   const lock = new Database(writerLockPath(path));
   try {
     lock.pragma('busy_timeout = 0');
@@ -107,6 +115,16 @@ export interface SqliteEventStoreOptions {
   readonly busyTimeoutMs?: number;
 }
 
+/** The format of an open database: 'empty' before the first open by this adapter. */
+const storeFormat = (db: Database.Database): number | 'empty' => {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version !== 0) return version;
+  const columns = db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[];
+  if (columns.length === 0) return 'empty';
+  // Format 1 left user_version at 0 and kept an event id, data and metadata per row.
+  return columns.some((c) => c.name === 'event_id') ? 1 : 0;
+};
+
 export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly listeners = new Set<() => void>();
@@ -131,16 +149,20 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma('busy_timeout = 1000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    const format = storeFormat(this.db);
+    if (format !== STORE_FORMAT && format !== 'empty') {
+      this.db.close();
+      this.lock?.close();
+      throw new FormatError(path, format);
+    }
     const indexed = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commands'").get() !== undefined;
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS events (
         position INTEGER PRIMARY KEY AUTOINCREMENT,
         stream_id TEXT NOT NULL,
         revision INTEGER NOT NULL,
-        event_id TEXT NOT NULL UNIQUE,
-        type TEXT NOT NULL,
-        data TEXT NOT NULL,
-        metadata TEXT NOT NULL,
+        event TEXT NOT NULL,
+        hash BLOB NOT NULL,
         UNIQUE (stream_id, revision)
       );
       CREATE TABLE IF NOT EXISTS commands (
@@ -152,12 +174,13 @@ export class SqliteEventStore implements EventStore {
         PRIMARY KEY (stream_id, command_id)
       ) WITHOUT ROWID;
     `);
+    if (format === 'empty') this.db.pragma(`user_version = ${STORE_FORMAT}`);
     if (!indexed) {
-      // A store from before the index: fill it from the log (a command's events are one run).
+      // A store whose index is missing (lost, or dropped): fill it from the log (a command's events are one run).
       this.db.exec(`
         INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint)
-        SELECT stream_id, json_extract(metadata, '$.commandId'), MIN(revision), COUNT(*), json_extract(metadata, '$.fingerprint')
-        FROM events GROUP BY stream_id, json_extract(metadata, '$.commandId');
+        SELECT stream_id, json_extract(event, '$.metadata.commandId'), MIN(revision), COUNT(*), json_extract(event, '$.metadata.fingerprint')
+        FROM events GROUP BY stream_id, json_extract(event, '$.metadata.commandId');
       `);
     }
     this.db.pragma('busy_timeout = 0');
@@ -166,7 +189,7 @@ export class SqliteEventStore implements EventStore {
     const safe = <S extends Database.Statement>(statement: S): S => statement.safeIntegers(true) as S;
     this.statements = {
       head: safe(this.db.prepare('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?')),
-      insert: safe(this.db.prepare('INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)')),
+      insert: safe(this.db.prepare('INSERT INTO events (stream_id, revision, event, hash) VALUES (?, ?, ?, ?)')),
       readStream: safe(this.db.prepare('SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')),
       readAll: safe(this.db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?')),
       indexCommand: this.db.prepare('INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint) VALUES (?, ?, ?, ?, ?)'),
@@ -190,7 +213,7 @@ export class SqliteEventStore implements EventStore {
     };
     for (const event of events) {
       revision += 1n;
-      const info = this.statements.insert.run(streamId, revision, event.eventId, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata));
+      const info = this.statements.insert.run(streamId, revision, event.text, Buffer.from(event.hash, 'hex'));
       position = BigInt(info.lastInsertRowid);
       if (command?.id === event.metadata.commandId) command.count++;
       else {
@@ -236,7 +259,7 @@ export class SqliteEventStore implements EventStore {
     try {
       result = await this.whenFree(() => this.db.transaction(this.appendTransaction).immediate(streamId, expected, events));
     } catch (error) {
-      // A second copy of an event id means these events were appended already.
+      // Another writer appended at these revisions between our read of the head and our insert.
       if (error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE') {
         return E.left({ kind: 'revision-conflict', streamId, expected, actual: this.headOf(streamId) });
       }
@@ -244,6 +267,11 @@ export class SqliteEventStore implements EventStore {
     }
     if (E.isRight(result)) for (const listener of this.listeners) listener();
     return result;
+  }
+
+  /** Another connection to this file (the threaded store's append thread) appended: wake the subscriptions. */
+  appendedElsewhere(): void {
+    for (const listener of this.listeners) listener();
   }
 
   async readStream(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>> {

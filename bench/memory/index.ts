@@ -1,8 +1,8 @@
 // Memory and snapshot storage as history grows: N deposits (default 1,000,000, BENCH_COMMANDS)
 // through one pool writer into the embedded SQLite store, 1,000 accounts (so the state stays the
 // same size and what grows is the history: the command-id index), snapshots every 10,000 events
-// and checkpoints every 1,000. Prints RSS and heap after a forced GC, and the snapshot bytes
-// (newest snapshot, and all kept) at 100,000 commands and at the end.
+// (BENCH_SNAPSHOT_EVERY) and checkpoints every 1,000. Prints RSS and heap after a forced GC, and
+// the snapshot bytes (newest snapshot, and all kept) at 100,000 commands and at the end.
 // Run with `npm run bench:memory` (node --expose-gc).
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,8 +14,10 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { CheckpointSigner } from '../../services/ledger/checkpoints.js';
 import { PoolWriter, snapshotStream } from '../../services/ledger/pool-writer.js';
 import { POOL_ID, benchContext, benchPool } from '../support/workload.js';
+import { printFigures, setting } from '../support/measure.js';
 
-const COMMANDS = Number(process.env.BENCH_COMMANDS ?? 1_000_000);
+const COMMANDS = setting('BENCH_COMMANDS', 1_000_000, 2_000);
+const SNAPSHOT_EVERY = setting('BENCH_SNAPSHOT_EVERY', 10_000, 500);
 const IN_FLIGHT = 4_096;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -26,24 +28,25 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 const snapshotBytes = (): { readonly newest: number; readonly total: number; readonly count: number } => {
   const db = new Database(file, { readonly: true });
-  const rows = db.prepare('SELECT length(data) AS bytes FROM events WHERE stream_id = ? ORDER BY revision').all(snapshotStream(POOL_ID)) as { bytes: number }[];
+  const rows = db.prepare('SELECT length(event) AS bytes FROM events WHERE stream_id = ? ORDER BY revision').all(snapshotStream(POOL_ID)) as { bytes: number }[];
   db.close();
   return { newest: rows.at(-1)?.bytes ?? 0, total: rows.reduce((n, r) => n + r.bytes, 0), count: rows.length };
 };
 
 const memory = () => {
   gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
-  return `RSS ${mb(rss)}, heap used ${mb(heapUsed)}${gc === undefined ? ' (no --expose-gc: figures include garbage)' : ''}`;
+  return process.memoryUsage();
 };
+const describeMemory = ({ rss, heapUsed }: NodeJS.MemoryUsage) =>
+  `RSS ${mb(rss)}, heap used ${mb(heapUsed)}${gc === undefined ? ' (no --expose-gc: figures include garbage)' : ''}`;
 
 try {
   const store = new SqliteEventStore(file, { writerLock: true });
   const writer = await PoolWriter.open(store, POOL_ID, {
-    batchSize: 1_024, maxLatencyMs: 1, snapshotEvery: 10_000, checkpointEvery: 1_000, signer: CheckpointSigner.generate(), rootGovernors: benchContext.rootGovernors!,
+    batchSize: 1_024, maxLatencyMs: 1, snapshotEvery: SNAPSHOT_EVERY, checkpointEvery: 1_000, signer: CheckpointSigner.generate(), rootGovernors: benchContext.rootGovernors!,
   });
   await writer.submit({ command: benchPool(POOL_ID), actor: 'bench' });
-  console.log(`after creating the pool: ${memory()}`);
+  console.log(`after creating the pool: ${describeMemory(memory())}`);
   const deposit = (i: number): Command => ({ type: 'Deposit', schemaVersion: SCHEMA_VERSION, commandId: `dep-${i}`, poolId: POOL_ID, accountId: `acct${i % 1_000}`, amount: ONE });
   const inFlight = new Set<Promise<unknown>>();
   const started = process.hrtime.bigint();
@@ -55,7 +58,7 @@ try {
     if (i === 100_000 || i === COMMANDS) {
       await Promise.all(inFlight);
       const snapshots = snapshotBytes();
-      console.log(`after ${fmt(i)} commands: ${memory()}; snapshots: newest ${fmt(snapshots.newest)} bytes, ${snapshots.count} kept, ${fmt(snapshots.total)} bytes in all`);
+      console.log(`after ${fmt(i)} commands: ${describeMemory(memory())}; snapshots: newest ${fmt(snapshots.newest)} bytes, ${snapshots.count} kept, ${fmt(snapshots.total)} bytes in all`);
     }
   }
   await Promise.all(inFlight);
@@ -66,6 +69,15 @@ try {
   console.log(`repeat of dep-1: ${repeat.status}${'deduplicated' in repeat && repeat.deduplicated ? ', deduplicated' : ''}`);
   await writer.close();
   await store.close();
+  const end = memory();
+  const snapshots = snapshotBytes();
+  printFigures({
+    memory_rss_mb: end.rss / 1024 / 1024,
+    memory_heap_mb: end.heapUsed / 1024 / 1024,
+    memory_snapshot_bytes: snapshots.newest,
+    memory_snapshots_kept_bytes: snapshots.total,
+    memory_commands_per_s: COMMANDS / seconds,
+  });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -80,27 +80,29 @@ export function* setupCommands(setup: PoolSetup, startPrice: (market: number) =>
 
 export const defaultStartPrice = (market: number): bigint => BigInt(100 + market * 5_000) * ONE;
 
-/** A stream of random trades between random accounts near the mark, with occasional mark moves. */
-export const tradingCommands = (count: number, setup: PoolSetup, seed: number, markEvery = 20): Command[] => {
+/**
+ * An endless stream of random trades between random accounts near the mark, with a mark move
+ * every `markEvery` commands (the marks walk on from one command to the next).
+ */
+export function* tradingStream(setup: PoolSetup, seed: number, markEvery = 20): Generator<Command> {
   const rng = xoroshiro128plus(seed);
   const markets = marketIds(setup.markets);
   const accounts = accountIds(setup.accounts);
   const marks = markets.map((_, i) => defaultStartPrice(i));
-  const commands: Command[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; ; i++) {
     const m = uniformInt(rng, 0, markets.length - 1);
     if (i % markEvery === markEvery - 1) {
       // a random walk of at most 0.1%, tick-aligned
       const moved = (marks[m]! * BigInt(1_000_000 + uniformInt(rng, -1_000, 1_000))) / 1_000_000n;
       marks[m] = moved - (moved % TICK);
-      commands.push({ ...envelope('UpdateMarkPrice'), marketId: markets[m]!, price: marks[m]! });
+      yield { ...envelope('UpdateMarkPrice'), marketId: markets[m]!, price: marks[m]! };
       continue;
     }
     const taker = uniformInt(rng, 0, accounts.length - 1);
     let maker = uniformInt(rng, 0, accounts.length - 2);
     if (maker >= taker) maker++;
     const offset = (marks[m]! * BigInt(uniformInt(rng, -5_000, 5_000))) / 1_000_000n;
-    commands.push({
+    yield {
       ...envelope('ExecuteTrade'),
       tradeId: `t${i}`,
       marketId: markets[m]!,
@@ -109,7 +111,20 @@ export const tradingCommands = (count: number, setup: PoolSetup, seed: number, m
       takerSide: uniformInt(rng, 0, 1) === 0 ? 'buy' : 'sell',
       size: BigInt(uniformInt(rng, 1, 100)) * LOT,
       price: marks[m]! + offset - ((marks[m]! + offset) % TICK),
-    });
+    };
   }
-  return commands;
+}
+
+/** The first `count` commands of the trading stream. */
+export const tradingCommands = (count: number, setup: PoolSetup, seed: number, markEvery = 20): Command[] => take(tradingStream(setup, seed, markEvery), count);
+
+/** The next `count` items of a stream. */
+export const take = <A>(stream: Iterator<A>, count: number): A[] => {
+  const out: A[] = [];
+  for (let i = 0; i < count; i++) {
+    const next = stream.next();
+    if (next.done === true) break;
+    out.push(next.value);
+  }
+  return out;
 };

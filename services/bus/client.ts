@@ -8,11 +8,11 @@ import { AckPolicy, connect, DeliverPolicy, headers as natsHeaders, type NatsCon
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeEvent, decodeWith, encodeCommand, encodeEvent, parseJson, type Command, type Event, type InvalidInput } from '../../domain/index.js';
-import { EventMetadataCodec, logIndex, type EventMetadata } from '../ledger/event-store.js';
-import { GENESIS_HASH, hashOf } from '../ledger/chain.js';
+import { describeStoreError, Hash, logIndex, parseStoredText, type EventMetadata } from '../ledger/event-store.js';
+import { chainHash, eventIdOf, GENESIS_HASH } from '../ledger/chain.js';
 import { connectionOptions, inboxPrefixOf, type NatsAuth, type NatsTls } from './connection.js';
 import { EVENT_STREAM, eventSubjects } from './event-forwarder.js';
-import { commandSubject, CORRELATION_HEADER, OUTCOME_STREAM, outcomeSubject } from './nats-intake.js';
+import { commandSubject, CORRELATION_HEADER, lookupSubject, OUTCOME_STREAM, outcomeSubject, refusedSubject } from './nats-intake.js';
 
 const Error_ = t.intersection([t.type({ code: t.string, message: t.string }), t.partial({ field: t.string, errors: t.array(t.unknown) })]);
 /** An event from the wire (decimal strings) to the domain's types. */
@@ -44,18 +44,36 @@ export interface ForwardedEvent {
   readonly poolId: string;
   readonly position: bigint;
   readonly revision: bigint;
+  /** Derived from its hash. */
   readonly eventId: string;
   readonly event: Event;
   readonly metadata: EventMetadata;
+  /** The hash of the event it says it follows. */
+  readonly prevHash: string;
+  readonly hash: string;
+  /** Its stored text, as the hash covers it. */
+  readonly text: string;
 }
-const ForwardedEventCodec = t.type({
+/** The body as it travels: the stored text is decoded separately (it is what gets hashed). */
+const ForwardedBodyCodec = t.type({
   poolId: t.string,
   position: logIndex('Position'),
   revision: logIndex('Revision'),
-  eventId: t.string,
-  event: EventFromWire,
-  metadata: EventMetadataCodec,
+  prevHash: Hash,
+  hash: Hash,
+  text: t.string,
 }, 'ForwardedEvent');
+
+/** A forwarded message's body, its stored text parsed and its event decoded. */
+export const decodeForwarded = (data: Uint8Array): E.Either<InvalidInput, ForwardedEvent> => E.flatMap(decodeMessage(ForwardedBodyCodec, data), (body) => {
+  const stored = parseStoredText(body.text, body.position);
+  if (E.isLeft(stored)) {
+    const message = describeStoreError(stored.left);
+    return E.left({ code: 'INVALID_INPUT', message: `text: ${message}`, errors: [{ path: 'text', message }] });
+  }
+  return E.map((event: Event): ForwardedEvent => ({ ...body, eventId: eventIdOf(body.hash), event, metadata: stored.right.metadata }))(
+    E.mapLeft((error: InvalidInput): InvalidInput => ({ ...error, message: `text.data: ${error.message}` }))(decodeEvent(stored.right.data)));
+});
 
 /** An event that does not chain onto the one before: missing events, or one that was altered or forged. */
 export interface ChainError {
@@ -76,24 +94,22 @@ export interface ChainHead {
 export const CHAIN_START: ChainHead = { revision: -1n, hash: GENESIS_HASH };
 
 /**
- * Whether a forwarded event (decoded, and as it came: `raw`) is the next link of the pool's chain
- * after `head`: its revision follows, its prevHash is the head's hash, and its hash recomputes
- * from the event with the ledger's own chain function.
+ * Whether a forwarded event is the next link of the pool's chain after `head`: its hash
+ * recomputes from its stored text as it came (the ledger's own chain function, nothing
+ * re-serialized), its revision follows, and its prevHash is the head's hash.
  */
-export const nextLink = (head: ChainHead, poolId: string, event: ForwardedEvent, raw: { readonly event: unknown; readonly metadata: Record<string, unknown> }): E.Either<ChainError, ChainHead> => {
+export const nextLink = (head: ChainHead, poolId: string, event: ForwardedEvent): E.Either<ChainError, ChainHead> => {
   const broken = (reason: ChainError['reason'], detail: string): E.Either<ChainError, never> =>
     E.left({ code: 'CHAIN_BROKEN', reason, message: `event at position ${event.position} (revision ${event.revision}): ${detail}`, position: event.position, revision: event.revision });
   if (event.poolId !== poolId) return broken('another pool', `belongs to pool "${event.poolId}", not "${poolId}"`);
-  const { hash, ...unhashed } = raw.metadata;
-  const recomputed = hashOf({ eventId: event.eventId, type: event.event.type, data: raw.event, metadata: unhashed as unknown as Parameters<typeof hashOf>[0]['metadata'] });
-  if (recomputed !== hash) return broken('hash does not match the event', 'its hash does not recompute from its content');
+  if (chainHash(event.prevHash, event.text) !== event.hash) return broken('hash does not match the event', 'its hash does not recompute from its content');
   if (event.revision > head.revision + 1n) return broken('gap', `expected revision ${head.revision + 1n} next: ${event.revision - head.revision - 1n} missing`);
   if (event.revision <= head.revision) return broken('repeated', `revision ${event.revision} came already (expected ${head.revision + 1n})`);
-  if (event.metadata.prevHash !== head.hash) return broken('prevHash does not match the previous event', 'its prevHash is not the previous event\'s hash');
-  return E.right({ revision: event.revision, hash: event.metadata.hash });
+  if (event.prevHash !== head.hash) return broken('prevHash does not match the previous event', 'its prevHash is not the previous event\'s hash');
+  return E.right({ revision: event.revision, hash: event.hash });
 };
 
-/** The direct get of the last message on an outcome subject. */
+/** The direct get of the last message on a refusal's subject. */
 export const directGetSubject = (outcome: string): string => `$JS.API.DIRECT.GET.${OUTCOME_STREAM}.${outcome}`;
 
 export interface LedgerClientOptions {
@@ -129,21 +145,8 @@ export class LedgerClient {
       return undefined;
     })();
     const js = this.connection.jetstream();
-    // A command published before (JetStream drops the repeat) was answered then: read that
-    // outcome with a direct get by subject, the one read of the stream the server allows us.
-    const stored = async (): Promise<WireOutcome | undefined> => {
-      try {
-        // $JS.API.DIRECT.GET.<stream>.<subject> (nats-server 2.9+, allow_direct): the subject is in
-        // the request's subject, so permissions can allow each producer its own outcomes only.
-        // (What nats.js's jsm.direct.getMessage sends, without its account-info round trip.)
-        const message = await this.connection.request(directGetSubject(subject), undefined, { timeout: Math.min(timeoutMs, 2_000) });
-        if (message.headers !== undefined && message.headers.code >= 400) return undefined;
-        const decoded = decodeMessage(WireOutcomeCodec, message.data);
-        return E.isRight(decoded) ? decoded.right : undefined;
-      } catch {
-        return undefined;
-      }
-    };
+    // A command published before (JetStream drops the repeat) was answered then: ask again.
+    const stored = () => this.recordedOutcome(command.poolId, command.commandId, Math.min(timeoutMs, 2_000));
     const body = JSON.stringify(encodeCommand(command));
     const h = natsHeaders();
     if (options.correlationId !== undefined) h.set(CORRELATION_HEADER, options.correlationId);
@@ -174,6 +177,29 @@ export class LedgerClient {
   }
 
   /**
+   * The outcome of one of this principal's commands answered before, or undefined when there is
+   * none (yet): a refusal the log does not record is read from LEDGER_OUTCOMES with a direct get by
+   * subject (the one read of the stream the server allows us); an accepted or rejected command is
+   * looked up in the ledger's index of handled commands (a core NATS request it answers to our inbox).
+   */
+  async recordedOutcome(poolId: string, commandId: string, timeoutMs = 2_000): Promise<WireOutcome | undefined> {
+    const ask = async (subject: string): Promise<WireOutcome | undefined> => {
+      try {
+        const message = await this.connection.request(subject, undefined, { timeout: timeoutMs });
+        if (message.headers !== undefined && message.headers.code >= 400) return undefined;
+        const decoded = decodeMessage(WireOutcomeCodec, message.data);
+        return E.isRight(decoded) ? decoded.right : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    // $JS.API.DIRECT.GET.<stream>.<subject> (nats-server 2.9+, allow_direct): the subject is in
+    // the request's subject, so permissions can allow each producer its own outcomes only.
+    // (What nats.js's jsm.direct.getMessage sends, without its account-info round trip.)
+    return await ask(directGetSubject(refusedSubject(poolId, this.principalId, commandId))) ?? ask(lookupSubject(poolId, this.principalId, commandId));
+  }
+
+  /**
    * Follow a pool's events, in log order, from the first one after `after` (a log position).
    * Every event of the pool is read from its first and checked against the hash chain (`nextLink`);
    * one that does not decode, or does not chain onto the last good one (a gap, an altered or a
@@ -191,13 +217,12 @@ export class LedgerClient {
     let head = CHAIN_START;
     try {
       for await (const message of messages) {
-        const json = E.flatMap(parseJson(utf8.decode(message.data)), decodeWith(t.type({ event: t.unknown, metadata: t.UnknownRecord })));
-        const decoded = E.flatMap(json, () => decodeMessage(ForwardedEventCodec, message.data));
-        if (E.isLeft(json) || E.isLeft(decoded)) {
-          yield E.isLeft(json) ? json : (decoded as E.Left<InvalidInput>);
+        const decoded = decodeForwarded(message.data);
+        if (E.isLeft(decoded)) {
+          yield decoded;
           continue;
         }
-        const link = nextLink(head, poolId, decoded.right, json.right);
+        const link = nextLink(head, poolId, decoded.right);
         if (E.isRight(link)) head = link.right;
         if (E.isRight(link) && options.after !== undefined && decoded.right.position <= options.after) continue;
         yield E.isRight(link) ? decoded : link;

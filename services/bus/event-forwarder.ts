@@ -13,12 +13,20 @@
 // log's or a forged event) the forwarder refuses to start rather than skip anything, and names
 // the recovery command. An event it cannot publish is retried with backoff, each failure logged
 // and counted, never skipped.
+//
+// With a committed feed (the service's SQLite store), events come in process from each durable
+// append, not read back from the store: the forwarder listens to the feed before it catches up
+// from the store, so nothing falls between the two, and skips what it has published already. If
+// the feed runs too far ahead of NATS, it lets the queue go and reads the store again from where
+// it is (memory stays bounded while NATS is away).
 
 import type { JetStreamManager, NatsConnection } from 'nats';
 import { headers as natsHeaders } from 'nats';
 import type { Logger } from 'pino';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeStoreError, type EventStore, type StoredEvent, type Subscription } from '../ledger/event-store.js';
+import { eventIdOf, GENESIS_HASH } from '../ledger/chain.js';
+import type { CommittedFeed } from '../ledger/committed-feed.js';
 import { poolOf } from '../../projections/runner.js';
 import type { CheckSource } from '../health.js';
 import type { Metrics } from '../metrics.js';
@@ -28,21 +36,26 @@ export const EVENT_STREAM = 'LEDGER_EVENTS';
 export const POSITION_HEADER = 'Ledger-Position';
 /** The log a message comes from: the hash of the log's first event. */
 export const LOG_HEADER = 'Ledger-Log';
-/** The hash of the message's event (its metadata's hash). */
+/** The hash of the message's event. */
 export const HASH_HEADER = 'Ledger-Hash';
 /** What an operator runs when the bus holds another log's history. */
 export const RECOVERY_COMMAND = 'ledger nats-reset --confirm';
 export const eventSubject = (poolId: string, type: string): string => `ledger.${poolId}.evt.${type}`;
 export const eventSubjects = (poolId: string): string => `ledger.${poolId}.evt.*`;
 
-/** What a forwarded event's body holds: the event as stored, amounts as decimal strings. */
-export const forwardedBody = (event: StoredEvent, poolId: string) => ({
+/**
+ * What a forwarded event's body holds: where it is in the log, its stored text exactly as the
+ * chain hash covers it (type, data with amounts as decimal strings, metadata), its hash and the
+ * hash it chains onto, so that a consumer checks the link by hashing the text as it came.
+ */
+export const forwardedBody = (event: StoredEvent, poolId: string, prevHash: string) => ({
   poolId,
   position: event.position.toString(),
   revision: event.revision.toString(),
-  eventId: event.eventId,
-  event: event.data,
-  metadata: event.metadata,
+  eventId: eventIdOf(event.hash),
+  prevHash,
+  hash: event.hash,
+  text: event.text,
 });
 
 export const ensureEventStream = (jsm: JetStreamManager): Promise<void> =>
@@ -60,7 +73,7 @@ export class ForeignStreamError extends Error {
 export const logIdentity = async (events: EventStore): Promise<string | undefined> => {
   const first = await events.readAll('start', 1);
   if (E.isLeft(first)) throw new Error(describeStoreError(first.left));
-  return first.right[0]?.metadata.hash;
+  return first.right[0]?.hash;
 };
 
 /** The log's event at a position, if it has one there. */
@@ -94,8 +107,8 @@ export const forwardedUpTo = async (jsm: JetStreamManager, events: EventStore): 
   if (event === undefined) throw new ForeignStreamError(`its last event is at position ${position}, beyond the end of the log`);
   const hash = header(HASH_HEADER);
   const eventId = header('Nats-Msg-Id');
-  if ((hash !== undefined && hash !== event.metadata.hash) || (eventId !== undefined && eventId !== event.eventId)) {
-    throw new ForeignStreamError(`its event at position ${position} is not the log's event there (event ${eventId ?? '?'}, the log has ${event.eventId})`);
+  if ((hash !== undefined && hash !== event.hash) || (eventId !== undefined && eventId !== eventIdOf(event.hash))) {
+    throw new ForeignStreamError(`its event at position ${position} is not the log's event there (event ${eventId ?? '?'}, the log has ${eventIdOf(event.hash)})`);
   }
   return BigInt(position);
 };
@@ -138,6 +151,10 @@ export interface ForwarderOptions {
   readonly head?: () => bigint | 'start';
   /** The longest wait between two attempts to publish an event, ms. */
   readonly maxBackoffMs?: number;
+  /** The store's committed feed: events are taken from it instead of read back from the store. */
+  readonly feed?: CommittedFeed;
+  /** Most events held from the feed before the forwarder reads the store instead (default 100,000). */
+  readonly maxQueued?: number;
 }
 
 export const startEventForwarder = async (nc: NatsConnection, events: EventStore, options: ForwarderOptions = {}): Promise<EventForwarder> => {
@@ -166,9 +183,23 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
     return head === 'start' ? 0n : head - (upTo === 'start' ? 0n : upTo);
   };
 
+  /** The hash of the last event forwarded of each pool (what the next one chains onto). */
+  const heads = new Map<string, { readonly revision: bigint; readonly hash: string }>();
+  const prevHashOf = async (poolId: string, event: StoredEvent): Promise<string> => {
+    if (event.revision === 0n) return GENESIS_HASH;
+    const head = heads.get(poolId);
+    if (head?.revision === event.revision - 1n) return head.hash;
+    // Resumed mid-stream: the event before it is in the log.
+    const before = await events.readStream(event.streamId, event.revision - 1n, 1);
+    if (E.isLeft(before)) throw new Error(describeStoreError(before.left));
+    const previous = before.right[0];
+    if (previous?.revision !== event.revision - 1n) throw new Error(`the log has no event at revision ${event.revision - 1n} of ${event.streamId}`);
+    return previous.hash;
+  };
+
   const forward = async (event: StoredEvent): Promise<void> => {
     const poolId = poolOf(event);
-    identity ??= event.metadata.hash;
+    identity ??= event.hash;
     // The log's first event: from now on its streams are this log's.
     if (boundTo_ !== identity) {
       await bind().catch((error: unknown) => {
@@ -183,16 +214,17 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
     const h = natsHeaders();
     h.set(POSITION_HEADER, event.position.toString());
     h.set(LOG_HEADER, identity);
-    h.set(HASH_HEADER, event.metadata.hash);
+    h.set(HASH_HEADER, event.hash);
     h.set('Ledger-Event-Type', event.type);
     h.set('Ledger-Command-Id', event.metadata.commandId);
     h.set('Ledger-Correlation-Id', event.metadata.correlationId);
-    const body = JSON.stringify(forwardedBody(event, poolId));
+    const body = JSON.stringify(forwardedBody(event, poolId, await prevHashOf(poolId, event)));
+    heads.set(poolId, { revision: event.revision, hash: event.hash });
     // Keep trying this event (never skip to the next one) until JetStream has it or we stop:
     // a gap in the stream would be a gap in every consumer's view of the ledger.
     for (let attempt = 0; !stopped; attempt++) {
       try {
-        await js.publish(eventSubject(poolId, event.type), body, { msgID: event.eventId, headers: h });
+        await js.publish(eventSubject(poolId, event.type), body, { msgID: eventIdOf(event.hash), headers: h });
         if (failing !== undefined) logger?.info({ position: event.position.toString(), attempts: failing.attempts }, 'event forwarder: published the event it was failing on');
         failing = undefined;
         upTo = event.position;
@@ -202,7 +234,7 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
         failing = failing === undefined ? { since: Date.now(), attempts: 1, position: event.position, error: message } : { ...failing, attempts: failing.attempts + 1, error: message };
         metrics?.forwarderErrors.inc();
         const delay = Math.min(maxBackoffMs, 100 * 2 ** Math.min(attempt, 10));
-        logger?.error({ err: error, position: event.position.toString(), eventId: event.eventId, type: event.type, attempts: failing.attempts, failingFor: `${Math.round((Date.now() - failing.since) / 1000)} s`, retryInMs: delay },
+        logger?.error({ err: error, position: event.position.toString(), eventId: eventIdOf(event.hash), type: event.type, attempts: failing.attempts, failingFor: `${Math.round((Date.now() - failing.since) / 1000)} s`, retryInMs: delay },
           'event forwarder: cannot publish an event; retrying it (no later event is published before it)');
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
@@ -213,13 +245,77 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
     }
   };
 
-  const subscription: Subscription = events.subscribeAll({
-    after: upTo, onEvent: forward,
-    onError: (error) => {
-      metrics?.forwarderErrors.inc();
-      logger?.error({ err: error }, 'event forwarder: reading the log failed');
-    },
-  });
+  const readFailed = (error: unknown) => {
+    metrics?.forwarderErrors.inc();
+    logger?.error({ err: error }, 'event forwarder: reading the log failed');
+  };
+  const subscription: Subscription = options.feed === undefined
+    ? events.subscribeAll({ after: upTo, onEvent: forward, onError: readFailed })
+    : followFeed(options.feed, options.maxQueued ?? 100_000);
+
+  /** Forward from the store up to its end, then from the feed (see the top of the file). */
+  function followFeed(feed: CommittedFeed, maxQueued: number): Subscription {
+    let queue: Array<ReadonlyArray<StoredEvent>> = [];
+    let queued = 0;
+    let reread = true;
+    let signal: (() => void) | undefined;
+    const stopListening = feed.onCommitted((batch) => {
+      if (reread) return;
+      queued += batch.length;
+      if (queued > maxQueued) {
+        queue = [];
+        queued = 0;
+        reread = true;
+      } else queue.push(batch);
+      signal?.();
+    });
+    const pause = (ms: number) => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal = () => { clearTimeout(timer); resolve(); };
+    });
+    const loop = (async () => {
+      while (!stopped) {
+        if (reread) {
+          // Listen first (events appended from now on are queued), then read the store to its end.
+          reread = false;
+          for (;;) {
+            const page = await events.readAll(upTo, 1_000);
+            if (E.isLeft(page)) {
+              readFailed(page.left);
+              await pause(1_000);
+              if (stopped) return;
+              continue;
+            }
+            for (const event of page.right) {
+              if (stopped) return;
+              await forward(event);
+            }
+            if (page.right.length === 0 || stopped) break;
+          }
+          continue;
+        }
+        const batch = queue.shift();
+        if (batch === undefined) {
+          await pause(1_000);
+          continue;
+        }
+        queued -= batch.length;
+        for (const event of batch) {
+          if (stopped) return;
+          // Read from the store already, or published before a reread.
+          if (upTo !== 'start' && event.position <= upTo) continue;
+          await forward(event);
+        }
+      }
+    })();
+    return {
+      stop: async () => {
+        stopListening();
+        signal?.();
+        await loop;
+      },
+    };
+  }
 
   const check: CheckSource = (now, limits) => {
     const behind = lag();

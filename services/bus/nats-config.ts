@@ -1,7 +1,7 @@
 // The nats-server configuration for a principals file (`ledger nats-config`): one user per
 // principal with a NATS identity and one for the ledger, passwords from environment variables,
 // and subject permissions that let each principal publish only its own commands (its roles'
-// command types, on its pools), read only its own outcomes and use only its own inbox.
+// command types, on its pools), read or look up only its own outcomes and use only its own inbox.
 // deploy/nats-server.conf is this file's output for deploy/principals.example.json.
 
 import * as E from 'fp-ts/lib/Either.js';
@@ -35,7 +35,8 @@ export const permissionsOf = (principal: Principal): Permissions | undefined => 
   const subscribe: string[] = [];
   if (commands.length > 0) {
     for (const pool of pools) for (const type of commands) publish.push(`ledger.${pool}.cmd.${id}.${type}`);
-    for (const pool of pools) publish.push(`$JS.API.DIRECT.GET.${OUTCOME_STREAM}.ledger.${pool}.outcome.${id}.>`);
+    for (const pool of pools) publish.push(`$JS.API.DIRECT.GET.${OUTCOME_STREAM}.ledger.${pool}.refused.${id}.>`);
+    for (const pool of pools) publish.push(`ledger.${pool}.lookup.${id}.>`);
     for (const pool of pools) subscribe.push(`ledger.${pool}.outcome.${id}.>`);
   }
   if (reads(principal)) {
@@ -85,7 +86,9 @@ export const natsServerConfig = (file: PrincipalsFile): E.Either<Error, string> 
     '#',
     '# Subjects (the principal id in them is who sent it; each user may use only its own):',
     '#   ledger.<poolId>.cmd.<principalId>.<CommandType>     commands (stream ' + COMMAND_STREAM + ')',
-    '#   ledger.<poolId>.outcome.<principalId>.<commandId>   outcomes (stream ' + OUTCOME_STREAM + ', read by direct get)',
+    '#   ledger.<poolId>.outcome.<principalId>.<commandId>   outcomes (core NATS, not stored)',
+    '#   ledger.<poolId>.refused.<principalId>.<commandId>   refusals the log does not record (stream ' + OUTCOME_STREAM + ', read by direct get)',
+    '#   ledger.<poolId>.lookup.<principalId>.<commandId>    a request for a recorded outcome (answered to the principal\'s inbox)',
     '#   ledger.<poolId>.evt.<EventType>                     events (stream ' + EVENT_STREAM + ')',
     '#   ledger.<poolId>.dlq                                 refused messages',
     '#   ledger.<poolId>.ckpt.>                              reserved for the ledger',

@@ -3,11 +3,23 @@
 // pool's writer.
 //
 //   ledger.<poolId>.cmd.<principalId>.<type>          commands (stream LEDGER_COMMANDS, Nats-Msg-Id = commandId)
-//   ledger.<poolId>.outcome.<principalId>.<commandId> each command's outcome (command ids may hold dots) (also to a Ledger-Reply-To
-//                                                     header's subject, which must be in the principal's inbox)
+//   ledger.<poolId>.outcome.<principalId>.<commandId> each command's outcome, core NATS, not stored (command ids may
+//                                                     hold dots) (also to a Ledger-Reply-To header's subject, which
+//                                                     must be in the principal's inbox)
+//   ledger.<poolId>.refused.<principalId>.<commandId> a copy of each outcome the log does not record (invalid,
+//                                                     forbidden, failed for good): stream LEDGER_OUTCOMES, one per
+//                                                     subject, read back by direct get
+//   ledger.<poolId>.lookup.<principalId>.<commandId>  a request for the outcome of a command the log records
+//                                                     (accepted or rejected): answered from the writer's index of
+//                                                     handled commands, to the principal's own inbox, and only for
+//                                                     the principal's own commands
 //   ledger.<poolId>.dlq                               a copy of every message refused, with its error
 //                                                     (stream LEDGER_DLQ, so that none is lost while nobody listens)
 //   ledger.<poolId>.ckpt.>                            reserved for the ledger
+//
+// So a command puts one message into a stream (the command itself) besides its events: its
+// outcome travels once, to whoever listens, and a producer that retries after missing it (the
+// retry is a duplicate to JetStream) gets it from the lookup or, for a refusal, by direct get.
 //
 // The principal in the subject is who sent it: the server's permissions (deploy/nats-server.conf)
 // let each NATS user publish only under its own principal id, and the intake refuses a principal
@@ -34,7 +46,7 @@ import type { PoolRegistry } from '../pools.js';
 import { MinuteRate, throttled, type CheckSource } from '../health.js';
 
 export const COMMAND_STREAM = 'LEDGER_COMMANDS';
-/** Keeps the last outcome of every command for a day, for producers that retry or reconnect. */
+/** Keeps the outcomes the log does not record (refusals) for a day, for producers that retry or reconnect. */
 export const OUTCOME_STREAM = 'LEDGER_OUTCOMES';
 /** Keeps every undecodable message for 30 days, for whoever has to find out what went wrong. */
 export const DLQ_STREAM = 'LEDGER_DLQ';
@@ -43,6 +55,12 @@ export const REPLY_HEADER = 'Ledger-Reply-To';
 export const CORRELATION_HEADER = 'Ledger-Correlation-Id';
 export const commandSubject = (poolId: string, principalId: string, type: string): string => `ledger.${poolId}.cmd.${principalId}.${type}`;
 export const outcomeSubject = (poolId: string, principalId: string, commandId: string): string => `ledger.${poolId}.outcome.${principalId}.${commandId}`;
+/** Where a refusal's outcome is kept (stream LEDGER_OUTCOMES). */
+export const refusedSubject = (poolId: string, principalId: string, commandId: string): string => `ledger.${poolId}.refused.${principalId}.${commandId}`;
+/** Where a principal asks for the recorded outcome of one of its commands (core NATS request). */
+export const lookupSubject = (poolId: string, principalId: string, commandId: string): string => `ledger.${poolId}.lookup.${principalId}.${commandId}`;
+/** The lookup's answer for a command the log does not record for that principal (or not yet). */
+export const UNKNOWN_COMMAND = 'unknown';
 /** Every outcome of one principal (what its NATS user may subscribe to). */
 export const outcomeSubjects = (principalId: string): string => `ledger.*.outcome.${principalId}.>`;
 export const dlqSubject = (poolId: string): string => `ledger.${poolId}.dlq`;
@@ -112,7 +130,7 @@ export const ensureCommandStream = async (jsm: JetStreamManager, ackWaitMs = DEF
   await ensureStream(jsm, { name: COMMAND_STREAM, subjects: ['ledger.*.cmd.*.*'], duplicate_window: 10 * 60 * 1_000_000_000 });
   // allow_direct: producers read a stored outcome with a direct get whose subject names the
   // outcome's subject, so the server's permissions can limit each to its own.
-  await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.outcome.*.>'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000, allow_direct: true });
+  await ensureStream(jsm, { name: OUTCOME_STREAM, subjects: ['ledger.*.refused.*.>'], max_msgs_per_subject: 1, max_age: 24 * 3600 * 1_000_000_000, allow_direct: true });
   await ensureStream(jsm, { name: DLQ_STREAM, subjects: ['ledger.*.dlq'], max_age: 30 * 24 * 3600 * 1_000_000_000 });
   const consumer = { durable_name: INTAKE_CONSUMER, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: ackWaitMs * 1_000_000, max_ack_pending: 20_000, max_deliver: maxDeliver };
   try {
@@ -153,7 +171,11 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
 
   const publish = (poolId: string, principalId: string, replyTo: string | undefined, outcome: IntakeOutcome) => {
     const body = JSON.stringify(outcome.status === 'forbidden' ? outcome : encodeOutcome(outcome));
-    if (outcome.commandId !== undefined) nc.publish(outcomeSubject(poolId, principalId, outcome.commandId), body);
+    if (outcome.commandId !== undefined) {
+      nc.publish(outcomeSubject(poolId, principalId, outcome.commandId), body);
+      // The log records accepted and rejected commands (the lookup answers those); the rest is kept here.
+      if (outcome.status !== 'accepted' && outcome.status !== 'rejected') nc.publish(refusedSubject(poolId, principalId, outcome.commandId), body);
+    }
     if (replyTo !== undefined) nc.publish(replyTo, body);
   };
 
@@ -286,6 +308,27 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
     }
   })();
 
+  // Lookups: the recorded outcome of a principal's own command, to the principal's own inbox.
+  const lookups = nc.subscribe('ledger.*.lookup.*.>');
+  const lookingUp = (async () => {
+    for await (const request of lookups) {
+      const [, poolId = '', , principalId = '', ...rest] = request.subject.split('.');
+      const commandId = rest.join('.');
+      const replyTo = request.reply;
+      // The server lets each principal publish only its own lookups; the reply must go to its own inbox.
+      if (replyTo === undefined || !replyTo.startsWith(`${inboxPrefixOf(principalId)}.`) || /[\s*>]/.test(replyTo) || E.isLeft(natsPrincipal(principals(), principalId)) || !Id.is(poolId) || !Id.is(commandId)) {
+        warnOnce('lookup', (held) => logger?.warn({ subject: request.subject, alsoSinceLastLogged: held }, 'NATS intake: lookup refused (unknown principal, bad pool or command id, or a reply subject outside the principal\'s inbox)'));
+        continue;
+      }
+      const done = pools.recordedOutcome(poolId, commandId, principalId).then(
+        (outcome) => nc.publish(replyTo, JSON.stringify(outcome === undefined ? { status: UNKNOWN_COMMAND, commandId } : encodeOutcome(outcome))),
+        (error: unknown) => nc.publish(replyTo, JSON.stringify({ status: 'failed', commandId, error: { code: 'STORE_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) } })),
+      );
+      inHand.add(done);
+      void done.finally(() => inHand.delete(done));
+    }
+  })();
+
   // The backlog, from the consumer's information (pending and unacknowledged), for readiness and the metric.
   const poll = setInterval(() => {
     void jsm.consumers.info(COMMAND_STREAM, INTAKE_CONSUMER).then((info) => {
@@ -312,7 +355,8 @@ export const startNatsIntake = async (nc: NatsConnection, pools: PoolRegistry, m
       clearInterval(poll);
       // Bounded: with the server away, closing the pull would wait for it.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all([messages.close(), loop]), new Promise((resolve) => { timer = setTimeout(resolve, 2_000); })]);
+      lookups.unsubscribe();
+      await Promise.race([Promise.all([messages.close(), loop, lookingUp]), new Promise((resolve) => { timer = setTimeout(resolve, 2_000); })]);
       clearTimeout(timer);
       await Promise.all(inHand);
     },

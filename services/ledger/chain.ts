@@ -1,34 +1,36 @@
-// The log's integrity: deterministic event ids and the hash chain (docs/design.md sections 6 and 7).
-//   eventId = a UUID made from sha256(poolId / commandId / index), so a retried command produces
-//             the same ids and EventStoreDB's idempotent append recognizes them
-//   hash    = sha256(prevHash + canonical JSON of the event without its hash)
+// The log's integrity: the hash chain over stored text (docs/design.md section 6), and the event
+// ids derived from it.
+//   text = the event's stored text: canonical JSON of type, data and compact metadata
+//          (stored-text.ts), written once, on append
+//   hash = sha256(prevHash ‖ text), prevHash being the previous event's hash as 64 lowercase hex
+//          digits (64 zeros before a stream's first event); one digest per event
+// Verification hashes the text as stored: nothing is parsed or re-serialized to check a link.
 
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../domain/governance.js';
+import { hash as digest } from 'node:crypto';
 import type { EventMetadata, NewEvent, StoredEvent } from './event-store.js';
+import { storedText } from './stored-text.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** A version-5-shaped UUID derived from the command id and the event's index within the command. */
-export const eventIdFor = (poolId: string, commandId: string, index: number): string => {
-  const bytes = createHash('sha256').update(`${poolId}/${commandId}/${index}`).digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+/** The chain hash of an event's stored text after the event whose hash is `prevHash`. */
+export const chainHash = (prevHash: string, text: string): string => digest('sha256', prevHash + text, 'hex');
+
+/** Seal an event after `prevHash`: its stored text and its hash. */
+export const sealed = (prevHash: string, event: { readonly type: string; readonly data: unknown; readonly metadata: EventMetadata }): NewEvent => {
+  const text = storedText(event.type, event.data, event.metadata);
+  return { type: event.type, data: event.data, metadata: event.metadata, text, hash: chainHash(prevHash, text) };
 };
 
-type Unhashed = Omit<NewEvent, 'metadata'> & { readonly metadata: Omit<EventMetadata, 'hash'> };
-
-/** The hash of an event given everything but its hash (its metadata names prevHash). */
-export const hashOf = (event: Unhashed): string =>
-  createHash('sha256')
-    .update(event.metadata.prevHash)
-    .update(canonicalJson({ eventId: event.eventId, type: event.type, data: event.data, metadata: event.metadata }))
-    .digest('hex');
-
-/** Seal an event: fill in its hash. */
-export const sealed = (event: Unhashed): NewEvent => ({ ...event, metadata: { ...event.metadata, hash: hashOf(event) } });
+/**
+ * A version-5-shaped UUID derived from an event's hash, for the stores and buses that want an
+ * id per event (EventStoreDB's idempotent append, JetStream's duplicate window). The same events
+ * appended again at the same revision have the same hashes, so the same ids; any other event
+ * there has another.
+ */
+export const eventIdOf = (hash: string): string => {
+  const hex = `${hash.slice(0, 12)}5${hash.slice(13, 16)}${((parseInt(hash[16]!, 16) & 0x3) | 0x8).toString(16)}${hash.slice(17, 32)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
 
 export type ChainBreak = {
   readonly position: bigint;
@@ -36,19 +38,29 @@ export type ChainBreak = {
   readonly reason: 'prevHash does not match the previous event' | 'hash does not match the event';
 };
 
+/** Where a run of a stream's events starts: the hash and revision of the event before it. */
+export interface ChainHead {
+  readonly hash: string;
+  /** -1n before a stream's first event; undefined when not known (the first event's revision is taken as it is). */
+  readonly revision?: bigint;
+}
+
 /**
- * Check a run of one stream's events, in revision order, given the hash before the first.
- * Returns the first break, naming its position, or the hash after the last event.
+ * Check a run of one stream's events, in revision order, given the hash before the first (and
+ * its revision, when known). Returns the first break, naming its position, or the hash after the
+ * last event. A missing event (a revision skipped) breaks the link of the event after it; an
+ * edited one, or one chained onto another event, does not hash to its hash.
  */
-export const verifyChain = (events: Iterable<StoredEvent>, previousHash = GENESIS_HASH): { readonly ok: true; readonly lastHash: string } | ({ readonly ok: false } & ChainBreak) => {
-  let last = previousHash;
+export const verifyChain = (events: Iterable<StoredEvent>, previous: string | ChainHead = GENESIS_HASH): { readonly ok: true; readonly lastHash: string } | ({ readonly ok: false } & ChainBreak) => {
+  let last = typeof previous === 'string' ? previous : previous.hash;
+  let revision = typeof previous === 'string' ? (previous === GENESIS_HASH ? -1n : undefined) : previous.revision;
   for (const event of events) {
-    if (event.metadata.prevHash !== last) return { ok: false, position: event.position, revision: event.revision, reason: 'prevHash does not match the previous event' };
-    const { hash, ...rest } = event.metadata;
-    if (hashOf({ eventId: event.eventId, type: event.type, data: event.data, metadata: rest }) !== hash) {
-      return { ok: false, position: event.position, revision: event.revision, reason: 'hash does not match the event' };
+    if (revision !== undefined && event.revision !== revision + 1n) {
+      return { ok: false, position: event.position, revision: event.revision, reason: 'prevHash does not match the previous event' };
     }
-    last = hash;
+    if (chainHash(last, event.text) !== event.hash) return { ok: false, position: event.position, revision: event.revision, reason: 'hash does not match the event' };
+    last = event.hash;
+    revision = event.revision;
   }
   return { ok: true, lastHash: last };
 };

@@ -2,7 +2,9 @@
 // an event store. Implemented by the embedded SQLite adapter and the EventStoreDB adapter, and
 // checked against both by one contract suite (test/contract).
 //
-// Store reads decode metadata with io-ts (decodeMetadata); event data is decoded by its users
+// Events are appended sealed (chain.ts): their stored text (canonical JSON of type, data and
+// compact metadata) and their chain hash, which stores keep as given. Store reads parse the text
+// once and decode its metadata with io-ts (parseStoredText); event data is decoded by its users
 // (decodeEvent), since only they know which events they expect.
 // Revisions count events within a stream from 0; positions order events across all streams.
 // Both are bigints. Positions are exclusive wherever one is given as a starting point.
@@ -14,64 +16,106 @@ import { decodeWith, integerIn } from '../../domain/index.js';
 /** Metadata every ledger event carries (docs/design.md sections 6 and 7). */
 export interface EventMetadata {
   readonly commandId: string;
+  /** Stored only when it differs from commandId; readers fill it in. */
   readonly correlationId: string;
+  /** Stored only when it differs from commandId; readers fill it in. */
   readonly causationId: string;
   /** The command's timestamp, ms since the epoch. */
   readonly timestamp: number;
   readonly actor: string;
-  readonly schemaVersion: number;
-  /** Hash of the previous event of the stream (64 zeros for the first). */
-  readonly prevHash: string;
-  /** sha256(prevHash + canonical JSON of this event without its hash). */
-  readonly hash: string;
   /**
    * The fingerprint of the command the event records (sha256 of its canonical wire JSON): on
-   * every event the pool writer appends; absent on snapshots and on events written before
-   * fingerprints were recorded. Covered by the hash like the rest of the metadata.
+   * every event the pool writer appends; absent on snapshots and checkpoints. Covered by the
+   * hash like the rest of the stored text.
    */
   readonly fingerprint?: string;
 }
 
-const Hash = new t.Type<string, string, unknown>(
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+export const Hash = new t.Type<string, string, unknown>(
   'Hash',
-  (u): u is string => typeof u === 'string' && /^[0-9a-f]{64}$/.test(u),
-  (u, c) => (typeof u === 'string' && /^[0-9a-f]{64}$/.test(u) ? t.success(u) : t.failure(u, c, 'expected a sha256 hash (64 lowercase hex digits)')),
+  (u): u is string => typeof u === 'string' && HASH_PATTERN.test(u),
+  (u, c) => (typeof u === 'string' && HASH_PATTERN.test(u) ? t.success(u) : t.failure(u, c, 'expected a sha256 hash (64 lowercase hex digits)')),
   t.identity,
 );
 
-/** Metadata as read from a store: decoded, like everything read from outside. */
-export const EventMetadataCodec = t.intersection([
+/** Metadata as stored (compact): decoded, like everything read from outside. */
+export const StoredMetadataCodec = t.exact(t.intersection([
   t.type({
     commandId: t.string,
-    correlationId: t.string,
-    causationId: t.string,
     timestamp: integerIn('Timestamp', 0, 8_640_000_000_000_000),
     actor: t.string,
-    schemaVersion: integerIn('SchemaVersion', 1, 1_000),
-    prevHash: Hash,
-    hash: Hash,
   }),
+  t.partial({ correlationId: t.string, causationId: t.string, fingerprint: Hash }),
+]), 'StoredMetadata');
+
+/** Metadata as readers see it: every field present. */
+export const EventMetadataCodec = t.intersection([
+  t.type({ commandId: t.string, correlationId: t.string, causationId: t.string, timestamp: integerIn('Timestamp', 0, 8_640_000_000_000_000), actor: t.string }),
   t.partial({ fingerprint: Hash }),
 ], 'EventMetadata');
+
+/** Stored (compact) metadata with the implied ids filled in. */
+export const expandMetadata = (stored: t.TypeOf<typeof StoredMetadataCodec>): EventMetadata => ({
+  commandId: stored.commandId,
+  correlationId: stored.correlationId ?? stored.commandId,
+  causationId: stored.causationId ?? stored.commandId,
+  timestamp: stored.timestamp,
+  actor: stored.actor,
+  ...(stored.fingerprint === undefined ? {} : { fingerprint: stored.fingerprint }),
+});
 
 /** A log position or stream revision on the wire: a non-negative integer as a decimal string. */
 export const logIndex = (name: string) => new t.Type<bigint, string, unknown>(name, (u): u is bigint => typeof u === 'bigint',
   (u, c) => (typeof u === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(u) ? t.success(BigInt(u)) : t.failure(u, c, `expected a ${name.toLowerCase()}: a non-negative integer`)), String);
 
-/** A stored event's metadata, or the reason it is not one. */
-export const decodeMetadata = (raw: unknown, position: bigint): E.Either<StoreError, EventMetadata> =>
-  E.mapLeft((error: { readonly message: string }): StoreError => ({ kind: 'corrupt', position, message: `metadata: ${error.message}` }))(decodeWith(EventMetadataCodec)(raw));
+const corrupt = (position: bigint, message: string): StoreError => ({ kind: 'corrupt', position, message });
 
-/** An event to append: its data is the encoded (JSON-safe, decimal-string) form. */
+/**
+ * A stored event's type, data and metadata from its stored text, or the reason it is not one of
+ * the ledger's. The text is parsed once; its metadata is decoded with io-ts.
+ */
+export const parseStoredText = (text: string, position: bigint): E.Either<StoreError, { readonly type: string; readonly data: unknown; readonly metadata: ReadMetadata }> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return E.left(corrupt(position, `the stored event is not JSON: ${(error as Error).message}`));
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return E.left(corrupt(position, 'the stored event is not a JSON object'));
+  const { type, data, metadata } = parsed as Record<string, unknown>;
+  if (typeof type !== 'string') return E.left(corrupt(position, 'the stored event has no type'));
+  if (data === undefined) return E.left(corrupt(position, 'the stored event has no data'));
+  const decoded = decodeWith(StoredMetadataCodec)(metadata);
+  if (E.isLeft(decoded)) return E.left(corrupt(position, `metadata: ${decoded.left.message}`));
+  return E.right({ type, data, metadata: readMetadataOf(data, expandMetadata(decoded.right)) });
+};
+
+/** Metadata as readers see it: with the schema version its data names (1 for data that names none). */
+export const readMetadataOf = (data: unknown, metadata: EventMetadata): ReadMetadata => {
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  return { ...metadata, schemaVersion: typeof version === 'number' ? version : 1 };
+};
+
+/** An event to append, sealed (services/ledger/chain.ts): its stored text and its chain hash. */
 export interface NewEvent {
-  /** A UUID, derived deterministically from the command id and the event's index. */
-  readonly eventId: string;
   readonly type: string;
+  /** The encoded (JSON-safe, decimal-string) form. */
   readonly data: unknown;
   readonly metadata: EventMetadata;
+  /** What the store keeps: canonical JSON of type, data and compact metadata. */
+  readonly text: string;
+  /** sha256(previous event's hash, as 64 hex digits ‖ text), as 64 hex digits. */
+  readonly hash: string;
+}
+
+/** Metadata as read: with the event's schema version (its data's, 1 for data that names none). */
+export interface ReadMetadata extends EventMetadata {
+  readonly schemaVersion: number;
 }
 
 export interface StoredEvent extends NewEvent {
+  readonly metadata: ReadMetadata;
   readonly streamId: string;
   readonly revision: bigint;
   readonly position: bigint;

@@ -32,13 +32,15 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  canonicalState, commandFingerprint, commandIdReused, commandRejected, decide, decodeEvent, decodeWith, encodeEvent, evolve, Id, initialState,
-  recordedError, Sha256Hex, stateFromCanonical, SCHEMA_VERSION,
+  canonicalState, commandFingerprint, commandIdReused, commandRejected, decodeStoredEvent, decodeWith, encodeEvent, Id, initialState,
+  recordedError, Sha256Hex, stateFromCanonical,
   type Command, type DomainError, type Event, type Governors, type PoolState,
 } from '../../domain/index.js';
 import type { Outcome } from '../outcome.js';
+import { decideOnBook } from '../../domain/book/decide-on-book.js';
+import { PoolBook } from '../../domain/book/pool-book.js';
 import { canonicalJson } from '../../domain/governance.js';
-import { GENESIS_HASH, eventIdFor, sealed, verifyChain } from './chain.js';
+import { GENESIS_HASH, sealed, verifyChain } from './chain.js';
 import {
   CHECKPOINT_TYPE, CheckpointCodec, checkpointSignedBy, checkpointStream, encodeCheckpoint, sha256Hex, snapshotPayload, type Checkpoint, type CheckpointSigner,
 } from './checkpoints.js';
@@ -146,7 +148,11 @@ export const SNAPSHOT_TYPE = 'PoolSnapshot';
 // ---------------------------------------------------------------------------------------------
 
 export class PoolWriter {
-  private state: PoolState = initialState;
+  /**
+   * The committed state, as the pool book: hot commands are decided on an overlay of it and their
+   * changes land in it only after the append that holds their events is durable.
+   */
+  private book: PoolBook = PoolBook.of(initialState);
   private revision: ExpectedRevision = 'no-stream';
   private lastHash = GENESIS_HASH;
   /** Recent handled commands, oldest first (bounded; the store has them all). */
@@ -207,6 +213,11 @@ export class PoolWriter {
     await writer.catchUp();
     await writer.checkNewestCheckpoint();
     return writer;
+  }
+
+  /** The committed state as a persistent pool value (what queries, snapshots and stress read). */
+  private get state(): PoolState {
+    return this.book.toPool();
   }
 
   get current(): { readonly state: PoolState; readonly revision: ExpectedRevision; readonly lastHash: string; readonly logId: string | undefined } {
@@ -272,8 +283,8 @@ export class PoolWriter {
       const appended = await this.store.append(poolStream(this.poolId), this.revision, decided.events);
       if (E.isRight(appended)) {
         this.onAppend?.(decided.events.length, Number(process.hrtime.bigint() - started) / 1e9);
-        this.state = decided.state;
-        if (this.revision === 'no-stream') this.logId = decided.events[0]!.metadata.hash;
+        this.book = decided.book.commit();
+        if (this.revision === 'no-stream') this.logId = decided.events[0]!.hash;
         this.revision = appended.right.revision;
         this.lastHash = decided.lastHash;
         for (const [commandId, where] of decided.handled) this.remember(commandId, where);
@@ -305,7 +316,8 @@ export class PoolWriter {
   }
 
   private decideBatch(batch: ReadonlyArray<Pending>, found: ReadonlyMap<string, Handled>) {
-    let state = this.state;
+    // Decided on an overlay: the committed book is untouched until the append is durable.
+    const overlay = this.book.begin();
     let lastHash = this.lastHash;
     let next = this.revision === 'no-stream' ? 0n : this.revision + 1n;
     const events: NewEvent[] = [];
@@ -327,12 +339,11 @@ export class PoolWriter {
       }
       firstInBatch.set(command.commandId, { index, fingerprint });
       const now = this.clock();
-      const decision = decide(command, state, { now, actor, ...(this.rootGovernors === undefined ? {} : { rootGovernors: this.rootGovernors }) });
+      const decision = decideOnBook(command, overlay, { now, actor, ...(this.rootGovernors === undefined ? {} : { rootGovernors: this.rootGovernors }) });
       // A refusal is recorded, unless the stream does not exist yet (see the top of the file).
       const recorded: ReadonlyArray<Event> = E.isRight(decision) ? decision.right : next === 0n ? [] : [commandRejected(command, fingerprint, decision.left)];
-      recorded.forEach((event, i) => {
-        const record = sealed({
-          eventId: eventIdFor(this.poolId, command.commandId, i),
+      recorded.forEach((event) => {
+        const record = sealed(lastHash, {
           type: event.type,
           data: encodeEvent(event),
           metadata: {
@@ -341,20 +352,17 @@ export class PoolWriter {
             causationId: submission.causationId ?? command.commandId,
             timestamp: now,
             actor,
-            schemaVersion: SCHEMA_VERSION,
-            prevHash: lastHash,
             fingerprint,
           },
         });
-        lastHash = record.metadata.hash;
+        lastHash = record.hash;
         events.push(record);
-        state = evolve(state, event);
       });
       if (recorded.length > 0) handled.set(command.commandId, { firstRevision: next, count: recorded.length, fingerprint });
       results.push(E.isRight(decision) ? { kind: 'accepted', events: decision.right } : { kind: 'rejected', error: decision.left });
       next += BigInt(recorded.length);
     });
-    return { state, lastHash, events, handled, results };
+    return { book: overlay, lastHash, events, handled, results };
   }
 
   private async resolveAll(batch: ReadonlyArray<Pending>, results: ReadonlyArray<BatchResult>): Promise<void> {
@@ -391,13 +399,34 @@ export class PoolWriter {
     }
   }
 
-  /** The outcome a command had the first time: its events or its refusal, read back from the log. */
-  private async originalOutcome(commandId: string, where: Handled): Promise<Outcome> {
+  /**
+   * The outcome a handled command had, if `actor` sent it: from the index of handled commands and
+   * the log (a producer asking again after its answer was lost). Undefined for a command not
+   * handled yet (still queued, or never sent) and for another actor's command (not revealed).
+   */
+  async recordedOutcome(commandId: string, actor: string): Promise<Outcome | undefined> {
+    let where = this.handled.get(commandId);
+    if (where === undefined && this.revision !== 'no-stream') {
+      const found = await this.store.findCommands(poolStream(this.poolId), [commandId]);
+      if (E.isLeft(found)) return { status: 'failed', commandId, error: { code: 'STORE_UNAVAILABLE', message: describeStoreError(found.left) } };
+      where = found.right.get(commandId);
+    }
+    return where === undefined ? undefined : this.originalOutcome(commandId, where, actor);
+  }
+
+  /**
+   * The outcome a command had the first time: its events or its refusal, read back from the log
+   * (undefined if `actor` is given and is not who sent it).
+   */
+  private async originalOutcome(commandId: string, where: Handled): Promise<Outcome>;
+  private async originalOutcome(commandId: string, where: Handled, actor: string): Promise<Outcome | undefined>;
+  private async originalOutcome(commandId: string, where: Handled, actor?: string): Promise<Outcome | undefined> {
     const read = await this.store.readStream(poolStream(this.poolId), where.firstRevision, where.count);
     if (E.isLeft(read)) return { status: 'failed', commandId, error: { code: 'STORE_UNAVAILABLE', message: describeStoreError(read.left) } };
+    if (actor !== undefined && read.right[0]?.metadata.actor !== actor) return undefined;
     const events: Event[] = [];
     for (const stored of read.right) {
-      const decoded = decodeEvent(stored.data);
+      const decoded = decodeStoredEvent(stored.data);
       if (E.isLeft(decoded)) return { status: 'failed', commandId, error: { code: 'CORRUPT_LOG', message: `event at position ${stored.position}: ${decoded.left.message}` } };
       events.push(decoded.right);
     }
@@ -423,17 +452,17 @@ export class PoolWriter {
   }
 
   private apply(stored: StoredEvent): void {
-    const decoded = decodeEvent(stored.data);
+    const decoded = decodeStoredEvent(stored.data);
     if (E.isLeft(decoded)) throw new LoadError(`event at position ${stored.position} (revision ${stored.revision}) does not decode: ${decoded.left.message}`);
-    this.state = evolve(this.state, decoded.right);
+    this.book.evolveCold([decoded.right]);
     const { commandId, fingerprint } = stored.metadata;
     const known = this.handled.get(commandId);
     this.remember(commandId, known !== undefined && known.firstRevision + BigInt(known.count) === stored.revision
       ? { ...known, count: known.count + 1 }
       : { firstRevision: stored.revision, count: 1, fingerprint });
-    if (stored.revision === 0n) this.logId = stored.metadata.hash;
+    if (stored.revision === 0n) this.logId = stored.hash;
     this.revision = stored.revision;
-    this.lastHash = stored.metadata.hash;
+    this.lastHash = stored.hash;
     this.eventsSinceSnapshot++;
     this.eventsSinceCheckpoint++;
   }
@@ -475,7 +504,15 @@ export class PoolWriter {
   private async verifiedHashAt(revision: bigint): Promise<E.Either<string, { readonly hash: string; readonly logId: string }>> {
     const checkpoint = this.checkpointAtOrBefore(revision);
     let from = checkpoint?.revision ?? 0n;
-    let previous: string | undefined = checkpoint === undefined ? GENESIS_HASH : undefined;
+    let previous: { hash: string; revision: bigint } | undefined = checkpoint === undefined ? { hash: GENESIS_HASH, revision: -1n } : undefined;
+    if (previous === undefined && from > 0n) {
+      // The checkpoint vouches for the hash of its own event, which chains onto the event before it.
+      const before = await this.store.readStream(poolStream(this.poolId), from - 1n, 1);
+      if (E.isLeft(before)) return E.left(describeStoreError(before.left));
+      if (before.right[0]?.revision !== from - 1n) return E.left(`the log has no event at revision ${from - 1n}`);
+      previous = { hash: before.right[0].hash, revision: from - 1n };
+    }
+    previous ??= { hash: GENESIS_HASH, revision: -1n };
     let last: string | undefined;
     let logId = checkpoint?.logId;
     while (from <= revision) {
@@ -483,15 +520,14 @@ export class PoolWriter {
       if (E.isLeft(page)) return E.left(describeStoreError(page.left));
       if (page.right.length === 0) return E.left(`the log ends before revision ${revision}`);
       const [first] = page.right;
-      if (previous === undefined) {
-        // The checkpoint vouches for the hash of its own event: that event must still hash to it.
-        if (first!.metadata.hash !== checkpoint!.hash) return E.left(`the event at revision ${checkpoint!.revision} does not have the hash of the signed checkpoint there`);
-        previous = first!.metadata.prevHash;
+      // The checkpoint's own event must still have (and hash to) the hash it vouches for.
+      if (checkpoint !== undefined && first!.revision === checkpoint.revision && first!.hash !== checkpoint.hash) {
+        return E.left(`the event at revision ${checkpoint.revision} does not have the hash of the signed checkpoint there`);
       }
-      if (first!.revision === 0n) logId = first!.metadata.hash;
+      if (first!.revision === 0n) logId = first!.hash;
       const chain = verifyChain(page.right, previous);
       if (!chain.ok) return E.left(`hash chain broken at position ${chain.position} (revision ${chain.revision}): ${chain.reason}`);
-      previous = chain.lastHash;
+      previous = { hash: chain.lastHash, revision: page.right[page.right.length - 1]!.revision };
       last = chain.lastHash;
       from = page.right[page.right.length - 1]!.revision + 1n;
     }
@@ -522,7 +558,7 @@ export class PoolWriter {
       this.onWarning(`snapshot of pool ${this.poolId} at revision ${decoded.right.revision} (stream position ${newest.position}) set aside, replaying the log from the first event: ${refusal}`);
       return;
     }
-    this.state = state.right;
+    this.book = PoolBook.of(state.right);
     this.revision = decoded.right.revision;
     this.lastHash = decoded.right.lastHash;
     for (const [commandId, firstRevision, count, fingerprint] of decoded.right.handled) this.remember(commandId, { firstRevision, count, fingerprint });
@@ -558,8 +594,8 @@ export class PoolWriter {
     const read = await this.store.readStream(poolStream(this.poolId), checkpoint.revision, 1);
     if (E.isLeft(read)) throw new LoadError(describeStoreError(read.left));
     const [event] = read.right;
-    if (event?.metadata.hash !== checkpoint.hash || (this.logId !== undefined && this.logId !== checkpoint.logId)) {
-      throw new LoadError(`the log of pool ${this.poolId} does not contain its signed checkpoint at revision ${checkpoint.revision}: hash ${event?.metadata.hash ?? 'none'} there, the checkpoint says ${checkpoint.hash}`);
+    if (event?.hash !== checkpoint.hash || (this.logId !== undefined && this.logId !== checkpoint.logId)) {
+      throw new LoadError(`the log of pool ${this.poolId} does not contain its signed checkpoint at revision ${checkpoint.revision}: hash ${event?.hash ?? 'none'} there, the checkpoint says ${checkpoint.hash}`);
     }
     this.lastCheckpointAt = Date.parse(checkpoint.time);
   }
@@ -589,13 +625,11 @@ export class PoolWriter {
       const time = new Date(this.clock()).toISOString();
       const checkpoint = this.signer.checkpoint({ logId: this.logId, poolId: this.poolId, revision: this.revision, hash: this.lastHash, time });
       const id = `checkpoint@${checkpoint.revision}`;
-      const appended = await this.store.append(checkpointStream(this.poolId), this.checkpointRevision, [{
-        eventId: eventIdFor(this.poolId, id, 0), type: CHECKPOINT_TYPE, data: encodeCheckpoint(checkpoint),
-        metadata: {
-          commandId: id, correlationId: poolStream(this.poolId), causationId: poolStream(this.poolId), timestamp: this.clock(), actor: 'pool-writer',
-          schemaVersion: SCHEMA_VERSION, prevHash: GENESIS_HASH, hash: GENESIS_HASH,
-        },
-      }]);
+      // Checkpoints and snapshots are not chained: each is sealed on its own (its own signature vouches for it).
+      const appended = await this.store.append(checkpointStream(this.poolId), this.checkpointRevision, [sealed(GENESIS_HASH, {
+        type: CHECKPOINT_TYPE, data: encodeCheckpoint(checkpoint),
+        metadata: { commandId: id, correlationId: poolStream(this.poolId), causationId: poolStream(this.poolId), timestamp: this.clock(), actor: 'pool-writer' },
+      })]);
       if (E.isLeft(appended)) {
         this.onWarning(`checkpoint of pool ${this.poolId} at revision ${checkpoint.revision} not kept: ${describeStoreError(appended.left)}`);
         if (appended.left.kind === 'revision-conflict' && appended.left.actual !== 'no-stream') this.checkpointRevision = appended.left.actual;
@@ -622,16 +656,14 @@ export class PoolWriter {
     const contentHash = snapshotContentHash(content);
     const seal = this.signer?.sealSnapshot({ logId: this.logId, poolId: this.poolId, revision: this.revision, hash: this.lastHash, contentHash });
     const data = { ...content, logId: this.logId, contentHash, ...(seal === undefined ? {} : seal) };
-    const snapshot: NewEvent = {
-      eventId: eventIdFor(this.poolId, `snapshot@${this.revision}`, 0),
+    const snapshot: NewEvent = sealed(GENESIS_HASH, {
       type: SNAPSHOT_TYPE,
       data,
       metadata: {
         commandId: `snapshot@${this.revision}`,
         correlationId: poolStream(this.poolId), causationId: poolStream(this.poolId), timestamp: this.clock(), actor: 'pool-writer',
-        schemaVersion: SCHEMA_VERSION, prevHash: GENESIS_HASH, hash: GENESIS_HASH,
       },
-    };
+    });
     const appended = await this.store.append(snapshotStream(this.poolId), this.snapshotRevision, [snapshot]);
     // A snapshot is an optimization: if another writer wrote one, or the store is down, go on.
     if (E.isRight(appended)) this.snapshotRevision = appended.right.revision;

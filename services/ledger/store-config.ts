@@ -8,6 +8,7 @@ import * as t from 'io-ts';
 import { decodeWith, type InvalidInput } from '../../domain/index.js';
 import { EventStoreDbEventStore } from '../../adapters/eventstoredb/eventstoredb-event-store.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
+import { ThreadedSqliteEventStore } from '../../adapters/sqlite/threaded-sqlite-event-store.js';
 import type { EventStore } from './event-store.js';
 
 export type StoreConfig =
@@ -39,7 +40,10 @@ export const storeConfigFrom = (env: Readonly<Record<string, string | undefined>
 
 /**
  * Open the configured store. `writer`: this process will append (the service): the SQLite store
- * then takes its writer lock, and a second writer is refused (WriterLockError).
+ * then takes its writer lock, and a second writer is refused (WriterLockError); its appends run
+ * on a worker thread (an fsync does not stop the event loop) and it keeps a committed feed.
  */
-export const openStore = (config: StoreConfig, options: { readonly writer?: boolean } = {}): EventStore =>
-  config.kind === 'sqlite' ? new SqliteEventStore(config.path, { writerLock: options.writer === true }) : new EventStoreDbEventStore(config.url);
+export const openStore = (config: StoreConfig, options: { readonly writer?: boolean } = {}): EventStore => {
+  if (config.kind === 'eventstoredb') return new EventStoreDbEventStore(config.url);
+  return options.writer === true ? new ThreadedSqliteEventStore(config.path, { writerLock: true }) : new SqliteEventStore(config.path);
+};

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { audit } from '../../services/audit.js';
 import { runLines } from '../../services/cli.js';
-import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
+import { eventOf, rechainAll, rewrite, rowsOf } from '../support/insider.js';
 import { exampleRootGovernors } from '../support/example-root.js';
 
 const dirs: string[] = [];
@@ -18,7 +18,6 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Row { position: number; event_id: string; type: string; data: string; metadata: string }
 
 const fundingLog = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-audit-funding-'));
@@ -49,16 +48,10 @@ describe('audit of funding, caps and payouts', () => {
   it('re-verifies a payout: an edited reason, re-chained, is not what the governors signed', async () => {
     const file = await fundingLog();
     const db = new Database(file);
-    const all = db.prepare('SELECT * FROM events ORDER BY position').all() as Row[];
-    const payout = all.find((r) => r.type === 'FundPaidOut')!;
-    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify({ ...JSON.parse(payout.data), reason: 'anything' }), payout.position);
-    let prev = GENESIS_HASH;
-    for (const row of db.prepare('SELECT * FROM events ORDER BY position').all() as Row[]) {
-      const { hash: _hash, ...metadata } = JSON.parse(row.metadata) as Record<string, unknown>;
-      const resealed = sealed({ eventId: row.event_id, type: row.type, data: JSON.parse(row.data), metadata: { ...metadata, prevHash: prev } as never });
-      db.prepare('UPDATE events SET metadata = ? WHERE position = ?').run(JSON.stringify(resealed.metadata), row.position);
-      prev = resealed.metadata.hash;
-    }
+    const payout = rowsOf(db).find((r) => eventOf(r).type === 'FundPaidOut')!;
+    const event = eventOf(payout);
+    rewrite(db, payout.position, { ...event, data: { ...event.data, reason: 'anything' } });
+    rechainAll(db);
     db.close();
     const report = await auditFile(file);
     expect(report.problem).toMatchObject({ kind: 'governance', position: BigInt(payout.position) });

@@ -106,7 +106,7 @@ describe.skipIf(missing !== undefined)('the service\'s checkpoints', () => {
     await service.stop();
     service = undefined;
     const db = new Database(join(dir, 'events.sqlite'));
-    db.prepare(`UPDATE events SET data = replace(data, '"quoteDecimals":6', '"quoteDecimals":7') WHERE revision = 0 AND stream_id = ?`).run(poolStream('main'));
+    db.prepare(`UPDATE events SET event = replace(event, '"quoteDecimals":6', '"quoteDecimals":7') WHERE revision = 0 AND stream_id = ?`).run(poolStream('main'));
     const position = (db.prepare('SELECT position FROM events WHERE revision = 0 AND stream_id = ?').get(poolStream('main')) as { position: number }).position;
     db.close();
     await expect(startService(config(), pino({ level: 'silent' }))).rejects.toThrow(`hash chain of pool main broken at position ${position} (revision 0): hash does not match the event`);

@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { commandFingerprint, decide, encodeEvent, SCHEMA_VERSION, units, type Command, type Event } from '../../domain/index.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore, StoredEvent } from '../../services/ledger/event-store.js';
-import { eventIdFor, sealed, verifyChain } from '../../services/ledger/chain.js';
+import { sealed, verifyChain } from '../../services/ledger/chain.js';
 import { PoolWriter, poolStream, snapshotStream } from '../../services/ledger/pool-writer.js';
 import { PoolRegistry } from '../../services/pools.js';
 import { Metrics } from '../../services/metrics.js';
@@ -192,9 +192,9 @@ describe('commands recorded before fingerprints were', () => {
     const { store, writer } = await poolWithAlice();
     const legacy = deposit('bob', '10');
     const [event] = thenLegacyEvents(legacy);
-    const appended = await store.append(poolStream(POOL), writer.current.revision, [sealed({
-      eventId: eventIdFor(POOL, legacy.commandId, 0), type: event!.type, data: encodeEvent(event!),
-      metadata: { commandId: legacy.commandId, correlationId: legacy.commandId, causationId: legacy.commandId, timestamp: 0, actor: 'old', schemaVersion: SCHEMA_VERSION, prevHash: writer.current.lastHash },
+    const appended = await store.append(poolStream(POOL), writer.current.revision, [sealed(writer.current.lastHash, {
+      type: event!.type, data: encodeEvent(event!),
+      metadata: { commandId: legacy.commandId, correlationId: legacy.commandId, causationId: legacy.commandId, timestamp: 0, actor: 'old' },
     })]);
     expect(E.isRight(appended)).toBe(true);
     const fromLog = await PoolWriter.open(store, POOL, { rootGovernors, snapshotEvery: 1 });
@@ -216,7 +216,7 @@ describe('commands recorded before fingerprints were', () => {
     const newest = snapshots.right.at(-1)!;
     const data = newest.data as { handled: unknown[][] };
     const forged = { ...data, handled: data.handled.map(([id, revision, count]) => [id, revision, count, 'not-a-hash']) };
-    await store.append(snapshotStream(POOL), newest.revision, [{ ...newest, eventId: eventIdFor(POOL, 'forged', 0), data: forged }]);
+    await store.append(snapshotStream(POOL), newest.revision, [sealed(newest.hash, { ...newest, data: forged })]);
     await expect(PoolWriter.open(store, POOL, { rootGovernors })).rejects.toThrow(/snapshot at revision .* does not decode/);
     await store.close();
   });

@@ -248,7 +248,7 @@ describe.skipIf(missing !== undefined)('a bus that holds another log\'s history'
     const jsm = await ledger.jetstreamManager();
     const published = (await b.poolEvents()).length;
     await eventually(async () => ((await jsm.streams.info(EVENT_STREAM)).state.messages === published ? true : undefined), 'the events');
-    const identity = (await b.poolEvents())[0]!.metadata.hash;
+    const identity = (await b.poolEvents())[0]!.hash;
     expect((await jsm.streams.info(OUTCOME_STREAM)).config.description).toBe(`ledger log ${identity}`);
     expect((await jsm.streams.info(COMMAND_STREAM)).config.description).toBe(`ledger log ${identity}`);
     await service.stop();

@@ -19,8 +19,9 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { LedgerClient, type EventError, type ForwardedEvent } from '../../services/bus/client.js';
 import { inboxPrefixOf } from '../../services/bus/connection.js';
 import { EVENT_STREAM, eventSubject, POSITION_HEADER } from '../../services/bus/event-forwarder.js';
-import { COMMAND_STREAM, commandSubject, CORRELATION_HEADER, dlqSubject, INTAKE_CONSUMER, OUTCOME_STREAM, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
-import { hashOf } from '../../services/ledger/chain.js';
+import { COMMAND_STREAM, commandSubject, CORRELATION_HEADER, dlqSubject, INTAKE_CONSUMER, lookupSubject, OUTCOME_STREAM, outcomeSubject, refusedSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
+import { chainHash } from '../../services/ledger/chain.js';
+import { eventOf, textOf } from '../support/insider.js';
 import { natsServerConfig } from '../../services/bus/nats-config.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
@@ -150,12 +151,29 @@ describe.skipIf(missing !== undefined)('NATS: what the server refuses (shipped c
     const custody = await as('custody');
     const subscription = custody.subscribe(outcomeSubject('main', 'governance-relay', '>'));
     await expect((async () => { for await (const _ of subscription) return 'message'; return 'ended'; })()).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
-    // gov-1's outcome is stored; the governance relay may read it, custody may not
-    const subject = `$JS.API.DIRECT.GET.${OUTCOME_STREAM}.${outcomeSubject('main', 'governance-relay', 'gov-1')}`;
+    // gov-1's outcome is recorded; the governance relay may look it up, custody may not
+    const subject = lookupSubject('main', 'governance-relay', 'gov-1');
     expect(json(await (await as('governance-relay')).request(subject, undefined, { timeout: 2_000 }))).toMatchObject({ status: 'accepted', commandId: 'gov-1' });
     await expect(custody.request(subject, undefined, { timeout: 2_000 })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+    // asking under its own name for another's command reveals nothing
+    expect(json(await custody.request(lookupSubject('main', 'custody', 'gov-1'), undefined, { timeout: 2_000 }))).toEqual({ status: 'unknown', commandId: 'gov-1' });
+    // nor may it read another's stored refusals
+    await expect(custody.request(`$JS.API.DIRECT.GET.${OUTCOME_STREAM}.${refusedSubject('main', 'governance-relay', 'gov-1')}`, undefined, { timeout: 2_000 })).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
     // nor on the general inbox, nor another's
     await expect((async () => { for await (const _ of custody.subscribe('_INBOX_oracle.>')) return 'message'; return 'ended'; })()).rejects.toMatchObject({ code: 'PERMISSIONS_VIOLATION' });
+  });
+
+  it("does not answer a lookup whose reply subject is outside the asking principal's inbox", async () => {
+    const custody = await as('custody');
+    const stolen = custody.subscribe(`${inboxPrefixOf('custody')}.stolen`, { max: 1 });
+    await custody.flush();
+    const relay = await as('governance-relay');
+    relay.publish(lookupSubject('main', 'governance-relay', 'gov-1'), undefined, { reply: `${inboxPrefixOf('custody')}.stolen` });
+    await relay.flush();
+    const answered = await Promise.race([first(stolen).then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('nothing'), 1_000))]);
+    expect(answered).toBe('nothing');
+    // and its own inbox still gets the answer
+    expect(json(await relay.request(lookupSubject('main', 'governance-relay', 'gov-1'), undefined, { timeout: 2_000 }))).toMatchObject({ status: 'accepted' });
   });
 
   it('refuses a reader anything but reading events', async () => {
@@ -179,7 +197,7 @@ describe.skipIf(missing !== undefined)('NATS: the service with its own credentia
     }
   });
 
-  it('reads a stored outcome (direct get by subject) when a retry is a duplicate', async () => {
+  it('reads the recorded outcome (a lookup) when a retry is a duplicate', async () => {
     const again = await client.submit(deposit('e2e-1'));
     expect(again).toMatchObject({ status: 'accepted', commandId: 'e2e-1' });
     expect(await logged('e2e-1')).toHaveLength(1);
@@ -250,29 +268,29 @@ describe.skipIf(missing !== undefined)('NATS: forged events', () => {
     const jsm = await ledger.jetstreamManager();
     const info = await jsm.streams.info(EVENT_STREAM);
     const last = await jsm.streams.getMessage(EVENT_STREAM, { seq: info.state.last_seq });
-    return JSON.parse(new TextDecoder().decode(last.data)) as { poolId: string; position: string; revision: string; eventId: string; event: Record<string, unknown>; metadata: Record<string, unknown> };
+    return JSON.parse(new TextDecoder().decode(last.data)) as { poolId: string; position: string; revision: string; eventId: string; prevHash: string; hash: string; text: string };
   };
   const publishEvent = async (forged: Awaited<ReturnType<typeof lastForwarded>>) => {
     const h = headers();
     h.set(POSITION_HEADER, forged.position);
-    await ledger.jetstream().publish(eventSubject('main', String(forged.event.type)), JSON.stringify(forged), { headers: h });
+    await ledger.jetstream().publish(eventSubject('main', eventOf({ event: forged.text }).type), JSON.stringify(forged), { headers: h });
+  };
+  /** The stored text with the event's amount changed. */
+  const withAmount = (text: string, amount: string) => {
+    const event = eventOf({ event: text });
+    return textOf({ ...event, data: { ...event.data, amount } });
   };
 
   it('flags a tampered copy, a forged event that names the wrong previous hash, and a gap; genuine events after them still pass', async () => {
     await client.submit(deposit('before-forgery'));
     const genuine = await lastForwarded();
     // An insider with the ledger's credentials: the amount changed, the hash left as it was.
-    await publishEvent({ ...genuine, event: { ...genuine.event, amount: '7000000000000000000000' } });
+    await publishEvent({ ...genuine, text: withAmount(genuine.text, '7000000000000000000000') });
     // The same, with a hash recomputed over the change, but chained onto nothing real.
-    const unhashed = { ...genuine.metadata, prevHash: 'f'.repeat(64) };
-    delete (unhashed as { hash?: string }).hash;
-    const rehashed = { ...genuine, revision: String(BigInt(genuine.revision) + 1n), event: { ...genuine.event, amount: '9' }, metadata: unhashed };
-    await publishEvent({ ...rehashed, metadata: { ...unhashed, hash: hashOf({ eventId: genuine.eventId, type: String(genuine.event.type), data: rehashed.event, metadata: unhashed as never }) } });
+    const rehashed = withAmount(genuine.text, '9');
+    await publishEvent({ ...genuine, revision: String(BigInt(genuine.revision) + 1n), text: rehashed, prevHash: 'f'.repeat(64), hash: chainHash('f'.repeat(64), rehashed) });
     // A well-formed next link that skips a revision: a gap.
-    const skipping = { ...genuine.metadata, prevHash: String(genuine.metadata.hash) };
-    delete (skipping as { hash?: string }).hash;
-    const skipped = { ...genuine, revision: String(BigInt(genuine.revision) + 2n), metadata: skipping };
-    await publishEvent({ ...skipped, metadata: { ...skipping, hash: hashOf({ eventId: genuine.eventId, type: String(genuine.event.type), data: skipped.event, metadata: skipping as never }) } });
+    await publishEvent({ ...genuine, revision: String(BigInt(genuine.revision) + 2n), prevHash: genuine.hash, hash: chainHash(genuine.hash, genuine.text) });
     await client.submit(deposit('after-forgery'));
 
     const items = await follow((item) => E.isRight(item) && item.right.metadata.commandId === 'after-forgery');

@@ -12,7 +12,7 @@ import { connect, headers, type NatsConnection } from 'nats';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { LedgerClient } from '../../services/bus/client.js';
 import { EVENT_STREAM } from '../../services/bus/event-forwarder.js';
-import { commandSubject, DLQ_STREAM, dlqSubject, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
+import { commandSubject, DLQ_STREAM, dlqSubject, OUTCOME_STREAM, outcomeSubject, REPLY_HEADER } from '../../services/bus/nats-intake.js';
 import { inboxPrefixOf } from '../../services/bus/connection.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 import { startService, type RunningService } from '../../services/service.js';
@@ -20,6 +20,7 @@ import { NatsServer, natsServerMissing } from '../support/nats-server.js';
 import { exampleRootGovernors } from '../support/example-root.js';
 import { authOf, natsPasswords, passwordVariable, principalsFor, producers, startSecuredNats, writeTestPrincipals } from '../support/secured-nats.js';
 import { decodeCommand, type Command } from '../../domain/index.js';
+import { eventIdOf } from '../../services/ledger/chain.js';
 
 // `.ci/run` installs nats-server when it is missing; where that failed, say so rather than pass.
 const missing = natsServerMissing();
@@ -124,6 +125,26 @@ describe.skipIf(missing !== undefined)('NATS intake', () => {
     const info = await (await raw.jetstreamManager()).streams.info(DLQ_STREAM);
     expect(info.state.messages).toBe(5);
   });
+
+  it('stores no accepted or rejected outcome: a producer that missed one gets it from the lookup, a refusal by direct get', async () => {
+    const custody = await client.clientOf('custody');
+    const jsm = await raw.jetstreamManager();
+    const storedOutcomes = async () => (await jsm.streams.info(OUTCOME_STREAM)).state.messages;
+    const before = await storedOutcomes();
+    // Published with nobody listening for its outcome (a producer that crashed before reading it).
+    const body = JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'missed-1', poolId: 'main', accountId: 'erin', amount: '2' });
+    await custody.connection.jetstream().publish(commandSubject('main', 'custody', 'Deposit'), body, { msgID: 'missed-1' });
+    for (let i = 0; i < 200 && (await logged('missed-1')).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await storedOutcomes()).toBe(before);
+    expect(await custody.recordedOutcome('main', 'missed-1')).toMatchObject({ status: 'accepted', commandId: 'missed-1', events: [{ type: 'CollateralDeposited', amount: '2' }] });
+    // an invalid command's outcome is not in the log: it is kept in LEDGER_OUTCOMES
+    const invalid = JSON.stringify({ type: 'Deposit', schemaVersion: 1, commandId: 'missed-2', poolId: 'main', accountId: 'erin', amount: '-1' });
+    await custody.connection.jetstream().publish(commandSubject('main', 'custody', 'Deposit'), invalid, { msgID: 'missed-2' });
+    for (let i = 0; i < 200 && (await storedOutcomes()) === before; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await custody.recordedOutcome('main', 'missed-2')).toMatchObject({ status: 'invalid', commandId: 'missed-2' });
+    // not known at all
+    expect(await custody.recordedOutcome('main', 'never-sent')).toBeUndefined();
+  });
 });
 
 const poolEvents = async () => {
@@ -155,7 +176,7 @@ describe.skipIf(missing !== undefined)('NATS event forwarder', () => {
       if (E.isRight(item)) received.push(item.right);
       if (received.length === log.length) break;
     }
-    expect(received.map((e) => [e.position, e.eventId, e.event.type])).toEqual(log.map((e) => [e.position, e.eventId, e.type]));
+    expect(received.map((e) => [e.position, e.eventId, e.event.type])).toEqual(log.map((e) => [e.position, eventIdOf(e.hash), e.type]));
     const trade = received.find((e) => e.event.type === 'TradeExecuted');
     expect(trade?.event).toMatchObject({ type: 'TradeExecuted', takerFee: 15n * 10n ** 18n });
     expect(trade?.metadata.commandId).toBe('me-1');

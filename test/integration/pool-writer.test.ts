@@ -12,7 +12,7 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import type { EventStore } from '../../services/ledger/event-store.js';
 import { verifyChain } from '../../services/ledger/chain.js';
 import { LoadError, PoolWriter, poolStream, snapshotStream } from '../../services/ledger/pool-writer.js';
-import { createPool, deposit, listMarket, rootGovernors, trade, withdraw, POOL } from '../support/builders.js';
+import { createPool, deposit, listMarket, rootGovernors, stake, trade, withdraw, POOL } from '../support/builders.js';
 
 const dirs: string[] = [];
 const tempFile = () => {
@@ -69,7 +69,9 @@ describe('PoolWriter', () => {
     // the refused withdrawal is recorded too, after the accepted commands' events
     expect(stored.filter((e) => e.type !== 'CommandRejected').map((e) => e.type)).toEqual(['PoolCreated', 'MarketListed', 'CollateralDeposited']);
     expect(stored.map((e) => e.type)[3]).toBe('CommandRejected');
-    expect(stored[2]!.metadata).toMatchObject({ commandId: outcomes[2]!.commandId, actor: 'test', schemaVersion: 1 });
+    // a deposit is stored in schema version 2 (without its implied posting); the pool's creation in 1
+    expect(stored[2]!.metadata).toMatchObject({ commandId: outcomes[2]!.commandId, actor: 'test', schemaVersion: 2 });
+    expect(stored[0]!.metadata).toMatchObject({ commandId: outcomes[0]!.commandId, actor: 'test', schemaVersion: 1 });
     expect(verifyChain(stored).ok).toBe(true);
     const reopened = await PoolWriter.open(store, POOL, { rootGovernors });
     expect(canonicalStateJson(reopened.current.state)).toBe(canonicalStateJson(writer.current.state));
@@ -146,6 +148,36 @@ describe('PoolWriter', () => {
     await store.close();
   });
 
+  it('shows readers only committed state while a batch of trades is appended, and drops the batch if the append fails', async () => {
+    const store = new Flaky(new SqliteEventStore(tempFile()));
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors, maxLatencyMs: 0 });
+    await submitAll(writer, [createPool(), listMarket(), deposit('alice', '100000'), deposit('bob', '100000')]);
+    const before = canonicalStateJson(writer.current.state);
+    // A batch of hot commands (trades, a mark) and a cold one (a stake), held at the append.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const inner = store.append;
+    store.append = async (...args) => { await gate; return inner(...args); };
+    const first = trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '50000', tradeId: 'T1' });
+    const pending = submitAll(writer, [first, trade({ taker: 'bob', maker: 'alice', side: 'buy', size: '0.5', price: '50000' }), stake('alice', 'junior', '10'), trade({ taker: 'alice', maker: 'bob', side: 'sell', size: '0.1', price: '50000' })]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(canonicalStateJson(writer.current.state)).toBe(before);
+    release();
+    expect((await pending).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    const committed = canonicalStateJson(writer.current.state);
+    expect(committed).toBe(canonicalStateJson(await replay(store)));
+    // A failed append leaves no trace: the same trade id is free again afterwards.
+    store.append = inner;
+    store.down = true;
+    const retry = trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '50000', tradeId: 'T2' });
+    expect((await submitAll(writer, [retry]))[0]!.status).toBe('failed');
+    expect(canonicalStateJson(writer.current.state)).toBe(committed);
+    store.down = false;
+    expect((await submitAll(writer, [{ ...retry, commandId: 'again' }]))[0]!.status).toBe('accepted');
+    expect(canonicalStateJson(writer.current.state)).toBe(canonicalStateJson(await replay(store)));
+    await store.close();
+  });
+
   it('writes snapshots; a writer started from one has the state of a full replay', async () => {
     const file = tempFile();
     const store = new SqliteEventStore(file);
@@ -171,7 +203,7 @@ describe('PoolWriter', () => {
     await submitAll(writer, [createPool(), listMarket(), deposit('alice', '100'), deposit('bob', '100')]);
     await store.close();
     const db = new Database(file);
-    db.prepare(`UPDATE events SET data = replace(data, '"100"', '"1000000"') WHERE revision = 2 AND stream_id = ?`).run(poolStream(POOL));
+    db.prepare(`UPDATE events SET event = replace(event, '"100"', '"1000000"') WHERE revision = 2 AND stream_id = ?`).run(poolStream(POOL));
     const position = (db.prepare('SELECT position FROM events WHERE revision = 2 AND stream_id = ?').get(poolStream(POOL)) as { position: number }).position;
     db.close();
     const reopened = new SqliteEventStore(file);

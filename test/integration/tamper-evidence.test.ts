@@ -20,7 +20,7 @@ import { decodeWith } from '../../domain/index.js';
 import { LoadError, PoolWriter, poolStream, snapshotContentHash, snapshotStream } from '../../services/ledger/pool-writer.js';
 import type { EventStore } from '../../services/ledger/event-store.js';
 import { createPool, deposit, listMarket, rootGovernors, withdraw, POOL } from '../support/builders.js';
-import { editAndRechain, truncate } from '../support/insider.js';
+import { editAndRechain, eventOf, rewrite, truncate } from '../support/insider.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -85,8 +85,8 @@ describe('signed checkpoints', () => {
     const read = await store.readStream(poolStream(POOL), 0n, 100);
     if (E.isLeft(read)) throw new Error('no stream');
     for (const checkpoint of checkpoints) {
-      expect(checkpoint.logId).toBe(read.right[0]!.metadata.hash);
-      expect(checkpoint.hash).toBe(read.right[Number(checkpoint.revision)]!.metadata.hash);
+      expect(checkpoint.logId).toBe(read.right[0]!.hash);
+      expect(checkpoint.hash).toBe(read.right[Number(checkpoint.revision)]!.hash);
       expect(checkpoint.publicKey).toBe(signer.publicKey);
     }
     expect(writer.newestCheckpoint?.revision).toBe(12n);
@@ -180,13 +180,14 @@ describe('snapshots', () => {
   /** Add 1,000,000 to alice's collateral in the newest snapshot, its content hash recomputed. */
   const inflateSnapshot = (file: string) => {
     const db = new Database(file);
-    const row = db.prepare('SELECT position, data FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1').get(snapshotStream(POOL)) as { position: number; data: string };
-    const data = JSON.parse(row.data) as { state: { accounts: { accountId: string; collateral: string }[] }; contentHash: string };
+    const row = db.prepare('SELECT position, event FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1').get(snapshotStream(POOL)) as { position: number; event: string };
+    const event = eventOf(row);
+    const data = event.data as unknown as { state: { accounts: { accountId: string; collateral: string }[] }; contentHash: string };
     const alice = data.state.accounts.find((a) => a.accountId === 'alice')!;
     expect(alice.collateral).toBe('100');
     alice.collateral = '1000100';
     data.contentHash = snapshotContentHash(data as unknown as Parameters<typeof snapshotContentHash>[0]);
-    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify(data), row.position);
+    rewrite(db, row.position, { ...event, data: data as unknown as Record<string, unknown> });
     db.close();
     return row.position;
   };
@@ -200,11 +201,11 @@ describe('snapshots', () => {
     expect(read.right.map((s) => (s.data as { revision: string }).revision)).toEqual(['4', '9']);
     for (const snapshot of read.right) {
       const data = snapshot.data as { revision: string; lastHash: string; contentHash: string; publicKey: string; signature: string; logId: string };
-      expect(data.lastHash).toBe(chain.right[Number(data.revision)]!.metadata.hash);
+      expect(data.lastHash).toBe(chain.right[Number(data.revision)]!.hash);
       expect(data.contentHash).toBe(snapshotContentHash(data as unknown as Parameters<typeof snapshotContentHash>[0]));
       expect(data.publicKey).toBe(signer.publicKey);
       expect(data.signature).toMatch(/^[0-9a-f]{128}$/);
-      expect(data.logId).toBe(chain.right[0]!.metadata.hash);
+      expect(data.logId).toBe(chain.right[0]!.hash);
     }
     await store.close();
   });
@@ -238,11 +239,12 @@ describe('snapshots', () => {
     const { file, store } = await pool({ signer: undefined, checkpointEvery: 1_000 });
     await store.close();
     const db = new Database(file);
-    const row = db.prepare('SELECT position, data FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1').get(snapshotStream(POOL)) as { position: number; data: string };
-    const data = JSON.parse(row.data) as { lastHash: string; contentHash: string };
+    const row = db.prepare('SELECT position, event FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1').get(snapshotStream(POOL)) as { position: number; event: string };
+    const event = eventOf(row);
+    const data = event.data as unknown as { lastHash: string; contentHash: string };
     data.lastHash = 'f'.repeat(64);
     data.contentHash = snapshotContentHash(data as unknown as Parameters<typeof snapshotContentHash>[0]);
-    db.prepare('UPDATE events SET data = ? WHERE position = ?').run(JSON.stringify(data), row.position);
+    rewrite(db, row.position, { ...event, data: data as unknown as Record<string, unknown> });
     db.close();
     const reopened = new SqliteEventStore(file);
     const warnings: string[] = [];
@@ -281,9 +283,9 @@ describe('the command index of an SQLite store', () => {
     await store.close();
     const db = new Database(file);
     db.exec('DROP TABLE commands');
-    const [row] = db.prepare('SELECT metadata FROM events WHERE stream_id = ? AND revision = 2').all(poolStream(POOL)) as { metadata: string }[];
+    const [row] = db.prepare('SELECT event FROM events WHERE stream_id = ? AND revision = 2').all(poolStream(POOL)) as { event: string }[];
     db.close();
-    const { commandId, fingerprint } = JSON.parse(row!.metadata) as { commandId: string; fingerprint: string };
+    const { commandId, fingerprint } = eventOf(row!).metadata as { commandId: string; fingerprint: string };
     const reopened = new SqliteEventStore(file);
     const found = await reopened.findCommands(poolStream(POOL), [commandId, 'never-sent']);
     expect(found).toEqual(E.right(new Map([[commandId, { firstRevision: 2n, count: 1, fingerprint }]])));
@@ -316,7 +318,7 @@ describe('the projection runner', () => {
     const { file, store } = await pool();
     await store.close();
     const db = new Database(file);
-    db.prepare(`UPDATE events SET data = replace(data, '"100"', '"1000100"') WHERE revision = 2 AND stream_id = ?`).run(poolStream(POOL));
+    db.prepare(`UPDATE events SET event = replace(event, '"100"', '"1000100"') WHERE revision = 2 AND stream_id = ?`).run(poolStream(POOL));
     const position = (db.prepare('SELECT position FROM events WHERE revision = 2 AND stream_id = ?').get(poolStream(POOL)) as { position: number }).position;
     db.close();
     const reopened = new SqliteEventStore(file);

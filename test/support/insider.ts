@@ -2,37 +2,70 @@
 // later hash so that the chain verifies again, or delete the tail of a pool's stream.
 
 import Database from 'better-sqlite3';
-import { hashOf } from '../../services/ledger/chain.js';
+import { chainHash } from '../../services/ledger/chain.js';
+import { storedText } from '../../services/ledger/stored-text.js';
 import type { EventMetadata } from '../../services/ledger/event-store.js';
 import { poolStream } from '../../services/ledger/pool-writer.js';
 
-interface Row {
+export interface Row {
   position: number;
+  stream_id: string;
   revision: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
+  event: string;
+  hash: Buffer;
 }
+
+/** A stored row's event, parsed (its metadata as stored: implied ids left out). */
+export interface RowEvent {
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Partial<EventMetadata> & { commandId: string; timestamp: number; actor: string };
+}
+export const eventOf = (row: Pick<Row, 'event'>): RowEvent => JSON.parse(row.event) as RowEvent;
+
+/** The stored text of an edited event, as the ledger would write it. */
+export const textOf = (event: RowEvent): string =>
+  storedText(event.type, event.data, { correlationId: event.metadata.commandId, causationId: event.metadata.commandId, ...event.metadata } as EventMetadata);
+
+/** Every row of the file, in log order. */
+export const rowsOf = (db: Database.Database): Row[] => db.prepare('SELECT * FROM events ORDER BY position').all() as Row[];
+
+/** Replace an event's stored text (its hash left as it was: the chain breaks there). */
+export const rewrite = (db: Database.Database, position: number, event: RowEvent): void => {
+  db.prepare('UPDATE events SET event = ? WHERE position = ?').run(textOf(event), position);
+};
+
+/** Recompute every hash of the pool streams in the file, as a forger who can rewrite the whole file would. */
+export const rechainAll = (db: Database.Database): void => {
+  const heads = new Map<string, Buffer>();
+  const update = db.prepare('UPDATE events SET hash = ? WHERE position = ?');
+  db.transaction(() => {
+    for (const row of rowsOf(db)) {
+      if (!row.stream_id.startsWith('pool-')) continue;
+      const hash = Buffer.from(chainHash(heads.get(row.stream_id)?.toString('hex') ?? '0'.repeat(64), row.event), 'hex');
+      update.run(hash, row.position);
+      heads.set(row.stream_id, hash);
+    }
+  })();
+};
 
 /** Edit the data of the pool event at `revision` and re-chain everything after it. */
 export const editAndRechain = (file: string, poolId: string, revision: number, edit: (data: Record<string, unknown>) => Record<string, unknown>): void => {
   const db = new Database(file);
   try {
-    const rows = db.prepare('SELECT position, revision, event_id, type, data, metadata FROM events WHERE stream_id = ? ORDER BY revision').all(poolStream(poolId)) as Row[];
-    let previous: string | undefined;
-    const update = db.prepare('UPDATE events SET data = ?, metadata = ? WHERE position = ?');
+    const rows = db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY revision').all(poolStream(poolId)) as Row[];
+    let previous = '0'.repeat(64);
+    const update = db.prepare('UPDATE events SET event = ?, hash = ? WHERE position = ?');
     db.transaction(() => {
       for (const row of rows) {
         if (row.revision < revision) {
-          previous = (JSON.parse(row.metadata) as EventMetadata).hash;
+          previous = row.hash.toString('hex');
           continue;
         }
-        const data = row.revision === revision ? edit(JSON.parse(row.data) as Record<string, unknown>) : (JSON.parse(row.data) as unknown);
-        const { hash: _old, ...rest } = JSON.parse(row.metadata) as EventMetadata;
-        const metadata = { ...rest, prevHash: previous ?? rest.prevHash };
-        const hash = hashOf({ eventId: row.event_id, type: row.type, data, metadata });
-        update.run(JSON.stringify(data), JSON.stringify({ ...metadata, hash }), row.position);
+        const event = eventOf(row);
+        const text = row.revision === revision ? textOf({ ...event, data: edit(event.data) }) : row.event;
+        const hash = chainHash(previous, text);
+        update.run(text, Buffer.from(hash, 'hex'), row.position);
         previous = hash;
       }
     })();

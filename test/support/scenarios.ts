@@ -85,7 +85,7 @@ const marketArb = (index: number): fc.Arbitrary<ListMarket> => fc.record({
   initialMarginPpm: m.mmr + m.imrExtra,
   maintenanceMarginPpm: m.mmr,
   takerFeePpm: m.taker,
-  makerFeePpm: Math.max(m.maker, -m.taker),
+  makerFeePpm: Math.max(m.maker, -m.taker) || 0, // never -0 (JSON text has none)
   liquidationPenaltyPpm: m.penalty,
   penaltyFundSharePpm: m.penaltyShare,
   adlPolicy: m.adlPolicy,
@@ -218,7 +218,8 @@ export const commandFor = (scenario: Scenario, step: Step, state: PoolState): Co
     case 'funding': {
       const listing = scenario.markets[step.market % scenario.markets.length]!;
       const bound = listing.maxFundingRatePpm ?? 0;
-      const rate = Math.trunc((bound * step.fractionPpm) / 1_000_000);
+      // `|| 0`: no -0 (JSON text has none: a stored event would read it back as 0).
+      const rate = Math.trunc((bound * step.fractionPpm) / 1_000_000) || 0;
       return { ...envelope('ApplyFunding'), marketId: listing.marketId, fundingRatePpm: Math.max(-1_000_000, Math.min(1_000_000, rate)) };
     }
     case 'settleFunding':

@@ -56,4 +56,18 @@ describe('access: roles decide which commands a principal may submit, on its own
       expect(refusal(operator, { kind: 'command', commandType, poolId: 'main' })).toMatch(/^principal "operator" may not submit /);
     }
   });
+
+  it('a principal for every pool may act on any pool, but a producer role still may not read, even across pools', () => {
+    const anyPool: Grant = { id: 'oracle-all', roles: ['oracle'], pools: ['*'] };
+    expect(authorize(anyPool, { kind: 'command', commandType: 'ApplyFunding', poolId: 'alt' })).toEqual(E.right(anyPool));
+    expect(refusal(anyPool, { kind: 'read-all' })).toBe('principal "oracle-all" may not read (needs role reader)');
+    expect(refusal(anyPool, { kind: 'read', poolId: 'alt' })).toBe('principal "oracle-all" may not read (needs role reader)');
+  });
+
+  it('an operator reads any pool; a reader for every pool reads across pools', () => {
+    expect(authorize(operator, { kind: 'read', poolId: 'alt' })).toEqual(E.right(operator));
+    const everyPool: Grant = { id: 'desk-all', roles: ['reader'], pools: ['*'] };
+    expect(authorize(everyPool, { kind: 'read-all' })).toEqual(E.right(everyPool));
+    expect(authorize(everyPool, { kind: 'read', poolId: 'any' })).toEqual(E.right(everyPool));
+  });
 });

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
-import { CHAIN_START, nextLink, type ChainHead, type ForwardedEvent } from '../../services/bus/client.js';
+import { CHAIN_START, decodeForwarded, nextLink, type ChainHead, type ForwardedEvent } from '../../services/bus/client.js';
+import { forwardedBody } from '../../services/bus/event-forwarder.js';
 import { connectionOptions, natsIdentityFrom, redactedServers } from '../../services/bus/connection.js';
 import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
-import { decodeEvent } from '../../domain/index.js';
+
 import type { NewEvent } from '../../services/ledger/event-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ledger-nats-unit-'));
@@ -59,29 +60,29 @@ const deposit = (amount: string) => ({
   postings: [{ from: { kind: 'external' }, to: { kind: 'collateral', accountId: 'ann' }, amount }],
 });
 const chain = (() => {
-  const events: NewEvent[] = [];
+  const events: { event: NewEvent; prevHash: string }[] = [];
   let prevHash = GENESIS_HASH;
   for (const [i, amount] of ['5', '7'].entries()) {
-    const event = sealed({ eventId: `e-${i}`, type: 'CollateralDeposited', data: deposit(amount), metadata: { commandId: `c-${i}`, correlationId: `c-${i}`, causationId: `c-${i}`, timestamp: 1_700_000_000_000, actor: 'custody', schemaVersion: 1, prevHash } });
-    events.push(event);
-    prevHash = event.metadata.hash;
+    const event = sealed(prevHash, { type: 'CollateralDeposited', data: deposit(amount), metadata: { commandId: `c-${i}`, correlationId: `c-${i}`, causationId: `c-${i}`, timestamp: 1_700_000_000_000, actor: 'custody' } });
+    events.push({ event, prevHash });
+    prevHash = event.hash;
   }
   return events;
 })();
-/** A forwarded event as the client decodes it, and its raw body. */
-const forwarded = (event: NewEvent, revision: bigint, poolId = 'main') => {
-  const decoded = decodeEvent(event.data);
+/** A forwarded event as it travels (the forwarder's body), decoded as the client decodes it. */
+const forwarded = (link: { event: NewEvent; prevHash: string }, revision: bigint, poolId = 'main'): [ForwardedEvent] => {
+  const stored = { ...link.event, metadata: { ...link.event.metadata, schemaVersion: 1 }, streamId: `pool-${poolId}`, revision, position: revision + 10n };
+  const decoded = decodeForwarded(new TextEncoder().encode(JSON.stringify(forwardedBody(stored, poolId, link.prevHash))));
   if (E.isLeft(decoded)) throw new Error(decoded.left.message);
-  const value: ForwardedEvent = { poolId, position: revision + 10n, revision, eventId: event.eventId, event: decoded.right, metadata: event.metadata };
-  return [value, { event: event.data, metadata: { ...event.metadata } }] as const;
+  return [decoded.right];
 };
 const reason = (result: E.Either<{ readonly reason: string }, ChainHead>) => (E.isLeft(result) ? result.left.reason : 'link');
 
 describe('the client checks the event chain', () => {
   it('given the pool\'s first two events in order, both are links', () => {
     const first = nextLink(CHAIN_START, 'main', ...forwarded(chain[0]!, 0n));
-    expect(first).toEqual(E.right({ revision: 0n, hash: chain[0]!.metadata.hash }));
-    expect(E.isRight(first) && nextLink(first.right, 'main', ...forwarded(chain[1]!, 1n))).toEqual(E.right({ revision: 1n, hash: chain[1]!.metadata.hash }));
+    expect(first).toEqual(E.right({ revision: 0n, hash: chain[0]!.event.hash }));
+    expect(E.isRight(first) && nextLink(first.right, 'main', ...forwarded(chain[1]!, 1n))).toEqual(E.right({ revision: 1n, hash: chain[1]!.event.hash }));
   });
 
   it('when the second comes first, it is a gap', () => {
@@ -89,19 +90,19 @@ describe('the client checks the event chain', () => {
   });
 
   it('when the first comes again, it is a repeat', () => {
-    const head = { revision: 0n, hash: chain[0]!.metadata.hash };
+    const head = { revision: 0n, hash: chain[0]!.event.hash };
     expect(reason(nextLink(head, 'main', ...forwarded(chain[0]!, 0n)))).toBe('repeated');
   });
 
   it('when an amount was altered and the hash kept, the hash does not recompute', () => {
-    const altered = { ...chain[0]!, data: deposit('5000') };
+    const { event } = chain[0]!;
+    const altered = { ...chain[0]!, event: { ...event, text: sealed(GENESIS_HASH, { ...event, data: deposit('5000') }).text } };
     expect(reason(nextLink(CHAIN_START, 'main', ...forwarded(altered, 0n)))).toBe('hash does not match the event');
   });
 
   it('when a forged event is sealed properly but chained onto something else, its prevHash does not match', () => {
-    const { hash: _, ...unhashed } = chain[1]!.metadata;
-    const forged = sealed({ ...chain[1]!, data: deposit('9'), metadata: { ...unhashed, prevHash: 'f'.repeat(64) } });
-    const head = { revision: 0n, hash: chain[0]!.metadata.hash };
+    const forged = { event: sealed('f'.repeat(64), { ...chain[1]!.event, data: deposit('9') }), prevHash: 'f'.repeat(64) };
+    const head = { revision: 0n, hash: chain[0]!.event.hash };
     expect(reason(nextLink(head, 'main', ...forwarded(forged, 1n)))).toBe('prevHash does not match the previous event');
   });
 

@@ -17,9 +17,9 @@ describe('ledger nats-config', () => {
     expect(config).toEqual(E.right(readFileSync('deploy/nats-server.conf', 'utf8')));
   });
 
-  it("given a custody principal on pool main only, lets it publish its own two command types there and read its own outcomes there", () => {
+  it("given a custody principal on pool main only, lets it publish its own two command types there and read (or look up) its own outcomes there", () => {
     expect(permissionsOf({ id: 'vault-7', roles: ['custody'], pools: ['main'], nats: { user: 'vault' } })).toEqual({
-      publish: ['ledger.main.cmd.vault-7.Deposit', 'ledger.main.cmd.vault-7.Withdraw', '$JS.API.DIRECT.GET.LEDGER_OUTCOMES.ledger.main.outcome.vault-7.>'],
+      publish: ['ledger.main.cmd.vault-7.Deposit', 'ledger.main.cmd.vault-7.Withdraw', '$JS.API.DIRECT.GET.LEDGER_OUTCOMES.ledger.main.refused.vault-7.>', 'ledger.main.lookup.vault-7.>'],
       subscribe: ['_INBOX_vault-7.>', 'ledger.main.outcome.vault-7.>'],
     });
   });

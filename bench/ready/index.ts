@@ -1,0 +1,76 @@
+// Readiness on a long log: the time from starting the service (`node dist/services/main.js serve`,
+// as production starts it, embedded SQLite, in-memory read models) on a data directory holding a
+// 1,000,000-event log (bench/support/log.ts: generated through the real pool writer, with its
+// snapshots and checkpoints) until /readyz answers 200: the projection has folded the whole log
+// and the pool's writer has loaded and verified its state. BENCH_ROUNDS starts; the figures are
+// the medians of the wall time and of the service's own CPU time (from /proc). Target: < 10 s.
+// BENCH_LOG_DIR: start on that data directory's log (bench/run.ts generates one for this and the
+// replay benchmark) instead of generating BENCH_EVENTS events.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exited, freePort } from '../../test/support/nats-server.js';
+import { benchContext } from '../support/workload.js';
+import { fmt, median, printFigures, processCpuSeconds, serviceArgs, setting } from '../support/measure.js';
+import { describeLog, generateLog, LOG_EVENTS, logFile } from '../support/log.js';
+import { lastRowid } from '../support/sqlite-raw.js';
+
+const ROUNDS = setting('BENCH_ROUNDS', 3, 1);
+/** Give up on a start after this long. */
+const LIMIT_MS = 30 * 60_000;
+
+const given = process.env.BENCH_LOG_DIR;
+const dir: string = given ?? describeLog(await generateLog(LOG_EVENTS)).dir;
+const config = mkdtempSync(join(tmpdir(), 'ledger-bench-ready-'));
+
+/** Poll /readyz until it answers 200; resolves with the wall and service CPU seconds from the spawn. */
+const startOnce = async (): Promise<{ readonly wall: number; readonly cpu: number | undefined }> => {
+  const port = await freePort();
+  const rootGovernorsFile = join(config, 'root-governors.json');
+  writeFileSync(rootGovernorsFile, JSON.stringify(benchContext.rootGovernors));
+  const started = process.hrtime.bigint();
+  // The service's log lines go to this process's stderr: stdout carries the figures.
+  const service = spawn(process.execPath, serviceArgs(), {
+    stdio: ['ignore', 2, 2],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'warn', ROOT_GOVERNORS_FILE: rootGovernorsFile },
+  });
+  const stopped = exited(service);
+  try {
+    for (;;) {
+      if (service.exitCode !== null || service.signalCode !== null) throw new Error(`the service stopped before it was ready (${service.exitCode ?? service.signalCode})`);
+      if (Number(process.hrtime.bigint() - started) / 1e6 > LIMIT_MS) throw new Error(`not ready after ${LIMIT_MS / 60_000} minutes`);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+      if (ready) return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: processCpuSeconds(service.pid!) };
+      // Not more often: each poll costs this process CPU the service would otherwise have.
+      await sleep(50);
+    }
+  } finally {
+    service.kill('SIGTERM');
+    await stopped;
+  }
+};
+
+try {
+  const rows = lastRowid(logFile(dir));
+  const starts: { wall: number; cpu: number | undefined }[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const start = await startOnce();
+    console.log(`start ${round}: ready in ${start.wall.toFixed(2)} s wall${start.cpu === undefined ? '' : `, ${start.cpu.toFixed(2)} s of the service's CPU`}`);
+    starts.push(start);
+  }
+  const wall = median(starts.map((s) => s.wall));
+  const cpus = starts.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]));
+  console.log(`ready on a log of ${fmt(rows)} stored events: median ${wall.toFixed(2)} s wall (target < 10 s), ${fmt(rows / wall)} events/s folded to ready`);
+  printFigures({
+    ready_s: wall,
+    ...(cpus.length === 0 ? {} : { ready_cpu_s: median(cpus) }),
+    ready_events_per_s: rows / wall,
+    ready_log_events: rows,
+  });
+} finally {
+  rmSync(config, { recursive: true, force: true });
+  if (given === undefined) rmSync(dir, { recursive: true, force: true });
+}

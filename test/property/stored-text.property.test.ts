@@ -1,0 +1,106 @@
+// The stored text is canonical JSON: the one-pass serializer gives canonicalJson's bytes for any
+// JSON value and for every encoded domain event, and reading the text back gives the event, its
+// metadata with the implied ids filled in, exactly as written.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import * as E from 'fp-ts/lib/Either.js';
+import { canonicalJson, encodeEvent } from '../../domain/index.js';
+import { canonicalText, metadataText, storedText } from '../../services/ledger/stored-text.js';
+import { parseStoredText, StoredMetadataCodec, type EventMetadata } from '../../services/ledger/event-store.js';
+import { chainHash, GENESIS_HASH, sealed, verifyChain } from '../../services/ledger/chain.js';
+import { propertyParameters } from '../support/property.js';
+import { runScenario, scenarioArb } from '../support/scenarios.js';
+
+/** JSON values with awkward strings and keys: escapes, surrogates (paired and lone), numeric keys. */
+const awkwardString = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('"', '\\', '\u0000', '\u001f', '\ud800', '\udc00x', '😀', '10', '2', '__proto__x', ''));
+const json = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' },
+    fc.constant(null), fc.boolean(), awkwardString,
+    fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, 1e21, 1e-7, Number.MAX_SAFE_INTEGER)),
+    fc.array(tie('value')),
+    fc.dictionary(awkwardString, tie('value'))),
+})).value;
+
+const metadataArb: fc.Arbitrary<EventMetadata> = fc.record({
+  commandId: awkwardString,
+  timestamp: fc.integer({ min: 0, max: 2 ** 48 }),
+  actor: awkwardString,
+  correlationId: awkwardString,
+  causationId: awkwardString,
+}).chain((m) => fc.record({
+  commandId: fc.constant(m.commandId), timestamp: fc.constant(m.timestamp), actor: fc.constant(m.actor),
+  // As often the same as the command id (left out of the text) as not.
+  correlationId: fc.constantFrom(m.commandId, m.correlationId),
+  causationId: fc.constantFrom(m.commandId, m.causationId),
+  fingerprint: fc.option(fc.stringMatching(/^[0-9a-f]{64}$/), { nil: undefined }),
+}, { requiredKeys: ['commandId', 'timestamp', 'actor', 'correlationId', 'causationId'] }));
+
+describe('stored text', () => {
+  it('is canonicalJson of any JSON value, byte for byte', () => {
+    fc.assert(fc.property(json, (value) => {
+      expect(canonicalText(value)).toBe(canonicalJson(value));
+    }), propertyParameters('canonical text of JSON values', 500));
+  });
+
+  it('is canonicalJson of every encoded domain event', () => {
+    fc.assert(fc.property(scenarioArb({ maxSteps: 40 }), (scenario) => {
+      for (const event of runScenario(scenario).events) {
+        const encoded = encodeEvent(event);
+        expect(canonicalText(encoded)).toBe(canonicalJson(encoded));
+      }
+    }), propertyParameters('canonical text of domain events', 40));
+  });
+
+  it('of an event is canonicalJson of type, data and compact metadata, and reads back as written', () => {
+    fc.assert(fc.property(awkwardString, json, metadataArb, (type, data, metadata) => {
+      const text = storedText(type, data, metadata);
+      const { fingerprint, ...rest } = metadata;
+      const compact = {
+        commandId: rest.commandId, timestamp: rest.timestamp, actor: rest.actor,
+        ...(rest.correlationId === rest.commandId ? {} : { correlationId: rest.correlationId }),
+        ...(rest.causationId === rest.commandId ? {} : { causationId: rest.causationId }),
+        ...(fingerprint === undefined ? {} : { fingerprint }),
+      };
+      expect(metadataText(metadata)).toBe(canonicalJson(compact));
+      expect(text).toBe(canonicalJson({ type, data, metadata: compact }));
+      expect(E.isRight(StoredMetadataCodec.decode(JSON.parse(metadataText(metadata))))).toBe(true);
+      const read = parseStoredText(text, 0n);
+      const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+      expect(read).toEqual(E.right({ type, data: JSON.parse(JSON.stringify(data)), metadata: { ...metadata, schemaVersion: typeof version === 'number' ? version : 1 } }));
+    }), propertyParameters('stored text round trip', 300));
+  });
+});
+
+describe('the hash chain over stored text', () => {
+  const event = (n: number, prevHash: string) => sealed(prevHash, { type: 'Deposited', data: { amount: String(n) }, metadata: { commandId: `c${n}`, correlationId: `c${n}`, causationId: `c${n}`, timestamp: n, actor: 'a' } });
+  const chainOf = (count: number) => {
+    const events = [];
+    let prev = GENESIS_HASH;
+    for (let n = 0; n < count; n++) {
+      const sealedEvent = event(n, prev);
+      events.push({ ...sealedEvent, metadata: { ...sealedEvent.metadata, schemaVersion: 1 }, streamId: 'pool-x', revision: BigInt(n), position: BigInt(n + 1) });
+      prev = sealedEvent.hash;
+    }
+    return events;
+  };
+
+  it('is sha256 over the previous hash (64 hex digits) followed by the stored text', () => {
+    const [first] = chainOf(1);
+    expect(first!.hash).toBe(chainHash(GENESIS_HASH, first!.text));
+    expect(first!.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('verifies an unbroken run and names the first edited or missing event', () => {
+    const events = chainOf(5);
+    expect(verifyChain(events)).toEqual({ ok: true, lastHash: events[4]!.hash });
+    expect(verifyChain(events.slice(2), { hash: events[1]!.hash, revision: 1n })).toEqual({ ok: true, lastHash: events[4]!.hash });
+    const edited = events.map((e, i) => (i === 2 ? { ...e, text: e.text.replace('"2"', '"20"') } : e));
+    expect(verifyChain(edited)).toMatchObject({ ok: false, position: 3n, reason: 'hash does not match the event' });
+    const missing = events.filter((_, i) => i !== 2);
+    expect(verifyChain(missing)).toMatchObject({ ok: false, position: 4n, reason: 'prevHash does not match the previous event' });
+    // Chained onto another event (revisions renumbered): its hash does not recompute.
+    const spliced = missing.map((e, i) => ({ ...e, revision: BigInt(i) }));
+    expect(verifyChain(spliced)).toMatchObject({ ok: false, position: 4n, reason: 'hash does not match the event' });
+  });
+});
