@@ -138,7 +138,7 @@ export const parseDecimal = (text: string, format: DecimalFormat = defaultDecima
   if (fraction.length > format.maxDecimals) {
     return E.left(`"${text}" has ${fraction.length} fractional digits, at most ${format.maxDecimals} allowed`);
   }
-  const magnitude = BigInt(whole) * ONE + BigInt(fraction.padEnd(DECIMALS, '0') || '0');
+  const magnitude = BigInt(whole) * ONE + BigInt(fraction.padEnd(DECIMALS, '0'));
   if (magnitude > format.maxMagnitude) return E.left(`"${text}" is above the allowed maximum ${formatDecimal(format.maxMagnitude)}`);
   return E.right(minus === '-' ? -magnitude : magnitude);
 };

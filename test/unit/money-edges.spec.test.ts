@@ -44,6 +44,13 @@ describe('largestRemainderSplit: where the leftover units go', () => {
       .toEqual([1n, 1n, 1n, 0n]);
   });
 
+  it('two entries with the same key and the same remainder: the first in the list gets the unit', () => {
+    // 1 by a:1, a:1 -> 0.5 each: floors 0 + 0, one unit left, the remainders and keys tie: list order decides.
+    expect(largestRemainderSplit(1n, [{ key: 'a', weight: 1n }, { key: 'a', weight: 1n }])).toEqual([1n, 0n]);
+    // 2 by a:1, b:1, a:1 -> 0.67 each: floors 0, two units left: both a's come before b, in list order.
+    expect(largestRemainderSplit(2n, [{ key: 'a', weight: 1n }, { key: 'b', weight: 1n }, { key: 'a', weight: 1n }])).toEqual([1n, 0n, 1n]);
+  });
+
   it('negative and zero weights get nothing; no total or no weight gives all zeros', () => {
     expect(largestRemainderSplit(7n, [{ key: 'a', weight: -5n }, { key: 'b', weight: 2n }, { key: 'c', weight: 0n }])).toEqual([0n, 7n, 0n]);
     expect(largestRemainderSplit(0n, [{ key: 'a', weight: 1n }, { key: 'b', weight: 1n }])).toEqual([0n, 0n]);
