@@ -52,8 +52,7 @@ export class SlotHeap<Key extends number | bigint> {
     this.place[slot] = 0;
     const last = this.items.pop()!;
     if (index === this.items.length) return;
-    this.items[index] = last;
-    this.place[last] = index + 1;
+    this.items[index] = last; // up() and down() record its place
     this.up(index);
     this.down(index);
   }
