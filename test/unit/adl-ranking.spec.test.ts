@@ -72,3 +72,26 @@ describe('the ADL ranking cache', () => {
     expect(delta(before).builds).toBe(1);
   });
 });
+
+describe('positions ADL cannot rank', () => {
+  it('come after every rankable position, also after more than a batch (32) of losing ones', () => {
+    // 40 longs of 0.1 from 30000 at mark 27000: each loses 300, notional 2700, basis 3000; with collateral
+    // 1000 + i the equity is 700 + i, so the score -270 / (700 + i) is highest for l39 and lowest for l00.
+    // u holds the same position with collateral 100: equity -200, so it cannot be ranked and comes last.
+    const size = 10n ** 17n;
+    const position = { marketId: BTC, size, entryNotional: floorDiv(size * 30_000n * ONE, ONE) };
+    const accounts: Account[] = [
+      ...Array.from({ length: 40 }, (_, i): Account => ({ accountId: `l${String(i).padStart(2, '0')}`, collateral: (1_000n + BigInt(i)) * ONE, positions: [position] })),
+      { accountId: 'u', collateral: 100n * ONE, positions: [position] },
+    ];
+    const losing: ActivePool = {
+      status: 'active', poolId: 'adl-ranking-unrankable', markEpoch: 0,
+      markets: PersistentMap.of([[BTC, market(27_000n * ONE)]]),
+      accounts: PersistentMap.of(accounts.map((a) => [a.accountId, a] as const)),
+      positionHolders: PersistentMap.of([[BTC, accounts.reduce((set, a) => set.add(a.accountId), PersistentSet.empty<string>())]]),
+    } as unknown as ActivePool;
+    const expected = [...Array.from({ length: 40 }, (_, i) => `l${String(39 - i).padStart(2, '0')}`), 'u'];
+    expect([...adlOrder(losing, BTC, 'long')].map((p: RankedPosition) => p.accountId)).toEqual(expected);
+    expect(adlRankingUncached(losing, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
+  });
+});
