@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  adlOrder, adlRankingStats, adlRankingUncached, floorDiv, ONE, PersistentMap, PersistentSet,
+  adlOrder, adlRankingStats, adlRankingUncached, floorDiv, ONE, PersistentMap, PersistentSet, units,
   type Account, type ActivePool, type Market, type RankedPosition,
 } from '../../domain/index.js';
 
@@ -93,5 +93,65 @@ describe('positions ADL cannot rank', () => {
     const expected = [...Array.from({ length: 40 }, (_, i) => `l${String(39 - i).padStart(2, '0')}`), 'u'];
     expect([...adlOrder(losing, BTC, 'long')].map((p: RankedPosition) => p.accountId)).toEqual(expected);
     expect(adlRankingUncached(losing, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
+  });
+});
+
+describe('the ranking within an epoch, beyond the first batch', () => {
+  const size = 10n ** 17n;
+  const long = (price: bigint) => ({ marketId: BTC, size, entryNotional: floorDiv(size * price * ONE, ONE) });
+  const poolOf = (poolId: string, accounts: Account[], mark: bigint): ActivePool => ({
+    status: 'active', poolId, markEpoch: 0,
+    markets: PersistentMap.of([[BTC, market(mark)]]),
+    accounts: PersistentMap.of(accounts.map((a) => [a.accountId, a] as const)),
+    positionHolders: PersistentMap.of([[BTC, accounts.reduce((set, a) => set.add(a.accountId), PersistentSet.empty<string>())]]),
+  }) as unknown as ActivePool;
+  const id = (i: number) => `l${String(i).padStart(2, '0')}`;
+  const ids = (p: ActivePool) => [...adlOrder(p, BTC, 'long')].map((r: RankedPosition) => r.accountId);
+
+  it('accounts changed after the first batch was sorted are put back where they rank, the unrankable ones last and once', () => {
+    // 80 longs of 0.1 from 30000 at mark 27000, collateral 1000 + i: score -270 / (700 + i), so l79 first, l00 last.
+    // u0 and u1 hold the same with collateral 100 (equity -200): unrankable, after all of them.
+    const accounts: Account[] = [
+      ...Array.from({ length: 80 }, (_, i): Account => ({ accountId: id(i), collateral: (1_000n + BigInt(i)) * ONE, positions: [long(30_000n)] })),
+      { accountId: 'u0', collateral: 100n * ONE, positions: [long(30_000n)] },
+      { accountId: 'u1', collateral: 100n * ONE, positions: [long(30_000n)] },
+    ];
+    const first = poolOf('adl-ranking-beyond-batch', accounts, 27_000n * ONE);
+    // Reading the top sorts one batch: l79 .. l48.
+    expect(adlOrder(first, BTC, 'long')[Symbol.iterator]().next().value?.accountId).toBe('l79');
+    // Within the epoch: l10 loses its collateral down to 100 (unrankable); l20 gets 1030.5, ranking it between
+    // l31 and l30 (after the sorted batch); u0 stays unrankable with 90; u1 gets 1040.5: between l41 and l40.
+    const set = (p: ActivePool, accountId: string, collateral: bigint): ActivePool => ({
+      ...p, accounts: p.accounts.set(accountId, { ...p.accounts.get(accountId)!, collateral }),
+    });
+    let changed = first;
+    changed = set(changed, 'l10', 100n * ONE);
+    changed = set(changed, 'l20', units('1030.5'));
+    changed = set(changed, 'u0', 90n * ONE);
+    changed = set(changed, 'u1', units('1040.5'));
+    const expected: string[] = [];
+    for (let i = 79; i >= 0; i--) {
+      if (i === 10 || i === 20) continue;
+      expected.push(id(i));
+      if (i === 41) expected.push('u1');
+      if (i === 31) expected.push('l20');
+    }
+    expected.push('l10', 'u0');
+    expect(ids(changed)).toEqual(expected);
+    expect(adlRankingUncached(changed, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
+  });
+
+  it('a position whose score the floats cannot bound waits for its place instead of joining the batch it was drawn into', () => {
+    // 40 longs of 0.1 from 27000 at mark 30000, collateral 1000 + i: each gains 300 (basis 2700, notional 3000),
+    // equity 1300 + i: score (300 / 2700) * 3000 / (1300 + i), so w00 first, w39 last.
+    // g holds 10^310 ledger units of size from 31000 with collateral 10^320: beyond the range of floats, so its
+    // score interval is unbounded and it is drawn with the first batch; it loses 1000 per unit, so it ranks last.
+    const winners = Array.from({ length: 40 }, (_, i): Account => ({ accountId: `w${String(i).padStart(2, '0')}`, collateral: (1_000n + BigInt(i)) * ONE, positions: [long(27_000n)] }));
+    const giantSize = 10n ** 310n;
+    const giant: Account = { accountId: 'g', collateral: 10n ** 320n, positions: [{ marketId: BTC, size: giantSize, entryNotional: giantSize * 31_000n }] };
+    const pool = poolOf('adl-ranking-giant', [...winners, giant], 30_000n * ONE);
+    const expected = [...winners.map((a) => a.accountId), 'g'];
+    expect(ids(pool)).toEqual(expected);
+    expect(adlRankingUncached(pool, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
   });
 });
