@@ -155,3 +155,48 @@ describe('the ranking within an epoch, beyond the first batch', () => {
     expect(adlRankingUncached(pool, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
   });
 });
+
+describe('what starts a new mark epoch', () => {
+  const size = -(10n ** 17n);
+  const short = (price: bigint) => ({ marketId: BTC, size, entryNotional: floorDiv(size * price * ONE, ONE) });
+  // a: short 0.1 from 30000, collateral 1000; b: short 0.1 from 30000, collateral 1100. At mark 27000 without
+  // funding both gain 300 (notional 2700, basis 3000): a's equity 1300 ranks it before b (1400).
+  const base = (): ActivePool => ({
+    status: 'active', poolId: 'adl-ranking-epochs', markEpoch: 0,
+    markets: PersistentMap.of([[BTC, market(27_000n * ONE)]]),
+    accounts: PersistentMap.of([
+      ['a', { accountId: 'a', collateral: 1_000n * ONE, positions: [short(30_000n)] }],
+      ['b', { accountId: 'b', collateral: 1_100n * ONE, positions: [{ ...short(30_000n), fundingIndex: 0n }] }],
+    ]),
+    positionHolders: PersistentMap.of([[BTC, PersistentSet.empty<string>().add('a').add('b')]]),
+  }) as unknown as ActivePool;
+  const order = (p: ActivePool) => [...adlOrder(p, BTC, 'short')].map((r: RankedPosition) => r.accountId);
+
+  it('a move of the funding index alone starts a new epoch: a short paying funding can fall out of the ranking', () => {
+    // The index falls by 14000 per unit: each short of 0.1 pays 1400. a's equity 1300 - 1400 = -100: it cannot be
+    // ranked any more; b (collateral 2000) keeps 2300 - 1400 = 900. Before: a (270 / 1300) then b (270 / 2300).
+    const pool = { ...base(), accounts: base().accounts.set('b', { ...base().accounts.get('b')!, collateral: 2_000n * ONE }) };
+    expect(order(pool)).toEqual(['a', 'b']);
+    const paying = { ...pool, markets: pool.markets.set(BTC, { ...market(27_000n * ONE), fundingIndex: -14_000n * ONE }) };
+    expect(order(paying)).toEqual(['b', 'a']);
+    expect(adlRankingUncached(paying, BTC, 'short').map((p) => p.accountId)).toEqual(['b', 'a']);
+  });
+
+  it('a new market listed starts a new epoch; a new mark with changed accounts is one re-scoring, not a patch', () => {
+    const pool = base();
+    expect(order(pool)).toEqual(['a', 'b']);
+    const listed = { ...pool, markets: pool.markets.set('ETH', { ...market(ONE), marketId: 'ETH' }) };
+    let before = adlRankingStats();
+    expect(order(listed)).toEqual(['a', 'b']);
+    expect(delta(before)).toMatchObject({ builds: 1, patches: 0 });
+    // b's collateral falls to 500 (equity 800: before a) and the mark moves to 26000 in the same step.
+    const both = {
+      ...listed,
+      markets: listed.markets.set(BTC, market(26_000n * ONE)),
+      accounts: listed.accounts.set('b', { ...listed.accounts.get('b')!, collateral: 500n * ONE }),
+    };
+    before = adlRankingStats();
+    expect(order(both)).toEqual(['b', 'a']);
+    expect(delta(before)).toMatchObject({ builds: 1, patches: 0 });
+  });
+});
