@@ -141,6 +141,19 @@ describe('the ranking within an epoch, beyond the first batch', () => {
     expect(adlRankingUncached(changed, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
   });
 
+  it('an account in two markets, scored from exact figures, is drawn into the first batch when it ranks first', () => {
+    // The 40 winners of the next case (score (300 / 2700) * 3000 / (1300 + i): 0.2564 for w00 down to 0.2487 for
+    // w39), and m, long 0.1 from 27000 with collateral 100 and a second position (1 unit of ETH at 1, no PnL):
+    // equity 400, score (300 / 2700) * 3000 / 400 = 0.8333, first. Its score interval comes from its exact figures' estimate.
+    const winners = Array.from({ length: 40 }, (_, i): Account => ({ accountId: `w${String(i).padStart(2, '0')}`, collateral: (1_000n + BigInt(i)) * ONE, positions: [long(27_000n)] }));
+    const twoMarkets: Account = { accountId: 'm', collateral: 100n * ONE, positions: [long(27_000n), { marketId: 'ETH', size: ONE, entryNotional: ONE }] };
+    const base = poolOf('adl-ranking-two-markets', [...winners, twoMarkets], 30_000n * ONE);
+    const pool = { ...base, markets: base.markets.set('ETH', { ...market(ONE), marketId: 'ETH' }) };
+    const expected = ['m', ...winners.map((a) => a.accountId)];
+    expect(ids(pool)).toEqual(expected);
+    expect(adlRankingUncached(pool, BTC, 'long').map((p) => p.accountId)).toEqual(expected);
+  });
+
   it('a position whose score the floats cannot bound waits for its place instead of joining the batch it was drawn into', () => {
     // 40 longs of 0.1 from 27000 at mark 30000, collateral 1000 + i: each gains 300 (basis 2700, notional 3000),
     // equity 1300 + i: score (300 / 2700) * 3000 / (1300 + i), so w00 first, w39 last.
