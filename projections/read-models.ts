@@ -270,7 +270,8 @@ export interface DirtySet {
 
 /** Everything the fold carries from one event to the next, per pool. */
 export interface ProjectionModel {
-  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates; readonly dirty: DirtySet }>;
+  /** `cover2`: what the Cover-2 scans of the pool keep between scans (derived from the state; a cache). */
+  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates; readonly dirty: DirtySet; cover2?: Cover2Cache }>;
 }
 
 export const emptyModel = (): ProjectionModel => ({ pools: new Map() });
@@ -284,10 +285,10 @@ const docId = (poolId: string, id: string) => `${poolId}/${id}`;
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  * Of accounts with equal notional the first met counts. Only those two are valued under the shock.
  */
-export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number)): bigint => {
+export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number), cache: Cover2Cache = emptyCover2Cache()): bigint => {
   const shockOf = typeof shock === 'number' ? () => shock : shock;
   const markets = marketsOf(pool);
-  const [first, second] = largestTwo(pool);
+  const [first, second] = largestTwo(pool, cache);
   const shortfall = (account: Account): bigint => {
     let shocked = account.collateral;
     for (const p of account.positions) {
@@ -304,6 +305,60 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
 };
 
 /**
+ * What Cover-2 scans of one pool keep from scan to scan: market ids as small integers (slots), and
+ * by account the account value last scanned with each of its positions' slot and |size| as a
+ * double, in position order. Account and position values are never changed (a change makes new
+ * ones), so an entry holds while its account value is the pool's, and a new account value reuses
+ * the doubles of every position it shares with the old one: a scan converts only what events
+ * changed since the one before. Only ever a cache: a fresh one gives the same result.
+ */
+export interface Cover2Cache {
+  readonly slots: Map<string, number>;
+  readonly accounts: Map<string, Exposure>;
+}
+
+interface Exposure {
+  readonly account: Account;
+  readonly slots: number[];
+  readonly sizes: number[];
+}
+
+export const emptyCover2Cache = (): Cover2Cache => ({ slots: new Map(), accounts: new Map() });
+
+const slotOf = (cache: Cover2Cache, marketId: string): number => {
+  let slot = cache.slots.get(marketId);
+  if (slot === undefined) {
+    slot = cache.slots.size;
+    cache.slots.set(marketId, slot);
+  }
+  return slot;
+};
+
+const exposureOf = (cache: Cover2Cache, account: Account): Exposure => {
+  const previous = cache.accounts.get(account.accountId);
+  if (previous !== undefined && previous.account === account) return previous;
+  const positions = account.positions;
+  const n = positions.length;
+  const slots: number[] = new Array<number>(n);
+  const sizes: number[] = new Array<number>(n);
+  const before = previous?.account.positions;
+  for (let i = 0; i < n; i++) {
+    const p = positions[i]!;
+    const k = before === undefined ? -1 : before.indexOf(p);
+    if (k >= 0) {
+      slots[i] = previous!.slots[k]!;
+      sizes[i] = previous!.sizes[k]!;
+    } else {
+      slots[i] = slotOf(cache, p.marketId);
+      sizes[i] = Math.abs(Number(p.size));
+    }
+  }
+  const exposure = { account, slots, sizes };
+  cache.accounts.set(account.accountId, exposure);
+  return exposure;
+};
+
+/**
  * The two accounts with positions whose notional at mark (the sum of |size| * mark / 1e18, each
  * rounded down) is largest; of equal ones, the first met. Every account is scanned, so notionals
  * are first estimated in doubles: with n positions the estimate of the sum of products P is
@@ -312,9 +367,16 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
  * whose upper bound reaches the second-largest lower bound can be among the two; those are
  * compared exactly, in the order met.
  */
-const largestTwo = (pool: ActivePool): [Account | undefined, Account | undefined] => {
+const largestTwo = (pool: ActivePool, cache: Cover2Cache): [Account | undefined, Account | undefined] => {
   const marks = new Map<string, { readonly exact: bigint; readonly approx: number }>();
-  for (const market of pool.markets.values()) marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
+  for (const market of pool.markets.values()) {
+    marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
+    slotOf(cache, market.marketId);
+  }
+  // Each listed market's mark as a double, by slot; 0 for the slot of a market not listed, so
+  // its term adds +0 to a sum of non-negative terms, exactly as when the term was skipped.
+  const approx: number[] = new Array<number>(cache.slots.size).fill(0);
+  for (const [marketId, mark] of marks) approx[slotOf(cache, marketId)] = mark.approx;
   const accounts: Account[] = [];
   const uppers: number[] = [];
   let lower1 = -Infinity;
@@ -322,11 +384,10 @@ const largestTwo = (pool: ActivePool): [Account | undefined, Account | undefined
   for (const account of pool.accounts.values()) {
     const n = account.positions.length;
     if (n === 0) continue;
+    // The same terms, in the same order, as |Number(size)| * Number(mark) over the positions.
+    const { slots, sizes } = exposureOf(cache, account);
     let products = 0;
-    for (const p of account.positions) {
-      const mark = marks.get(p.marketId);
-      if (mark !== undefined) products += Math.abs(Number(p.size)) * mark.approx;
-    }
+    for (let i = 0; i < n; i++) products += sizes[i]! * (approx[slots[i]!] ?? 0);
     const tolerance = products * (n + 3) * 2 ** -50;
     const lower = products - 2 * tolerance - 4 * (n + 1) * 1e18;
     accounts.push(account);
@@ -752,7 +813,7 @@ export const foldEvent = (
   const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
-    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options)) : newestMinute.stressDeficit;
+    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
     const sample = sampleOf(pool, aggregates, minute, at, stress);
     for (const resolution of Object.keys(resolutions) as Resolution[]) {
       const { ms, keep } = resolutions[resolution];
