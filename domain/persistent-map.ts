@@ -97,11 +97,15 @@ export class PersistentMap<K, V> {
     const map = this.reroot();
     const keys: K[] = [];
     const values: Slot<V>[] = [];
+    // Past a few keys, the keys met so far are also in a Set (a step may set thousands).
+    let met: Set<K> | undefined;
     for (const [key, value] of entries) {
       // A diff holds each key once (its value before this step), so its order never matters.
-      if (!keys.includes(key)) {
+      if (met === undefined ? !keys.includes(key) : !met.has(key)) {
         keys.push(key);
         values.push(slotOf(map, key));
+        if (met !== undefined) met.add(key);
+        else if (keys.length > 16) met = new Set(keys);
       }
       map.set(key, value);
     }
@@ -165,6 +169,14 @@ export class PersistentSet<K> {
 
   add(key: K): PersistentSet<K> {
     return new PersistentSet(this.map.set(key, true));
+  }
+
+  /** A new version with every key added, in order, as one step (the same contents and order as adding them one by one). */
+  addAll(keys: Iterable<K>): PersistentSet<K> {
+    const entries: [K, true][] = [];
+    for (const key of keys) entries.push([key, true]);
+    const next = this.map.setAll(entries);
+    return next === this.map ? this : new PersistentSet(next);
   }
 
   get size(): number {
