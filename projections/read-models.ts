@@ -13,8 +13,10 @@
 // equity, margin ratio, liquidation and bankruptcy prices, ADL rank) is derived when the document
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
+import { evolveOnBook } from '../domain/book/evolve-on-book.js';
+import { PoolBook } from '../domain/book/pool-book.js';
 import {
-  adlQueue, encodeEvent, isGovernanceEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  adlQueue, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
   type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState,
 } from '../domain/index.js';
@@ -270,8 +272,38 @@ export interface DirtySet {
 
 /** Everything the fold carries from one event to the next, per pool. */
 export interface ProjectionModel {
-  /** `cover2`: what the Cover-2 scans of the pool keep between scans (derived from the state; a cache). */
-  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates; readonly dirty: DirtySet; cover2?: Cover2Cache }>;
+  readonly pools: Map<string, PoolEntry>;
+}
+
+/** A pool as the fold carries it. */
+export interface PoolEntry {
+  state: PoolState;
+  readonly aggregates: PoolAggregates;
+  readonly dirty: DirtySet;
+  /** What the Cover-2 scans of the pool keep between scans (derived from the state; a cache). */
+  cover2?: Cover2Cache;
+}
+
+/**
+ * The fold's pool entry: the state is kept as a pool book (domain/book), which the fold evolves
+ * in place (evolveOnBook); reading `state` folds the book's changes into the persistent state
+ * `evolve` would have given, and assigning one starts the book over it.
+ */
+class FoldedPool implements PoolEntry {
+  book: PoolBook;
+  cover2?: Cover2Cache;
+
+  constructor(state: PoolState, readonly aggregates: PoolAggregates, readonly dirty: DirtySet) {
+    this.book = PoolBook.of(state);
+  }
+
+  get state(): PoolState {
+    return this.book.toPool();
+  }
+
+  set state(state: PoolState) {
+    this.book = PoolBook.of(state);
+  }
 }
 
 export const emptyModel = (): ProjectionModel => ({ pools: new Map() });
@@ -662,7 +694,10 @@ interface RawSample {
 }
 
 /** The fund-health figures after an event. */
-const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
+/** The pool-wide figures a sample reads (a pool book has them current). */
+type FundFigures = Pick<ActivePool, 'tranches' | 'openInterest' | 'feeShare' | 'treasury' | 'badDebt'>;
+
+const sampleOf = (pool: FundFigures, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
   bucket, position,
   tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
   fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
@@ -717,24 +752,28 @@ export const foldEvent = (
 ): void => {
   // A recorded refusal changes no figure a read model shows.
   if (event.type === 'CommandRejected') return;
-  let entry = model.pools.get(poolId);
-  if (entry === undefined) {
-    entry = {
-      state: initialState,
-      aggregates: {
-        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
-        deficits: { count: 0, total: 0n }, payouts: { count: 0, total: 0n, history: [] },
-        income: new Map(), losses: new Map(), series: [], newestPoint: undefined, histories: new Map(), movements: new Map(), governance: [],
-        timelines: { '1m': [], '1h': [], '1d': [] },
-      },
-      dirty: emptyDirtySet(),
-    };
+  const found = model.pools.get(poolId);
+  let entry: FoldedPool;
+  if (found instanceof FoldedPool) entry = found;
+  else if (found !== undefined) {
+    // An entry made elsewhere (a plain value): carried on as the fold's own.
+    entry = new FoldedPool(found.state, found.aggregates, found.dirty);
+    if (found.cover2 !== undefined) entry.cover2 = found.cover2;
+    model.pools.set(poolId, entry);
+  } else {
+    entry = new FoldedPool(initialState, {
+      draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
+      deficits: { count: 0, total: 0n }, payouts: { count: 0, total: 0n, history: [] },
+      income: new Map(), losses: new Map(), series: [], newestPoint: undefined, histories: new Map(), movements: new Map(), governance: [],
+      timelines: { '1m': [], '1h': [], '1d': [] },
+    }, emptyDirtySet());
     model.pools.set(poolId, entry);
   }
-  const { aggregates, dirty } = entry;
-  entry.state = evolve(entry.state, event);
-  const pool = entry.state;
-  if (pool.status !== 'active') return;
+  const { aggregates, dirty, book } = entry;
+  evolveOnBook(book, event);
+  // The book's figures (tranches, totals, fee share) are current; its accounts and markets are
+  // read through `entry.state`, which folds them into a persistent state.
+  if (book.active === undefined) return;
 
   const at = position.toString();
   // Aggregates the documents carry beyond the state.
@@ -813,8 +852,8 @@ export const foldEvent = (
   const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
-    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
-    const sample = sampleOf(pool, aggregates, minute, at, stress);
+    const stress = newMinute || newestMinute === undefined ? stressDeficit(entry.state as ActivePool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
+    const sample = sampleOf(book, aggregates, minute, at, stress);
     for (const resolution of Object.keys(resolutions) as Resolution[]) {
       const { ms, keep } = resolutions[resolution];
       updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
@@ -829,7 +868,7 @@ export const foldEvent = (
       const length = options.seriesLength ?? 720;
       if (aggregates.series.length > length + 64) aggregates.series.splice(0, aggregates.series.length - length);
     }
-    aggregates.newestPoint = { bucket, fundAssets: fundAssets(pool), openInterest: pool.openInterest, badDebt: pool.badDebt, stressDeficit: stress };
+    aggregates.newestPoint = { bucket, fundAssets: fundAssets(book), openInterest: book.openInterest, badDebt: book.badDebt, stressDeficit: stress };
   }
 
   markAccounts(dirty.accounts, event, position);
