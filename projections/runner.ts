@@ -12,12 +12,13 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeStoredEvent, type Event } from '../domain/index.js';
 import { GENESIS_HASH, verifyChain } from '../services/ledger/chain.js';
-import type { EventStore, StoredEvent, Subscription } from '../services/ledger/event-store.js';
+import { readAllOf, type EventStore, type StoredEvent, type Subscription } from '../services/ledger/event-store.js';
 import type { ReadModelStore } from './read-model-store.js';
 import { emptyModel, foldEvent, forgetChanges, takeDocuments, type Document, type ProjectionModel, type ProjectionOptions } from './read-models.js';
 
 export const PROJECTION = 'read-models';
-const POOL_PREFIX = 'pool-';
+/** The streams the projection reads: the pools'. */
+export const POOL_PREFIX = 'pool-';
 
 /** The pool an event belongs to, if it is a pool stream's event. */
 export const poolOf = (event: StoredEvent): string | undefined =>
@@ -275,32 +276,38 @@ export class ProjectionRunner {
   /** Fold (verified) the events up to the checkpoint without storing: their documents are stored already. */
   private async foldUpTo(checkpoint: bigint): Promise<void> {
     for (let after: bigint | 'start' = 'start'; ;) {
-      const page = await this.events.readAll(after, 5_000);
+      // The pools' events only: the others (snapshots, checkpoints) are not even parsed.
+      const page = await readAllOf(this.events, POOL_PREFIX, after, 5_000);
       if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      for (const event of page.right) {
+      for (const event of page.right.events) {
         if (event.position > checkpoint) {
           forgetChanges(this.model);
           return;
         }
         this.chain.check(event);
         foldStored(this.model, event, this.options);
-        after = event.position;
-        this.reportCatchUp(after);
+        this.reportCatchUp(event.position);
       }
-      if (page.right.length === 0) {
+      const last = page.right.last;
+      if (last === undefined || last >= checkpoint) {
         forgetChanges(this.model);
         return;
       }
+      after = last;
+      this.reportCatchUp(last);
     }
   }
 
   /** Read the store after the last event folded and fold what it holds (up to `upTo`, else to its end). */
   private async readOn(upTo: bigint | undefined, flushEvery: number): Promise<void> {
     while (upTo === undefined || this.seen === 'start' || this.seen < upTo) {
-      const page = await this.events.readAll(this.seen, 5_000);
+      // The pools' events only: the others (snapshots, checkpoints) are not even parsed.
+      const page = await readAllOf(this.events, POOL_PREFIX, this.seen, 5_000);
       if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      if (page.right.length === 0) return;
-      for (const event of page.right) if (this.isNew(event)) this.fold(event);
+      const last = page.right.last;
+      if (last === undefined) return;
+      for (const event of page.right.events) if (this.isNew(event)) this.fold(event);
+      this.passOver(last);
       if (this.foldedSinceFlush >= flushEvery) await this.flush();
     }
   }
@@ -314,6 +321,14 @@ export class ProjectionRunner {
     catchUp.lastReport = now;
     if (done) this.catchUp = undefined;
     this.options.onCatchUp?.({ folded, upTo: catchUp.upTo, done });
+  }
+
+  /** Events up to `position` of other streams than the pools' were read past: seen, as if folded (they change nothing). */
+  private passOver(position: bigint): void {
+    if (this.seen !== 'start' && position <= this.seen) return;
+    this.seen = position;
+    this.pendingUpTo = position;
+    this.reportCatchUp(position);
   }
 
   /** Verify and fold one event; its documents are built at the next flush. */

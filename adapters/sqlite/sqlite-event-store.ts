@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   parseStoredText,
-  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
+  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type StreamPage, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 
 interface Row {
@@ -192,6 +192,9 @@ export class SqliteEventStore implements EventStore {
       insert: safe(this.db.prepare('INSERT INTO events (stream_id, revision, event, hash) VALUES (?, ?, ?, ?)')),
       readStream: safe(this.db.prepare('SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')),
       readAll: safe(this.db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?')),
+      // The text only of the streams asked for: SQLite does not read the others' (snapshots are large).
+      readAllOf: safe(this.db.prepare(`SELECT position, stream_id, revision, CASE WHEN substr(stream_id, 1, ?) = ? THEN event END AS event, hash
+        FROM events WHERE position > ? ORDER BY position LIMIT ?`)),
       indexCommand: this.db.prepare('INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint) VALUES (?, ?, ?, ?, ?)'),
       findCommand: safe(this.db.prepare('SELECT first_revision, count, fingerprint FROM commands WHERE stream_id = ? AND command_id = ?')),
     };
@@ -288,6 +291,22 @@ export class SqliteEventStore implements EventStore {
     try {
       const rows = await this.whenFree(() => this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[]);
       return allStored(rows);
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
+  async readAllOf(prefix: string, after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StreamPage>> {
+    try {
+      const rows = await this.whenFree(() => this.statements.readAllOf.all(BigInt(prefix.length), prefix, after === 'start' ? 0n : after, BigInt(maxCount)) as Array<Omit<Row, 'event'> & { event: string | null }>);
+      const events: StoredEvent[] = [];
+      for (const row of rows) {
+        if (row.event === null) continue;
+        const stored = toStored(row as Row);
+        if (E.isLeft(stored)) return stored;
+        events.push(stored.right);
+      }
+      return E.right({ events, last: rows[rows.length - 1]?.position });
     } catch (error) {
       return E.left(unavailable(error));
     }
