@@ -18,7 +18,7 @@ import { PoolBook } from '../domain/book/pool-book.js';
 import {
   adlQueue, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState,
+  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState, type Position,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
@@ -292,6 +292,8 @@ export interface PoolEntry {
 class FoldedPool implements PoolEntry {
   book: PoolBook;
   cover2?: Cover2Cache;
+  /** Each account's positions as its document last showed them (a cache: see positionsDocument). */
+  readonly positionDocuments = new Map<string, PositionDocuments>();
 
   constructor(state: PoolState, readonly aggregates: PoolAggregates, readonly dirty: DirtySet) {
     this.book = PoolBook.of(state);
@@ -469,14 +471,42 @@ const marketDocument = (pool: ActivePool, marketId: string, position: bigint): D
   };
 };
 
-const accountDocument = (pool: ActivePool, aggregates: PoolAggregates, accountId: string, position: bigint): Document | undefined => {
+type PositionDocument = AccountDocument['positions'][number];
+
+/** An account's positions and their document form, item for item. */
+interface PositionDocuments {
+  readonly positions: ReadonlyArray<Position>;
+  readonly documents: ReadonlyArray<PositionDocument>;
+}
+
+const positionDocument = (p: Position): PositionDocument => ({ marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional) });
+
+/**
+ * An account's positions as its document shows them. Position values are never changed (a change
+ * makes a new one), so with a cache a position the account's last document showed is not
+ * formatted again: an account document built after a trade formats the one position it changed.
+ * (The document forms are immutable values, shared between versions of the document.)
+ */
+const positionsDocument = (cache: Map<string, PositionDocuments> | undefined, account: Account): ReadonlyArray<PositionDocument> => {
+  if (cache === undefined) return account.positions.map(positionDocument);
+  const previous = cache.get(account.accountId);
+  if (previous !== undefined && previous.positions === account.positions) return previous.documents;
+  const documents = account.positions.map((p) => {
+    const k = previous === undefined ? -1 : previous.positions.indexOf(p);
+    return k >= 0 ? previous!.documents[k]! : positionDocument(p);
+  });
+  cache.set(account.accountId, { positions: account.positions, documents });
+  return documents;
+};
+
+const accountDocument = (pool: ActivePool, aggregates: PoolAggregates, accountId: string, position: bigint, cache?: Map<string, PositionDocuments>): Document | undefined => {
   const account = pool.accounts.get(accountId);
   if (account === undefined) return undefined;
   return {
     collection: 'accounts', id: docId(pool.poolId, accountId), position,
     body: {
       poolId: pool.poolId, accountId, collateral: formatDecimal(account.collateral),
-      positions: account.positions.map((p) => ({ marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional) })),
+      positions: positionsDocument(cache, account),
       history: aggregates.histories.get(accountId) ?? [],
     },
   };
@@ -887,10 +917,12 @@ export const foldEvent = (
  */
 export const takeDocuments = (model: ProjectionModel, options: ProjectionOptions = {}): Document[] => {
   const documents: Document[] = [];
-  for (const { state: pool, aggregates, dirty } of model.pools.values()) {
+  for (const entry of model.pools.values()) {
+    const { state: pool, aggregates, dirty } = entry;
     if (pool.status !== 'active') continue;
+    const cache = entry instanceof FoldedPool ? entry.positionDocuments : undefined;
     for (const [accountId, position] of dirty.accounts) {
-      const doc = accountDocument(pool, aggregates, accountId, position);
+      const doc = accountDocument(pool, aggregates, accountId, position, cache);
       if (doc !== undefined) documents.push(doc);
     }
     for (const [marketId, position] of dirty.markets) {
