@@ -1,6 +1,8 @@
 // Replaying a log of 1,000,000 events (bench/support/log.ts: generated through the real pool
-// writer) from the SQLite store through decoding, evolve and every projection, next to a raw read
-// of the same rows (every column as stored, JSON columns parsed). The log is replayed in chunks of
+// writer) from the SQLite store, as the projection runner reads it (the pools' streams: snapshots
+// and checkpoints are passed over unparsed), through decoding, evolve and every projection, next
+// to a raw read of the same rows (every row, every column as stored, JSON columns parsed). Both
+// count log positions. The log is replayed in chunks of
 // BENCH_CHUNK events, each chunk followed by the raw read of the same rows, each timed in CPU time;
 // the figures are the median chunks. Target: >= 50,000 events/s.
 // BENCH_LOG_DIR: replay that data directory's log (bench/run.ts generates one for this and the
