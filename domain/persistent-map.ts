@@ -97,15 +97,15 @@ export class PersistentMap<K, V> {
     const map = this.reroot();
     const keys: K[] = [];
     const values: Slot<V>[] = [];
-    // Past a few keys, the keys met so far are also in a Set (a step may set thousands).
-    let met: Set<K> | undefined;
+    // A diff holds each key once (its value before this step), so its order never matters. A
+    // Map's keys are distinct already; other entries are checked against a set (linear, where a
+    // scan of the keys so far would be quadratic in the number of entries).
+    const seen = entries instanceof Map ? undefined : new Set<K>();
     for (const [key, value] of entries) {
-      // A diff holds each key once (its value before this step), so its order never matters.
-      if (met === undefined ? !keys.includes(key) : !met.has(key)) {
+      if (seen === undefined || !seen.has(key)) {
+        seen?.add(key);
         keys.push(key);
         values.push(slotOf(map, key));
-        if (met !== undefined) met.add(key);
-        else if (keys.length > 16) met = new Set(keys);
       }
       map.set(key, value);
     }
