@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   parseStoredText,
-  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
+  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type StoredLink, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 
 interface Row {
@@ -71,6 +71,9 @@ const allStored = (rows: ReadonlyArray<Row>): E.Either<StoreError, StoredEvent[]
   }
   return E.right(events);
 };
+
+/** A row as a chain link: nothing parsed. */
+const toLink = (row: Row): StoredLink => ({ streamId: row.stream_id, revision: row.revision, position: row.position, text: row.event, hash: row.hash.toString('hex') });
 
 const unavailable = (error: unknown): StoreError => ({ kind: 'unavailable', message: error instanceof Error ? error.message : String(error) });
 
@@ -288,6 +291,25 @@ export class SqliteEventStore implements EventStore {
     try {
       const rows = await this.whenFree(() => this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[]);
       return allStored(rows);
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
+  async readLinks(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
+    try {
+      const rows = await this.whenFree(() => this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[]);
+      return E.right(rows.map(toLink));
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
+  async readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
+    try {
+      const rows = await this.whenFree(() => this.statements.readStream.all(streamId, fromRevision, BigInt(maxCount)) as Row[]);
+      if (rows.length === 0 && await this.whenFree(() => this.headOf(streamId)) === 'no-stream') return E.left({ kind: 'stream-not-found', streamId });
+      return E.right(rows.map(toLink));
     } catch (error) {
       return E.left(unavailable(error));
     }
