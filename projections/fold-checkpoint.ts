@@ -115,46 +115,63 @@ const RawPointCodec: t.Type<RawPoint, unknown, unknown> = t.type({ bucket: t.num
 
 /**
  * Movements, the largest part of the state (two per trade): each account's list flat, a movement
- * as the index of its shape (its keys in order, and which of them are bigints) and its values.
- * Rebuilt with the same keys in the same order, so they are served byte for byte as before.
+ * as the index of its shape (its keys in order, and each value's kind: s a string, n a number,
+ * b a bigint) and its values; strings as indices into one table (a trade's two movements share
+ * its id and position, and kinds, roles and markets repeat). Rebuilt with the same keys in the
+ * same order, so they are served byte for byte as before.
  */
-interface Shape { readonly keys: ReadonlyArray<string>; readonly bigints: ReadonlyArray<boolean> }
+interface Shape { readonly keys: ReadonlyArray<string>; readonly kinds: string }
 const encodeMovements = (movements: Map<string, RawMovement[]>) => {
   const shapes: Shape[] = [];
   const shapeIds = new Map<string, number>();
+  const strings: string[] = [];
+  const stringIds = new Map<string, number>();
   const accounts: [string, (string | number)[]][] = [];
   for (const [accountId, list] of movements) {
     const flat: (string | number)[] = [];
     for (const movement of list) {
       const keys = Object.keys(movement);
       const values = Object.values(movement) as unknown[];
-      let signature = '';
-      for (let i = 0; i < keys.length; i++) signature += `${keys[i]}:${typeof values[i]},`;
+      let kinds = '';
+      for (const value of values) kinds += typeof value === 'string' ? 's' : typeof value === 'number' ? 'n' : typeof value === 'bigint' ? 'b' : '?';
+      if (kinds.includes('?')) throw new Error('a movement field is neither a string, a number nor a bigint');
+      const signature = `${keys.join(',')}/${kinds}`;
       let id = shapeIds.get(signature);
       if (id === undefined) {
-        for (const value of values) if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'bigint') throw new Error(`a movement field is a ${typeof value}`);
         id = shapes.length;
-        shapes.push({ keys, bigints: values.map((v) => typeof v === 'bigint') });
+        shapes.push({ keys, kinds });
         shapeIds.set(signature, id);
       }
       flat.push(id);
-      for (const value of values) flat.push(typeof value === 'bigint' ? value.toString() : value as string | number);
+      for (const value of values) {
+        if (typeof value === 'string') {
+          let index = stringIds.get(value);
+          if (index === undefined) {
+            index = strings.length;
+            strings.push(value);
+            stringIds.set(value, index);
+          }
+          flat.push(index);
+        } else flat.push(typeof value === 'bigint' ? value.toString() : value as number);
+      }
     }
     accounts.push([accountId, flat]);
   }
-  return { shapes, accounts };
+  return { shapes, strings, accounts };
 };
 
 const INTEGER = /^-?(0|[1-9][0-9]{0,80})$/;
 const MovementsCodec = new t.Type<Map<string, RawMovement[]>, unknown, unknown>('Movements', (u): u is Map<string, RawMovement[]> => u instanceof Map, (u, c) => {
-  const input = u as { shapes?: unknown; accounts?: unknown } | null;
-  if (typeof input !== 'object' || input === null || !Array.isArray(input.shapes) || !Array.isArray(input.accounts)) return t.failure(u, c, 'expected {shapes, accounts}');
+  const input = u as { shapes?: unknown; strings?: unknown; accounts?: unknown } | null;
+  if (typeof input !== 'object' || input === null || !Array.isArray(input.shapes) || !Array.isArray(input.strings) || !Array.isArray(input.accounts)) return t.failure(u, c, 'expected {shapes, strings, accounts}');
+  const strings = input.strings as unknown[];
+  if (!strings.every((x) => typeof x === 'string')) return t.failure(strings, c, 'expected strings');
   const shapes: Shape[] = [];
   for (const shape of input.shapes as unknown[]) {
-    const s = shape as { keys?: unknown; bigints?: unknown } | null;
-    if (typeof s !== 'object' || s === null || !Array.isArray(s.keys) || !Array.isArray(s.bigints) || s.keys.length !== s.bigints.length
-      || !s.keys.every((k) => typeof k === 'string' && k !== '__proto__') || !s.bigints.every((b) => typeof b === 'boolean')) return t.failure(shape, c, 'expected a movement shape');
-    shapes.push({ keys: s.keys as string[], bigints: s.bigints as boolean[] });
+    const s = shape as { keys?: unknown; kinds?: unknown } | null;
+    if (typeof s !== 'object' || s === null || !Array.isArray(s.keys) || typeof s.kinds !== 'string' || !/^[snb]*$/.test(s.kinds) || s.keys.length !== s.kinds.length
+      || !s.keys.every((k) => typeof k === 'string' && k !== '__proto__')) return t.failure(shape, c, 'expected a movement shape');
+    shapes.push({ keys: s.keys as string[], kinds: s.kinds });
   }
   const movements = new Map<string, RawMovement[]>();
   for (const entry of input.accounts as unknown[]) {
@@ -168,12 +185,17 @@ const MovementsCodec = new t.Type<Map<string, RawMovement[]>, unknown, unknown>(
       const movement: Record<string, unknown> = {};
       for (let k = 0; k < shape.keys.length; k++) {
         const value = flat[i++];
-        if (shape.bigints[k]) {
+        const kind = shape.kinds.charCodeAt(k);
+        if (kind === 115 /* s */) {
+          const text = strings[value as number];
+          if (typeof text !== 'string') return t.failure(value, c, 'expected a string index');
+          movement[shape.keys[k]!] = text;
+        } else if (kind === 110 /* n */) {
+          if (typeof value !== 'number') return t.failure(value, c, 'expected a number');
+          movement[shape.keys[k]!] = value;
+        } else {
           if (typeof value !== 'string' || !INTEGER.test(value)) return t.failure(value, c, 'expected an integer as a decimal string');
           movement[shape.keys[k]!] = BigInt(value);
-        } else {
-          if (typeof value !== 'string' && typeof value !== 'number') return t.failure(value, c, 'expected a string or a number');
-          movement[shape.keys[k]!] = value;
         }
       }
       list.push(movement as unknown as RawMovement);

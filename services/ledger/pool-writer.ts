@@ -557,19 +557,26 @@ export class PoolWriter {
   }
 
   private async loadSnapshot(): Promise<void> {
-    let newest: StoredEvent | undefined;
+    // Only the newest snapshot is parsed: the others are passed over as stored text, where the store can.
+    const streamId = snapshotStream(this.poolId);
+    const read = (from: bigint, count: number) => (this.store.readStreamLinks === undefined ? this.store.readStream(streamId, from, count) : this.store.readStreamLinks(streamId, from, count));
+    let newestRevision: bigint | undefined;
     for (let from = 0n; ;) {
-      const page = await this.store.readStream(snapshotStream(this.poolId), from, 100);
+      const page = await read(from, 100);
       if (E.isLeft(page)) {
         if (page.left.kind === 'stream-not-found') break;
         throw new LoadError(describeStoreError(page.left));
       }
       if (page.right.length === 0) break;
-      newest = page.right[page.right.length - 1];
-      this.snapshotRevision = newest!.revision;
-      from = newest!.revision + 1n;
+      newestRevision = page.right[page.right.length - 1]!.revision;
+      this.snapshotRevision = newestRevision;
+      from = newestRevision + 1n;
     }
-    if (newest === undefined) return;
+    if (newestRevision === undefined) return;
+    const page = await this.store.readStream(streamId, newestRevision, 1);
+    if (E.isLeft(page)) throw new LoadError(describeStoreError(page.left));
+    const newest = page.right[0];
+    if (newest === undefined) throw new LoadError(`the snapshot at revision ${newestRevision} is gone`);
     const decoded = decodeWith(SnapshotData)(newest.data);
     if (E.isLeft(decoded)) throw new LoadError(`snapshot at revision ${newest.revision} does not decode: ${decoded.left.message}`);
     const state = stateFromCanonical(decoded.right.state);
