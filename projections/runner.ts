@@ -105,7 +105,11 @@ export interface FoldCheckpointOptions {
   /** Told why a checkpoint was set aside or not written. */
   readonly onWarning?: (message: string) => void;
   /** Told of each checkpoint used at start or written: its position, and how long it took (ms). */
-  readonly onCheckpoint?: (what: { readonly kind: 'used' | 'written'; readonly position: bigint; readonly ms: number; readonly bytes: number }) => void;
+  readonly onCheckpoint?: (what: {
+    readonly kind: 'used' | 'written'; readonly position: bigint; readonly ms: number; readonly bytes: number;
+    /** Used: ms spent reading and checking the file (hash, signature), decoding it, verifying the log's chain up to it, building the documents. */
+    readonly phases?: { readonly open: number; readonly decode: number; readonly verify: number; readonly documents: number };
+  }) => void;
 }
 
 export interface RunnerOptions extends ProjectionOptions {
@@ -473,9 +477,12 @@ export class ProjectionRunner {
     const opened = openFoldCheckpoint(read.right, options.signer.publicKey);
     if (E.isLeft(opened)) return refuse(opened.left);
     const { header, content } = opened.right;
+    const opening = Date.now();
     const decoded = decodeFoldState(content);
     if (E.isLeft(decoded)) return refuse(decoded.left);
+    const decoding = Date.now();
     const verified = await this.verifyLogTo(header.position);
+    const verifying = Date.now();
     if (E.isLeft(verified)) return refuse(verified.left);
     const heads = verified.right.headsAt();
     const recorded = header.pools.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
@@ -492,7 +499,11 @@ export class ProjectionRunner {
     this.chain = verified.right;
     this.storedIndex = index;
     this.stored = header.position;
-    options.onCheckpoint?.({ kind: 'used', position: header.position, ms: Date.now() - started, bytes: read.right.length });
+    const now = Date.now();
+    options.onCheckpoint?.({
+      kind: 'used', position: header.position, ms: now - started, bytes: read.right.length,
+      phases: { open: opening - started, decode: decoding - opening, verify: verifying - decoding, documents: now - verifying },
+    });
   }
 
   /**

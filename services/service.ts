@@ -265,8 +265,8 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
           path: join(dataDir, FOLD_CHECKPOINT_FILE), signer: key.signer,
           ...(config.readModelCheckpointEvery === undefined ? {} : { every: config.readModelCheckpointEvery }),
           onWarning: (message: string) => logger.warn(message),
-          onCheckpoint: ({ kind, position, ms, bytes }: { kind: string; position: bigint; ms: number; bytes: number }) =>
-            logger.info({ position: Number(position), ms, bytes }, kind === 'used' ? 'read models started from their checkpoint' : 'read-model checkpoint written'),
+          onCheckpoint: ({ kind, position, ms, bytes, phases }: { kind: string; position: bigint; ms: number; bytes: number; phases?: Record<string, number> }) =>
+            logger.info({ position: Number(position), ms, bytes, ...(phases === undefined ? {} : { phasesMs: phases }) }, kind === 'used' ? 'read models started from their checkpoint' : 'read-model checkpoint written'),
         },
       }),
     });

@@ -20,6 +20,9 @@ import { exampleRootGovernors } from '../support/example-root.js';
 import { editAndRechain, truncate } from '../support/insider.js';
 import { readModelDigest, storedDocuments } from '../support/read-model-digest.js';
 import * as E from 'fp-ts/lib/Either.js';
+import pino from 'pino';
+import { serviceConfigFrom, startService } from '../../services/service.js';
+import { FOLD_CHECKPOINT_FILE } from '../../projections/fold-checkpoint.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -141,5 +144,35 @@ describe('the read-model checkpoint', () => {
 
   it('is refused when it is not a checkpoint file', async () => {
     await refused(({ path }) => writeFileSync(path, 'hello'), /it has no header line$/);
+  });
+});
+
+describe('the service and its read-model checkpoint', () => {
+  it('READ_MODEL_CHECKPOINT_EVERY is decoded, and bad values stop the start', () => {
+    const good = serviceConfigFrom({ READ_MODEL_CHECKPOINT_EVERY: '5000' });
+    expect(E.isRight(good) && good.right.readModelCheckpointEvery).toBe(5000);
+    for (const bad of ['-1', '1e3', 'many', '100000001']) {
+      const config = serviceConfigFrom({ READ_MODEL_CHECKPOINT_EVERY: bad });
+      expect(E.isLeft(config) && config.left.errors[0]!.path).toBe('READ_MODEL_CHECKPOINT_EVERY');
+    }
+  });
+
+  it('writes it on a clean stop (owner-only) and starts from it, with the key under DATA_DIR', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ledger-rm-service-'));
+    dirs.push(dir);
+    const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+    await runLines(waterfall, { store, rootGovernors: exampleRootGovernors });
+    await store.close();
+    const messages: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => { messages.push((JSON.parse(line) as { msg: string }).msg); } });
+    const config = { port: 0, host: '127.0.0.1', logLevel: 'info', store: { kind: 'sqlite' as const, path: join(dir, 'events.sqlite') }, dataDir: dir, rootGovernors: exampleRootGovernors };
+    const first = await startService(config, logger);
+    await first.stop();
+    expect(messages).toContain('read-model checkpoint written');
+    expect(statSync(join(dir, FOLD_CHECKPOINT_FILE)).mode & 0o777).toBe(0o600);
+    const second = await startService(config, logger);
+    await second.stop();
+    expect(messages).toContain('read models started from their checkpoint');
+    expect(messages.filter((m) => m.includes('set aside'))).toEqual([]);
   });
 });
