@@ -14,7 +14,6 @@ import pino, { type Logger } from 'pino';
 import { decodeWith, invalidInput, type Governors, type InvalidInput } from '../domain/index.js';
 import { readGovernorsFile } from './governance-keys.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store.js';
-import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import type { ReadModelStore } from '../projections/read-model-store.js';
 import { ensurePrincipals, type PrincipalsFile } from './auth/principals.js';
@@ -243,7 +242,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   };
   let address: string;
   try {
-    readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
+    readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await (await import('../adapters/mongodb/mongo-read-model-store.js')).MongoReadModelStore.connect(config.mongodbUrl);
     runner = new ProjectionRunner(events, readModels, {
       onError: (error) => {
         if (!(error instanceof ChainBrokenError)) {
