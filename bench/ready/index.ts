@@ -46,24 +46,43 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /** Poll /readyz until it answers 200; resolves with the wall and service CPU seconds from the spawn. */
-const startOnce = async (): Promise<{ readonly wall: number; readonly cpu: number | undefined }> => {
+interface Phases { readonly open: number; readonly decode: number; readonly verify: number; readonly documents: number }
+
+const startOnce = async (): Promise<{ readonly wall: number; readonly cpu: number | undefined; readonly phases: Phases | undefined }> => {
   const port = await freePort();
   const rootGovernorsFile = join(config, 'root-governors.json');
   writeFileSync(rootGovernorsFile, JSON.stringify(benchContext.rootGovernors));
   const started = process.hrtime.bigint();
-  // The service's log lines go to this process's stderr: stdout carries the figures.
+  // The service's warnings go to this process's stderr (stdout carries the figures); its info line
+  // on the read-model checkpoint it started from gives the phases of the start.
   const service = spawn(process.execPath, serviceArgs(), {
-    stdio: ['ignore', 2, 2],
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'warn', ROOT_GOVERNORS_FILE: rootGovernorsFile },
+    stdio: ['ignore', 'pipe', 2],
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'info', ROOT_GOVERNORS_FILE: rootGovernorsFile },
   });
   running = service;
+  let phases: Phases | undefined;
+  let pending = '';
+  service.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      let entry: { level?: number; msg?: string; phasesMs?: Phases };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      if (entry.msg === 'read models started from their checkpoint' && entry.phasesMs !== undefined) phases = entry.phasesMs;
+      else if ((entry.level ?? 0) >= 40) process.stderr.write(`${line}\n`);
+    }
+  });
   const stopped = exited(service);
   try {
     for (;;) {
       if (service.exitCode !== null || service.signalCode !== null) throw new Error(`the service stopped before it was ready (${service.exitCode ?? service.signalCode})`);
       if (Number(process.hrtime.bigint() - started) / 1e6 > LIMIT_MS) throw new Error(`not ready after ${LIMIT_MS / 60_000} minutes`);
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
-      if (ready) return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: processCpuSeconds(service.pid!) };
+      if (ready) return { wall: Number(process.hrtime.bigint() - started) / 1e9, cpu: processCpuSeconds(service.pid!), phases };
       // Not more often: each poll costs this process CPU the service would otherwise have.
       await sleep(50);
     }
@@ -80,18 +99,25 @@ try {
   rmSync(READ_MODEL_CHECKPOINT, { force: true });
   const cold = await startOnce();
   console.log(`cold start (no read-model checkpoint: the whole log verified and folded): ready in ${cold.wall.toFixed(2)} s wall${cold.cpu === undefined ? '' : `, ${cold.cpu.toFixed(2)} s of the service's CPU`}`);
-  const starts: { wall: number; cpu: number | undefined }[] = [];
+  const starts: { wall: number; cpu: number | undefined; phases: Phases | undefined }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const start = await startOnce();
-    console.log(`start ${round}: ready in ${start.wall.toFixed(2)} s wall${start.cpu === undefined ? '' : `, ${start.cpu.toFixed(2)} s of the service's CPU`}`);
+    const p = start.phases;
+    console.log(`start ${round}: ready in ${start.wall.toFixed(2)} s wall${start.cpu === undefined ? '' : `, ${start.cpu.toFixed(2)} s of the service's CPU`}${p === undefined ? ' (the read-model checkpoint was not used)'
+      : `; read-model checkpoint: read and checked ${p.open} ms, decoded ${p.decode} ms, log verified up to it ${p.verify} ms, documents built ${p.documents} ms (wall)`}`);
     starts.push(start);
   }
+  const phase = (name: keyof Phases): number[] => starts.flatMap((s) => (s.phases === undefined ? [] : [s.phases[name] / 1000]));
   const wall = median(starts.map((s) => s.wall));
   const cpus = starts.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]));
   console.log(`ready on a log of ${fmt(rows)} stored events, from the read-model checkpoint: median ${wall.toFixed(2)} s wall (target < 10 s), ${fmt(rows / wall)} events/s to ready`);
   printFigures({
     ready_s: wall,
     ...(cpus.length === 0 ? {} : { ready_cpu_s: median(cpus) }),
+    ...(phase('verify').length === 0 ? {} : {
+      ready_checkpoint_open_s: median(phase('open')), ready_checkpoint_decode_s: median(phase('decode')),
+      ready_verify_s: median(phase('verify')), ready_documents_s: median(phase('documents')),
+    }),
     ready_cold_s: cold.wall,
     ...(cold.cpu === undefined ? {} : { ready_cold_cpu_s: cold.cpu }),
     ready_events_per_s: rows / wall,
