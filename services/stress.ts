@@ -19,14 +19,14 @@ export type StressOutcome =
   | { readonly status: 'invalid'; readonly error: InvalidInput }
   | { readonly status: 'unknown-pool' };
 
-/** Runs a stress generator to its end, giving the event loop back after every `sliceMs`. */
-export const runInSlices = async <R>(generator: Generator<StressProgress, R>, sliceMs = 15): Promise<R> => {
+/** Runs a stress generator to its end, giving the event loop back after every `sliceMs` (by `now`, a clock in ms). */
+export const runInSlices = async <R>(generator: Generator<StressProgress, R>, sliceMs = 15, now: () => number = () => performance.now()): Promise<R> => {
   for (;;) {
-    const started = performance.now();
+    const started = now();
     for (;;) {
       const next = generator.next();
       if (next.done === true) return next.value;
-      if (performance.now() - started >= sliceMs) break;
+      if (now() - started >= sliceMs) break;
     }
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
