@@ -512,7 +512,8 @@ export class ProjectionRunner {
    */
   private async verifyLogTo(position: bigint): Promise<E.Either<string, ChainCheck>> {
     const check = new ChainCheck();
-    const read = (after: bigint | 'start', max: number) => (this.events.readLinks === undefined ? this.events.readAll(after, max) : this.events.readLinks(after, max));
+    // Only pool events are checked: the others (snapshots, checkpoints) are read for their place only.
+    const read = (after: bigint | 'start', max: number) => (this.events.readLinks === undefined ? this.events.readAll(after, max) : this.events.readLinks(after, max, POOL_PREFIX));
     let last: bigint | undefined;
     for (let after: bigint | 'start' = 'start'; ;) {
       const page = await read(after, 10_000);

@@ -72,8 +72,11 @@ const allStored = (rows: ReadonlyArray<Row>): E.Either<StoreError, StoredEvent[]
   return E.right(events);
 };
 
+/** A link as read (raw): position, stream, revision, text, hash in hex. */
+type LinkRow = [bigint, string, bigint, string, string];
+
 /** A row as a chain link: nothing parsed. */
-const toLink = (row: Row): StoredLink => ({ streamId: row.stream_id, revision: row.revision, position: row.position, text: row.event, hash: row.hash.toString('hex') });
+const toLink = (row: LinkRow): StoredLink => ({ streamId: row[1], revision: row[2], position: row[0], text: row[3], hash: row[4] });
 
 const unavailable = (error: unknown): StoreError => ({ kind: 'unavailable', message: error instanceof Error ? error.message : String(error) });
 
@@ -195,6 +198,9 @@ export class SqliteEventStore implements EventStore {
       insert: safe(this.db.prepare('INSERT INTO events (stream_id, revision, event, hash) VALUES (?, ?, ?, ?)')),
       readStream: safe(this.db.prepare('SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')),
       readAll: safe(this.db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?')),
+      // Links: rows as arrays, the hash as hex made by SQLite (no Buffer per row).
+      readLinks: safe(this.db.prepare("SELECT position, stream_id, revision, CASE WHEN substr(stream_id, 1, ?) = ? THEN event ELSE '' END, lower(hex(hash)) FROM events WHERE position > ? ORDER BY position LIMIT ?")).raw(true),
+      readStreamLinks: safe(this.db.prepare('SELECT position, stream_id, revision, event, lower(hex(hash)) FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')).raw(true),
       indexCommand: this.db.prepare('INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint) VALUES (?, ?, ?, ?, ?)'),
       findCommand: safe(this.db.prepare('SELECT first_revision, count, fingerprint FROM commands WHERE stream_id = ? AND command_id = ?')),
     };
@@ -296,9 +302,10 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  async readLinks(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
+  async readLinks(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>> {
     try {
-      const rows = await this.whenFree(() => this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[]);
+      const prefix = textOf ?? '';
+      const rows = await this.whenFree(() => this.statements.readLinks.all(BigInt(prefix.length), prefix, after === 'start' ? 0n : after, BigInt(maxCount)) as LinkRow[]);
       return E.right(rows.map(toLink));
     } catch (error) {
       return E.left(unavailable(error));
@@ -307,7 +314,7 @@ export class SqliteEventStore implements EventStore {
 
   async readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
     try {
-      const rows = await this.whenFree(() => this.statements.readStream.all(streamId, fromRevision, BigInt(maxCount)) as Row[]);
+      const rows = await this.whenFree(() => this.statements.readStreamLinks.all(streamId, fromRevision, BigInt(maxCount)) as LinkRow[]);
       if (rows.length === 0 && await this.whenFree(() => this.headOf(streamId)) === 'no-stream') return E.left({ kind: 'stream-not-found', streamId });
       return E.right(rows.map(toLink));
     } catch (error) {

@@ -148,8 +148,8 @@ export class ThreadedSqliteEventStore implements EventStore, CommittedFeed {
     return this.reads.readAll(after, maxCount);
   }
 
-  readLinks(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
-    return this.reads.readLinks(after, maxCount);
+  readLinks(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>> {
+    return this.reads.readLinks(after, maxCount, textOf);
   }
 
   readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {

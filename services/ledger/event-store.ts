@@ -174,9 +174,11 @@ export interface EventStore {
   readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
   /**
    * Optional: the same events as readAll, as stored links (text and hash, nothing parsed): what
-   * verifying the chain needs, at a fraction of the cost. Without it, readAll is used.
+   * verifying the chain needs, at a fraction of the cost. Without it, readAll is used. With
+   * `textOf`, only events of streams whose id starts with it carry their text (the others an
+   * empty one: their place in the log, without reading what is not to be checked).
    */
-  readLinks?(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredLink[]>>;
+  readLinks?(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>>;
   /** Optional: the same events as readStream, as stored links. */
   readStreamLinks?(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>>;
   /**

@@ -12,6 +12,7 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-store.js';
 import { runLines } from '../../services/cli.js';
 import { CheckpointSigner } from '../../services/ledger/checkpoints.js';
+import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
 import { canonicalState } from '../../domain/index.js';
 import { openFoldCheckpoint, sealFoldCheckpoint, writeFoldCheckpointFileSync } from '../../projections/fold-checkpoint.js';
 import { ProjectionRunner, type FoldCheckpointOptions } from '../../projections/runner.js';
@@ -144,6 +145,28 @@ describe('the read-model checkpoint', () => {
 
   it('is refused when it is not a checkpoint file', async () => {
     await refused(({ path }) => writeFileSync(path, 'hello'), /it has no header line$/);
+  });
+});
+
+describe('stored links (the chain read without parsing)', () => {
+  it('are the stored events\' places, texts and hashes; with a prefix, only those streams carry their text', async () => {
+    const { file } = await logWithCheckpoint();
+    const store = new SqliteEventStore(file);
+    // an event of another stream (as snapshots and checkpoints are)
+    const metadata = { actor: 'test', commandId: 'note-1', correlationId: 'note-1', causationId: 'note-1', timestamp: 0 };
+    expect(E.isRight(await store.append('note-main', 'no-stream', [sealed(GENESIS_HASH, { type: 'Note', data: { text: 'not a pool event' }, metadata })]))).toBe(true);
+    const all = await store.readAll('start', 100_000);
+    const links = await store.readLinks('start', 100_000);
+    const poolLinks = await store.readLinks('start', 100_000, 'pool-');
+    const stream = await store.readStream('pool-main', 3n, 10);
+    const streamLinks = await store.readStreamLinks('pool-main', 3n, 10);
+    await store.close();
+    if (E.isLeft(all) || E.isLeft(links) || E.isLeft(poolLinks) || E.isLeft(stream) || E.isLeft(streamLinks)) throw new Error('not read');
+    const place = ({ streamId, revision, position, text, hash }: { streamId: string; revision: bigint; position: bigint; text: string; hash: string }) => ({ streamId, revision, position, text, hash });
+    expect(all.right.some((e) => !e.streamId.startsWith('pool-'))).toBe(true);
+    expect(links.right).toEqual(all.right.map(place));
+    expect(poolLinks.right).toEqual(all.right.map((e) => place(e.streamId.startsWith('pool-') ? e : { ...e, text: '' })));
+    expect(streamLinks.right).toEqual(stream.right.map(place));
   });
 });
 
