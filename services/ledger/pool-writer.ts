@@ -32,7 +32,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  canonicalState, commandFingerprint, commandIdReused, commandRejected, decodeStoredEvent, decodeWith, encodeEvent, Id, initialState,
+  canonicalState, commandFingerprint, commandIdReused, commandRejected, compactTradeText, decodeStoredEvent, decodeWith, encodeEvent, Id, initialState,
   recordedError, Sha256Hex, stateFromCanonical,
   type Command, type DomainError, type Event, type Governors, type PoolState,
 } from '../../domain/index.js';
@@ -40,7 +40,7 @@ import type { Outcome } from '../outcome.js';
 import { decideOnBook } from '../../domain/book/decide-on-book.js';
 import { PoolBook } from '../../domain/book/pool-book.js';
 import { canonicalJson } from '../../domain/governance.js';
-import { GENESIS_HASH, sealed, verifyChain } from './chain.js';
+import { GENESIS_HASH, sealed, sealedText, verifyChain } from './chain.js';
 import {
   CHECKPOINT_TYPE, CheckpointCodec, checkpointSignedBy, checkpointStream, encodeCheckpoint, sha256Hex, snapshotPayload, type Checkpoint, type CheckpointSigner,
 } from './checkpoints.js';
@@ -345,18 +345,19 @@ export class PoolWriter {
       // A refusal is recorded, unless the stream does not exist yet (see the top of the file).
       const recorded: ReadonlyArray<Event> = E.isRight(decision) ? decision.right : next === 0n ? [] : [commandRejected(command, fingerprint, decision.left)];
       recorded.forEach((event) => {
-        const record = sealed(lastHash, {
-          type: event.type,
-          data: encodeEvent(event),
-          metadata: {
-            commandId: command.commandId,
-            correlationId: submission.correlationId ?? command.commandId,
-            causationId: submission.causationId ?? command.commandId,
-            timestamp: now,
-            actor,
-            fingerprint,
-          },
-        });
+        const metadata = {
+          commandId: command.commandId,
+          correlationId: submission.correlationId ?? command.commandId,
+          causationId: submission.causationId ?? command.commandId,
+          timestamp: now,
+          actor,
+          fingerprint,
+        };
+        // A trade's stored text is written field by field (the same bytes); anything else is encoded, then written.
+        const dataText = event.type === 'TradeExecuted' ? compactTradeText(event) : undefined;
+        const record = dataText === undefined
+          ? sealed(lastHash, { type: event.type, data: encodeEvent(event), metadata })
+          : sealedText(lastHash, { type: event.type, dataText, data: () => encodeEvent(event), metadata });
         lastHash = record.hash;
         events.push(record);
       });

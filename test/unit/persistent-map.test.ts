@@ -8,13 +8,13 @@ import { propertyParameters } from '../support/property.js';
 
 type Op =
   | { readonly op: 'set'; readonly from: number; readonly key: number; readonly value: number }
-  | { readonly op: 'setAll'; readonly from: number; readonly entries: [number, number][] }
+  | { readonly op: 'setAll'; readonly from: number; readonly entries: [number, number][]; readonly asMap: boolean }
   | { readonly op: 'delete'; readonly from: number; readonly key: number }
   | { readonly op: 'read'; readonly version: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), from: fc.nat(), key: fc.nat(8), value: fc.integer() }),
-  fc.record({ op: fc.constant('setAll' as const), from: fc.nat(), entries: fc.array(fc.tuple(fc.nat(8), fc.integer()), { maxLength: 4 }) }),
+  fc.record({ op: fc.constant('setAll' as const), from: fc.nat(), entries: fc.array(fc.tuple(fc.nat(8), fc.integer()), { maxLength: 4 }), asMap: fc.boolean() }),
   fc.record({ op: fc.constant('delete' as const), from: fc.nat(), key: fc.nat(8) }),
   fc.record({ op: fc.constant('read' as const), version: fc.nat() }),
 );
@@ -36,7 +36,7 @@ describe('PersistentMap', () => {
         const model = new Map(models[i]!);
         let next: PersistentMap<number, number>;
         if (op.op === 'set') { next = versions[i]!.set(op.key, op.value); model.set(op.key, op.value); }
-        else if (op.op === 'setAll') { next = versions[i]!.setAll(op.entries); for (const [k, v] of op.entries) model.set(k, v); }
+        else if (op.op === 'setAll') { next = versions[i]!.setAll(op.asMap ? new Map(op.entries) : op.entries); for (const [k, v] of op.entries) model.set(k, v); }
         else { next = versions[i]!.delete(op.key); model.delete(op.key); }
         versions.push(next);
         models.push(model);
