@@ -7,7 +7,7 @@
 // Verification hashes the text as stored: nothing is parsed or re-serialized to check a link.
 
 import { hash as digest } from 'node:crypto';
-import type { EventMetadata, NewEvent, StoredEvent } from './event-store.js';
+import type { EventMetadata, NewEvent, StoredLink } from './event-store.js';
 import { storedText, storedTextOf } from './stored-text.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -78,7 +78,7 @@ export interface ChainHead {
  * last event. A missing event (a revision skipped) breaks the link of the event after it; an
  * edited one, or one chained onto another event, does not hash to its hash.
  */
-export const verifyChain = (events: Iterable<StoredEvent>, previous: string | ChainHead = GENESIS_HASH): { readonly ok: true; readonly lastHash: string } | ({ readonly ok: false } & ChainBreak) => {
+export const verifyChain = (events: Iterable<Omit<StoredLink, 'streamId'>>, previous: string | ChainHead = GENESIS_HASH): { readonly ok: true; readonly lastHash: string } | ({ readonly ok: false } & ChainBreak) => {
   let last = typeof previous === 'string' ? previous : previous.hash;
   let revision = typeof previous === 'string' ? (previous === GENESIS_HASH ? -1n : undefined) : previous.revision;
   for (const event of events) {

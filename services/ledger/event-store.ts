@@ -121,6 +121,9 @@ export interface StoredEvent extends NewEvent {
   readonly position: bigint;
 }
 
+/** A stored event as its hash chain sees it: the text as stored, not parsed (verification only). */
+export type StoredLink = Pick<StoredEvent, 'streamId' | 'revision' | 'position' | 'text' | 'hash'>;
+
 /** What the writer expects the stream to hold: nothing yet, or exactly up to this revision. */
 export type ExpectedRevision = 'no-stream' | bigint;
 
@@ -191,6 +194,15 @@ export interface EventStore {
    * `readAll` and the events filtered.
    */
   readAllOf?(prefix: string, after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StreamPage>>;
+  /**
+   * Optional: the same events as readAll, as stored links (text and hash, nothing parsed): what
+   * verifying the chain needs, at a fraction of the cost. Without it, readAll is used. With
+   * `textOf`, only events of streams whose id starts with it carry their text (the others an
+   * empty one: their place in the log, without reading what is not to be checked).
+   */
+  readLinks?(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>>;
+  /** Optional: the same events as readStream, as stored links. */
+  readStreamLinks?(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>>;
   /**
    * The commands among `commandIds` that have events in the stream, and where (the index of
    * handled commands: kept by the store so that the writer need not hold every id in memory).
