@@ -14,7 +14,7 @@ import {
   PayFromFund, PayoutRecipient, PoolChanges, Recapitalize, SCHEMA_VERSION, Sha256Hex, Side, TrancheSpec,
 } from './commands.js';
 import { errorCodes, type ErrorCode } from './errors.js';
-import { ONE } from './money.js';
+import { formatDecimal, ONE } from './money.js';
 import {
   depositPostingsOf, expandPostings, samePostings, tradeValueFlows, withdrawalPostingsOf, type FundPart as FundPartValue,
 } from './postings.js';
@@ -492,6 +492,43 @@ export const compactTrade = (e: TradeExecuted): CompactTrade | undefined => {
   if (flows === undefined) return undefined;
   const { type, schemaVersion: _v, postings: _p, makerRebate, ...facts } = e;
   return { type, schemaVersion: STORED_SCHEMA_VERSION, ...facts, ...flows, fund: [...flows.fund], ...(makerRebate === undefined ? {} : { makerRebate }) };
+};
+
+/** Strings JSON writes as they are, between quotes (ids are far narrower than this). */
+const PLAIN_STRING = /^[A-Za-z0-9_:.-]*$/;
+/** The keys a trade `decide` writes: 13, or 14 with a maker rebate. */
+const TRADE_KEYS = 13;
+
+/**
+ * The canonical JSON of a trade's stored v2 form, written field by field (keys in UTF-16 order):
+ * the same bytes as `canonicalJson(encodeEvent(trade))`. Undefined when the trade has no compact
+ * form, carries a key `decide` does not write, or has a string JSON would escape; the caller then
+ * encodes it the general way.
+ */
+export const compactTradeText = (e: TradeExecuted): string | undefined => {
+  let keys = 0;
+  for (const key in e) if (Object.prototype.hasOwnProperty.call(e, key)) keys++;
+  if (keys !== (e.makerRebate === undefined ? TRADE_KEYS : TRADE_KEYS + 1)) return undefined;
+  // With every one of these present, the count leaves no room for another key.
+  if (e.type !== 'TradeExecuted' || e.schemaVersion === undefined || !Array.isArray(e.postings)) return undefined;
+  if (typeof e.fundSharePpm !== 'number' || !Number.isSafeInteger(e.fundSharePpm)) return undefined;
+  if (typeof e.size !== 'bigint' || typeof e.price !== 'bigint' || typeof e.takerFee !== 'bigint' || typeof e.makerFee !== 'bigint') return undefined;
+  if (e.makerRebate !== undefined && typeof e.makerRebate !== 'bigint') return undefined;
+  if (typeof e.tradeId !== 'string' || typeof e.marketId !== 'string' || typeof e.taker !== 'string' || typeof e.maker !== 'string' || typeof e.takerSide !== 'string') return undefined;
+  const { tradeId, marketId, taker, maker, takerSide } = e;
+  if (!PLAIN_STRING.test(tradeId) || !PLAIN_STRING.test(marketId) || !PLAIN_STRING.test(taker) || !PLAIN_STRING.test(maker) || !PLAIN_STRING.test(takerSide)) return undefined;
+  const flows = tradeValueFlows(e);
+  if (flows === undefined) return undefined;
+  let fund = '[';
+  for (let i = 0; i < flows.fund.length; i++) {
+    const [trancheId, fromTaker, fromMaker] = flows.fund[i]!;
+    if (!PLAIN_STRING.test(trancheId)) return undefined;
+    fund += `${i === 0 ? '' : ','}["${trancheId}","${formatDecimal(fromTaker)}","${formatDecimal(fromMaker)}"]`;
+  }
+  return `{"fund":${fund}],"fundSharePpm":${e.fundSharePpm},"maker":"${maker}","makerFee":"${formatDecimal(e.makerFee)}","makerPnl":"${formatDecimal(flows.makerPnl)}"`
+    + (e.makerRebate === undefined ? '' : `,"makerRebate":"${formatDecimal(e.makerRebate)}"`)
+    + `,"marketId":"${marketId}","price":"${formatDecimal(e.price)}","schemaVersion":${STORED_SCHEMA_VERSION},"size":"${formatDecimal(e.size)}"`
+    + `,"taker":"${taker}","takerFee":"${formatDecimal(e.takerFee)}","takerPnl":"${formatDecimal(flows.takerPnl)}","takerSide":"${takerSide}","tradeId":"${tradeId}","type":"TradeExecuted"}`;
 };
 
 export const expandDeposit = (c: CompactDeposit): CollateralDeposited =>

@@ -97,9 +97,13 @@ export class PersistentMap<K, V> {
     const map = this.reroot();
     const keys: K[] = [];
     const values: Slot<V>[] = [];
+    // A diff holds each key once (its value before this step), so its order never matters. A
+    // Map's keys are distinct already; other entries are checked against a set (linear, where a
+    // scan of the keys so far would be quadratic in the number of entries).
+    const seen = entries instanceof Map ? undefined : new Set<K>();
     for (const [key, value] of entries) {
-      // A diff holds each key once (its value before this step), so its order never matters.
-      if (!keys.includes(key)) {
+      if (seen === undefined || !seen.has(key)) {
+        seen?.add(key);
         keys.push(key);
         values.push(slotOf(map, key));
       }
@@ -165,6 +169,14 @@ export class PersistentSet<K> {
 
   add(key: K): PersistentSet<K> {
     return new PersistentSet(this.map.set(key, true));
+  }
+
+  /** A new version with every key added, in order, as one step (the same contents and order as adding them one by one). */
+  addAll(keys: Iterable<K>): PersistentSet<K> {
+    const entries: [K, true][] = [];
+    for (const key of keys) entries.push([key, true]);
+    const next = this.map.setAll(entries);
+    return next === this.map ? this : new PersistentSet(next);
   }
 
   get size(): number {

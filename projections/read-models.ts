@@ -13,10 +13,12 @@
 // equity, margin ratio, liquidation and bankruptcy prices, ADL rank) is derived when the document
 // is read (accountView), since a mark update would otherwise rewrite every holder's document.
 
+import { evolveOnBook } from '../domain/book/evolve-on-book.js';
+import { PoolBook } from '../domain/book/pool-book.js';
 import {
-  adlQueue, encodeEvent, isGovernanceEvent, equityOf, evolve, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  adlQueue, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState,
+  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState, type Position,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
@@ -270,7 +272,40 @@ export interface DirtySet {
 
 /** Everything the fold carries from one event to the next, per pool. */
 export interface ProjectionModel {
-  readonly pools: Map<string, { state: PoolState; readonly aggregates: PoolAggregates; readonly dirty: DirtySet }>;
+  readonly pools: Map<string, PoolEntry>;
+}
+
+/** A pool as the fold carries it. */
+export interface PoolEntry {
+  state: PoolState;
+  readonly aggregates: PoolAggregates;
+  readonly dirty: DirtySet;
+  /** What the Cover-2 scans of the pool keep between scans (derived from the state; a cache). */
+  cover2?: Cover2Cache;
+}
+
+/**
+ * The fold's pool entry: the state is kept as a pool book (domain/book), which the fold evolves
+ * in place (evolveOnBook); reading `state` folds the book's changes into the persistent state
+ * `evolve` would have given, and assigning one starts the book over it.
+ */
+class FoldedPool implements PoolEntry {
+  book: PoolBook;
+  cover2?: Cover2Cache;
+  /** Each account's positions as its document last showed them (a cache: see positionsDocument). */
+  readonly positionDocuments = new Map<string, PositionDocuments>();
+
+  constructor(state: PoolState, readonly aggregates: PoolAggregates, readonly dirty: DirtySet) {
+    this.book = PoolBook.of(state);
+  }
+
+  get state(): PoolState {
+    return this.book.toPool();
+  }
+
+  set state(state: PoolState) {
+    this.book = PoolBook.of(state);
+  }
 }
 
 export const emptyModel = (): ProjectionModel => ({ pools: new Map() });
@@ -284,10 +319,10 @@ const docId = (poolId: string, id: string) => `${poolId}/${id}`;
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  * Of accounts with equal notional the first met counts. Only those two are valued under the shock.
  */
-export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number)): bigint => {
+export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number), cache: Cover2Cache = emptyCover2Cache()): bigint => {
   const shockOf = typeof shock === 'number' ? () => shock : shock;
   const markets = marketsOf(pool);
-  const [first, second] = largestTwo(pool);
+  const [first, second] = largestTwo(pool, cache);
   const shortfall = (account: Account): bigint => {
     let shocked = account.collateral;
     for (const p of account.positions) {
@@ -304,6 +339,60 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
 };
 
 /**
+ * What Cover-2 scans of one pool keep from scan to scan: market ids as small integers (slots), and
+ * by account the account value last scanned with each of its positions' slot and |size| as a
+ * double, in position order. Account and position values are never changed (a change makes new
+ * ones), so an entry holds while its account value is the pool's, and a new account value reuses
+ * the doubles of every position it shares with the old one: a scan converts only what events
+ * changed since the one before. Only ever a cache: a fresh one gives the same result.
+ */
+export interface Cover2Cache {
+  readonly slots: Map<string, number>;
+  readonly accounts: Map<string, Exposure>;
+}
+
+interface Exposure {
+  readonly account: Account;
+  readonly slots: number[];
+  readonly sizes: number[];
+}
+
+export const emptyCover2Cache = (): Cover2Cache => ({ slots: new Map(), accounts: new Map() });
+
+const slotOf = (cache: Cover2Cache, marketId: string): number => {
+  let slot = cache.slots.get(marketId);
+  if (slot === undefined) {
+    slot = cache.slots.size;
+    cache.slots.set(marketId, slot);
+  }
+  return slot;
+};
+
+const exposureOf = (cache: Cover2Cache, account: Account): Exposure => {
+  const previous = cache.accounts.get(account.accountId);
+  if (previous !== undefined && previous.account === account) return previous;
+  const positions = account.positions;
+  const n = positions.length;
+  const slots: number[] = new Array<number>(n);
+  const sizes: number[] = new Array<number>(n);
+  const before = previous?.account.positions;
+  for (let i = 0; i < n; i++) {
+    const p = positions[i]!;
+    const k = before === undefined ? -1 : before.indexOf(p);
+    if (k >= 0) {
+      slots[i] = previous!.slots[k]!;
+      sizes[i] = previous!.sizes[k]!;
+    } else {
+      slots[i] = slotOf(cache, p.marketId);
+      sizes[i] = Math.abs(Number(p.size));
+    }
+  }
+  const exposure = { account, slots, sizes };
+  cache.accounts.set(account.accountId, exposure);
+  return exposure;
+};
+
+/**
  * The two accounts with positions whose notional at mark (the sum of |size| * mark / 1e18, each
  * rounded down) is largest; of equal ones, the first met. Every account is scanned, so notionals
  * are first estimated in doubles: with n positions the estimate of the sum of products P is
@@ -312,9 +401,16 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
  * whose upper bound reaches the second-largest lower bound can be among the two; those are
  * compared exactly, in the order met.
  */
-const largestTwo = (pool: ActivePool): [Account | undefined, Account | undefined] => {
+const largestTwo = (pool: ActivePool, cache: Cover2Cache): [Account | undefined, Account | undefined] => {
   const marks = new Map<string, { readonly exact: bigint; readonly approx: number }>();
-  for (const market of pool.markets.values()) marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
+  for (const market of pool.markets.values()) {
+    marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
+    slotOf(cache, market.marketId);
+  }
+  // Each listed market's mark as a double, by slot; 0 for the slot of a market not listed, so
+  // its term adds +0 to a sum of non-negative terms, exactly as when the term was skipped.
+  const approx: number[] = new Array<number>(cache.slots.size).fill(0);
+  for (const [marketId, mark] of marks) approx[slotOf(cache, marketId)] = mark.approx;
   const accounts: Account[] = [];
   const uppers: number[] = [];
   let lower1 = -Infinity;
@@ -322,11 +418,10 @@ const largestTwo = (pool: ActivePool): [Account | undefined, Account | undefined
   for (const account of pool.accounts.values()) {
     const n = account.positions.length;
     if (n === 0) continue;
+    // The same terms, in the same order, as |Number(size)| * Number(mark) over the positions.
+    const { slots, sizes } = exposureOf(cache, account);
     let products = 0;
-    for (const p of account.positions) {
-      const mark = marks.get(p.marketId);
-      if (mark !== undefined) products += Math.abs(Number(p.size)) * mark.approx;
-    }
+    for (let i = 0; i < n; i++) products += sizes[i]! * (approx[slots[i]!] ?? 0);
     const tolerance = products * (n + 3) * 2 ** -50;
     const lower = products - 2 * tolerance - 4 * (n + 1) * 1e18;
     accounts.push(account);
@@ -376,14 +471,42 @@ const marketDocument = (pool: ActivePool, marketId: string, position: bigint): D
   };
 };
 
-const accountDocument = (pool: ActivePool, aggregates: PoolAggregates, accountId: string, position: bigint): Document | undefined => {
+type PositionDocument = AccountDocument['positions'][number];
+
+/** An account's positions and their document form, item for item. */
+interface PositionDocuments {
+  readonly positions: ReadonlyArray<Position>;
+  readonly documents: ReadonlyArray<PositionDocument>;
+}
+
+const positionDocument = (p: Position): PositionDocument => ({ marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional) });
+
+/**
+ * An account's positions as its document shows them. Position values are never changed (a change
+ * makes a new one), so with a cache a position the account's last document showed is not
+ * formatted again: an account document built after a trade formats the one position it changed.
+ * (The document forms are immutable values, shared between versions of the document.)
+ */
+const positionsDocument = (cache: Map<string, PositionDocuments> | undefined, account: Account): ReadonlyArray<PositionDocument> => {
+  if (cache === undefined) return account.positions.map(positionDocument);
+  const previous = cache.get(account.accountId);
+  if (previous !== undefined && previous.positions === account.positions) return previous.documents;
+  const documents = account.positions.map((p) => {
+    const k = previous === undefined ? -1 : previous.positions.indexOf(p);
+    return k >= 0 ? previous!.documents[k]! : positionDocument(p);
+  });
+  cache.set(account.accountId, { positions: account.positions, documents });
+  return documents;
+};
+
+const accountDocument = (pool: ActivePool, aggregates: PoolAggregates, accountId: string, position: bigint, cache?: Map<string, PositionDocuments>): Document | undefined => {
   const account = pool.accounts.get(accountId);
   if (account === undefined) return undefined;
   return {
     collection: 'accounts', id: docId(pool.poolId, accountId), position,
     body: {
       poolId: pool.poolId, accountId, collateral: formatDecimal(account.collateral),
-      positions: account.positions.map((p) => ({ marketId: p.marketId, size: formatDecimal(p.size), entryNotional: formatDecimal(p.entryNotional) })),
+      positions: positionsDocument(cache, account),
       history: aggregates.histories.get(accountId) ?? [],
     },
   };
@@ -601,7 +724,10 @@ interface RawSample {
 }
 
 /** The fund-health figures after an event. */
-const sampleOf = (pool: ActivePool, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
+/** The pool-wide figures a sample reads (a pool book has them current). */
+type FundFigures = Pick<ActivePool, 'tranches' | 'openInterest' | 'feeShare' | 'treasury' | 'badDebt'>;
+
+const sampleOf = (pool: FundFigures, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
   bucket, position,
   tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
   fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
@@ -656,24 +782,28 @@ export const foldEvent = (
 ): void => {
   // A recorded refusal changes no figure a read model shows.
   if (event.type === 'CommandRejected') return;
-  let entry = model.pools.get(poolId);
-  if (entry === undefined) {
-    entry = {
-      state: initialState,
-      aggregates: {
-        draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
-        deficits: { count: 0, total: 0n }, payouts: { count: 0, total: 0n, history: [] },
-        income: new Map(), losses: new Map(), series: [], newestPoint: undefined, histories: new Map(), movements: new Map(), governance: [],
-        timelines: { '1m': [], '1h': [], '1d': [] },
-      },
-      dirty: emptyDirtySet(),
-    };
+  const found = model.pools.get(poolId);
+  let entry: FoldedPool;
+  if (found instanceof FoldedPool) entry = found;
+  else if (found !== undefined) {
+    // An entry made elsewhere (a plain value): carried on as the fold's own.
+    entry = new FoldedPool(found.state, found.aggregates, found.dirty);
+    if (found.cover2 !== undefined) entry.cover2 = found.cover2;
+    model.pools.set(poolId, entry);
+  } else {
+    entry = new FoldedPool(initialState, {
+      draws: { count: 0, total: 0n }, adl: { count: 0, fills: 0, lossAtMark: 0n, deficitCovered: 0n }, socialized: { count: 0, total: 0n },
+      deficits: { count: 0, total: 0n }, payouts: { count: 0, total: 0n, history: [] },
+      income: new Map(), losses: new Map(), series: [], newestPoint: undefined, histories: new Map(), movements: new Map(), governance: [],
+      timelines: { '1m': [], '1h': [], '1d': [] },
+    }, emptyDirtySet());
     model.pools.set(poolId, entry);
   }
-  const { aggregates, dirty } = entry;
-  entry.state = evolve(entry.state, event);
-  const pool = entry.state;
-  if (pool.status !== 'active') return;
+  const { aggregates, dirty, book } = entry;
+  evolveOnBook(book, event);
+  // The book's figures (tranches, totals, fee share) are current; its accounts and markets are
+  // read through `entry.state`, which folds them into a persistent state.
+  if (book.active === undefined) return;
 
   const at = position.toString();
   // Aggregates the documents carry beyond the state.
@@ -752,8 +882,8 @@ export const foldEvent = (
   const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
-    const stress = newMinute || newestMinute === undefined ? stressDeficit(pool, shockOf(options)) : newestMinute.stressDeficit;
-    const sample = sampleOf(pool, aggregates, minute, at, stress);
+    const stress = newMinute || newestMinute === undefined ? stressDeficit(entry.state as ActivePool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
+    const sample = sampleOf(book, aggregates, minute, at, stress);
     for (const resolution of Object.keys(resolutions) as Resolution[]) {
       const { ms, keep } = resolutions[resolution];
       updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
@@ -768,7 +898,7 @@ export const foldEvent = (
       const length = options.seriesLength ?? 720;
       if (aggregates.series.length > length + 64) aggregates.series.splice(0, aggregates.series.length - length);
     }
-    aggregates.newestPoint = { bucket, fundAssets: fundAssets(pool), openInterest: pool.openInterest, badDebt: pool.badDebt, stressDeficit: stress };
+    aggregates.newestPoint = { bucket, fundAssets: fundAssets(book), openInterest: book.openInterest, badDebt: book.badDebt, stressDeficit: stress };
   }
 
   markAccounts(dirty.accounts, event, position);
@@ -787,10 +917,12 @@ export const foldEvent = (
  */
 export const takeDocuments = (model: ProjectionModel, options: ProjectionOptions = {}): Document[] => {
   const documents: Document[] = [];
-  for (const { state: pool, aggregates, dirty } of model.pools.values()) {
+  for (const entry of model.pools.values()) {
+    const { state: pool, aggregates, dirty } = entry;
     if (pool.status !== 'active') continue;
+    const cache = entry instanceof FoldedPool ? entry.positionDocuments : undefined;
     for (const [accountId, position] of dirty.accounts) {
-      const doc = accountDocument(pool, aggregates, accountId, position);
+      const doc = accountDocument(pool, aggregates, accountId, position, cache);
       if (doc !== undefined) documents.push(doc);
     }
     for (const [marketId, position] of dirty.markets) {

@@ -11,16 +11,22 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeStoredEvent, type Event } from '../domain/index.js';
-import { GENESIS_HASH, verifyChain } from '../services/ledger/chain.js';
-import type { EventStore, StoredEvent, Subscription } from '../services/ledger/event-store.js';
+import { chainHash, GENESIS_HASH } from '../services/ledger/chain.js';
+import type { CheckpointSigner } from '../services/ledger/checkpoints.js';
+import { readAllOf, type EventStore, type StoredEvent, type StoredLink, type Subscription } from '../services/ledger/event-store.js';
+import {
+  decodeFoldState, encodeFoldState, markAllStored, noteStored, openFoldCheckpoint, readFoldCheckpointFile, sealFoldCheckpoint, writeFoldCheckpointFile,
+  type ChainHeadAt, type StoredIndex,
+} from './fold-checkpoint.js';
 import type { ReadModelStore } from './read-model-store.js';
-import { emptyModel, foldEvent, forgetChanges, takeDocuments, type Document, type ProjectionModel, type ProjectionOptions } from './read-models.js';
+import { changedDocuments, emptyModel, foldEvent, forgetChanges, takeDocuments, type Document, type ProjectionModel, type ProjectionOptions } from './read-models.js';
 
 export const PROJECTION = 'read-models';
-const POOL_PREFIX = 'pool-';
+/** The streams the projection reads: the pools'. */
+export const POOL_PREFIX = 'pool-';
 
 /** The pool an event belongs to, if it is a pool stream's event. */
-export const poolOf = (event: StoredEvent): string | undefined =>
+export const poolOf = (event: Pick<StoredEvent, 'streamId'>): string | undefined =>
   event.streamId.startsWith(POOL_PREFIX) ? event.streamId.slice(POOL_PREFIX.length) : undefined;
 
 /** The one place the projection decodes stored event data. */
@@ -52,25 +58,59 @@ export class ChainBrokenError extends Error {
   }
 }
 
-/** Where each pool's chain stands: the next revision and the hash it must chain onto. */
+/** Where each pool's chain stands: the next revision, the hash it must chain onto, and the log's identity. */
 export class ChainCheck {
-  private readonly heads = new Map<string, { readonly next: bigint; readonly hash: string }>();
+  private readonly heads = new Map<string, { next: bigint; hash: string; readonly logId: string }>();
 
-  /** Check one event of the log (pool events only); throws ChainBrokenError. */
-  check(stored: StoredEvent): void {
+  /** A check that goes on from verified heads (a read-model checkpoint the log vouches for). */
+  static from(heads: ReadonlyArray<ChainHeadAt>): ChainCheck {
+    const check = new ChainCheck();
+    for (const head of heads) check.heads.set(head.poolId, { next: head.revision + 1n, hash: head.hash, logId: head.logId });
+    return check;
+  }
+
+  /** Check one event of the log (pool events only), by hashing its stored text; throws ChainBrokenError. */
+  check(stored: StoredLink): void {
     const poolId = poolOf(stored);
     if (poolId === undefined) return;
-    const head = this.heads.get(poolId) ?? { next: 0n, hash: GENESIS_HASH };
-    if (stored.revision !== head.next) throw new ChainBrokenError(poolId, stored.position, stored.revision, `expected revision ${head.next} (an event is missing)`);
-    const chain = verifyChain([stored], head.hash);
-    if (!chain.ok) throw new ChainBrokenError(poolId, chain.position, chain.revision, chain.reason);
-    this.heads.set(poolId, { next: head.next + 1n, hash: chain.lastHash });
+    const head = this.heads.get(poolId);
+    const next = head?.next ?? 0n;
+    if (stored.revision !== next) throw new ChainBrokenError(poolId, stored.position, stored.revision, `expected revision ${next} (an event is missing)`);
+    if (chainHash(head?.hash ?? GENESIS_HASH, stored.text) !== stored.hash) throw new ChainBrokenError(poolId, stored.position, stored.revision, 'hash does not match the event');
+    if (head === undefined) this.heads.set(poolId, { next: 1n, hash: stored.hash, logId: stored.hash });
+    else {
+      head.next = next + 1n;
+      head.hash = stored.hash;
+    }
   }
 
   /** The pools seen so far. */
   pools(): string[] {
     return [...this.heads.keys()];
   }
+
+  /** Each pool's last event checked: its revision and hash, and the log's identity. */
+  headsAt(): ChainHeadAt[] {
+    return [...this.heads].map(([poolId, h]) => ({ poolId, logId: h.logId, revision: h.next - 1n, hash: h.hash })).sort((a, b) => (a.poolId < b.poolId ? -1 : a.poolId > b.poolId ? 1 : 0));
+  }
+}
+
+/** Keeping the fold state in a read-model checkpoint (projections/fold-checkpoint.ts). */
+export interface FoldCheckpointOptions {
+  /** The checkpoint file. */
+  readonly path: string;
+  /** The service's key: signs the checkpoints written; only checkpoints it signed are used. */
+  readonly signer: CheckpointSigner;
+  /** Write one after at most this many events folded since the last (default 100,000), and on stop. */
+  readonly every?: number;
+  /** Told why a checkpoint was set aside or not written. */
+  readonly onWarning?: (message: string) => void;
+  /** Told of each checkpoint used at start or written: its position, and how long it took (ms). */
+  readonly onCheckpoint?: (what: {
+    readonly kind: 'used' | 'written'; readonly position: bigint; readonly ms: number; readonly bytes: number;
+    /** Used: ms spent reading and checking the file (hash, signature), decoding it, verifying the log's chain up to it, building the documents. */
+    readonly phases?: { readonly open: number; readonly decode: number; readonly verify: number; readonly documents: number };
+  }) => void;
 }
 
 export interface RunnerOptions extends ProjectionOptions {
@@ -92,6 +132,11 @@ export interface RunnerOptions extends ProjectionOptions {
   /** The head of the log at start, for catch-up progress (omitted: none reported). */
   readonly logHead?: () => Promise<bigint>;
   readonly progressEveryMs?: number;
+  /**
+   * Keep the fold state in a signed read-model checkpoint, and start from it when the log vouches
+   * for it (only with a read-model store that starts empty: the documents are built from it).
+   */
+  readonly checkpoint?: FoldCheckpointOptions;
 }
 
 export class ProjectionRunner {
@@ -116,6 +161,14 @@ export class ProjectionRunner {
   private queued = 0;
   /** The newest event offered while not following (read from the store before following). */
   private offeredUpTo: bigint | undefined;
+  /**
+   * Where each stored document stands (for read-model checkpoints); undefined when not known
+   * (the store held documents at start, so the runner has not built them all).
+   */
+  private storedIndex: StoredIndex | undefined;
+  /** Events folded since the last read-model checkpoint written or used. */
+  private foldedSinceCheckpoint = 0;
+  private checkpointing: Promise<void> = Promise.resolve();
 
   constructor(private readonly events: EventStore, private readonly readModels: ReadModelStore, private readonly options: RunnerOptions = {}) {}
 
@@ -161,14 +214,20 @@ export class ProjectionRunner {
     const checkpoint = await this.readModels.checkpoint(PROJECTION);
     if (E.isLeft(checkpoint)) throw new Error(checkpoint.left.message);
     this.stored = checkpoint.right;
+    this.storedIndex = checkpoint.right === 'start' ? new Map() : undefined;
+    this.foldedSinceCheckpoint = 0;
+    // An empty store: start from the read-model checkpoint if the log vouches for it.
+    if (checkpoint.right === 'start' && this.options.checkpoint !== undefined) await this.startFromCheckpoint(this.options.checkpoint);
     if (this.options.logHead !== undefined && this.options.onCatchUp !== undefined) {
       const upTo = await this.options.logHead();
-      if (upTo > (checkpoint.right === 'start' ? 0n : checkpoint.right)) this.catchUp = { upTo, lastReport: Date.now() };
+      if (upTo > (this.stored === 'start' ? 0n : this.stored)) this.catchUp = { upTo, lastReport: Date.now() };
     }
     if (checkpoint.right !== 'start') await this.foldUpTo(checkpoint.right);
     this.seen = this.stored;
     await this.readOn(undefined, this.options.catchUpBatchSize ?? 100_000);
     await this.flush();
+    // A long catch-up is kept for the next start (once the service is up, not before).
+    if (this.checkpointDue()) setImmediate(() => void this.writeCheckpoint());
     // Events offered meanwhile may be past the store's end as it was read.
     while (this.offeredUpTo !== undefined && (this.seen === 'start' || this.seen < this.offeredUpTo)) await this.readOn(this.offeredUpTo, this.options.batchSize ?? 500);
     this.offeredUpTo = undefined;
@@ -238,6 +297,8 @@ export class ProjectionRunner {
     this.subscription = undefined;
     await this.following;
     await this.flush();
+    if (this.options.checkpoint !== undefined && this.foldedSinceCheckpoint > 0) await this.writeCheckpoint();
+    await this.checkpointing;
   }
 
   /** Forget the stored read models and build them again from the first event. */
@@ -251,6 +312,8 @@ export class ProjectionRunner {
     this.pendingUpTo = undefined;
     this.foldedSinceFlush = 0;
     this.stored = 'start';
+    this.seen = 'start';
+    this.storedIndex = undefined;
     await this.start();
   }
 
@@ -275,32 +338,38 @@ export class ProjectionRunner {
   /** Fold (verified) the events up to the checkpoint without storing: their documents are stored already. */
   private async foldUpTo(checkpoint: bigint): Promise<void> {
     for (let after: bigint | 'start' = 'start'; ;) {
-      const page = await this.events.readAll(after, 5_000);
+      // The pools' events only: the others (snapshots, checkpoints) are not even parsed.
+      const page = await readAllOf(this.events, POOL_PREFIX, after, 5_000);
       if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      for (const event of page.right) {
+      for (const event of page.right.events) {
         if (event.position > checkpoint) {
           forgetChanges(this.model);
           return;
         }
         this.chain.check(event);
         foldStored(this.model, event, this.options);
-        after = event.position;
-        this.reportCatchUp(after);
+        this.reportCatchUp(event.position);
       }
-      if (page.right.length === 0) {
+      const last = page.right.last;
+      if (last === undefined || last >= checkpoint) {
         forgetChanges(this.model);
         return;
       }
+      after = last;
+      this.reportCatchUp(last);
     }
   }
 
   /** Read the store after the last event folded and fold what it holds (up to `upTo`, else to its end). */
   private async readOn(upTo: bigint | undefined, flushEvery: number): Promise<void> {
     while (upTo === undefined || this.seen === 'start' || this.seen < upTo) {
-      const page = await this.events.readAll(this.seen, 5_000);
+      // The pools' events only: the others (snapshots, checkpoints) are not even parsed.
+      const page = await readAllOf(this.events, POOL_PREFIX, this.seen, 5_000);
       if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      if (page.right.length === 0) return;
-      for (const event of page.right) if (this.isNew(event)) this.fold(event);
+      const last = page.right.last;
+      if (last === undefined) return;
+      for (const event of page.right.events) if (this.isNew(event)) this.fold(event);
+      this.passOver(last);
       if (this.foldedSinceFlush >= flushEvery) await this.flush();
     }
   }
@@ -316,6 +385,14 @@ export class ProjectionRunner {
     this.options.onCatchUp?.({ folded, upTo: catchUp.upTo, done });
   }
 
+  /** Events up to `position` of other streams than the pools' were read past: seen, as if folded (they change nothing). */
+  private passOver(position: bigint): void {
+    if (this.seen !== 'start' && position <= this.seen) return;
+    this.seen = position;
+    this.pendingUpTo = position;
+    this.reportCatchUp(position);
+  }
+
   /** Verify and fold one event; its documents are built at the next flush. */
   private fold(stored: StoredEvent): void {
     this.chain.check(stored);
@@ -323,6 +400,7 @@ export class ProjectionRunner {
     this.seen = stored.position;
     this.pendingUpTo = stored.position;
     this.foldedSinceFlush++;
+    this.foldedSinceCheckpoint++;
     this.reportCatchUp(stored.position);
   }
 
@@ -344,6 +422,7 @@ export class ProjectionRunner {
     this.flushing = this.flushing.then(async () => {
       if (this.pendingUpTo === undefined) return;
       // Built now, from the state after the last event folded: each changed document once.
+      if (this.storedIndex !== undefined) noteStored(this.storedIndex, this.model);
       for (const document of takeDocuments(this.model, this.options)) this.unwritten.set(keyOf(document), document);
       const upTo = this.pendingUpTo;
       const documents = [...this.unwritten.values()];
@@ -359,7 +438,108 @@ export class ProjectionRunner {
         return;
       }
       this.stored = upTo;
+      if (this.live && this.checkpointDue()) void this.writeCheckpoint();
     });
     return this.flushing;
+  }
+
+  private checkpointDue(): boolean {
+    const every = this.options.checkpoint?.every ?? 100_000;
+    return this.options.checkpoint !== undefined && this.storedIndex !== undefined && this.foldedSinceCheckpoint >= every;
+  }
+
+  /**
+   * Keep the fold state as it is now in a read-model checkpoint, if everything folded is stored
+   * (otherwise the next flush tries again). Never throws: a checkpoint only saves time.
+   */
+  private writeCheckpoint(): Promise<void> {
+    const options = this.options.checkpoint;
+    const index = this.storedIndex;
+    if (options === undefined || index === undefined || this.seen === 'start' || this.stored !== this.seen || changedDocuments(this.model) > 0 || this.broken !== undefined) return this.checkpointing;
+    const started = Date.now();
+    const position = this.seen;
+    let text: string;
+    try {
+      // Sealed now, synchronously: the model must not move while it is encoded.
+      text = sealFoldCheckpoint(options.signer, position, this.chain.headsAt(), encodeFoldState(this.model, index));
+    } catch (error) {
+      options.onWarning?.(`read-model checkpoint at position ${position} not written: ${(error as Error).message}`);
+      return this.checkpointing;
+    }
+    this.foldedSinceCheckpoint = 0;
+    this.checkpointing = this.checkpointing.then(async () => {
+      try {
+        await writeFoldCheckpointFile(options.path, text);
+        options.onCheckpoint?.({ kind: 'written', position, ms: Date.now() - started, bytes: text.length });
+      } catch (error) {
+        options.onWarning?.(`read-model checkpoint at position ${position} not written: ${(error as Error).message}`);
+      }
+    });
+    return this.checkpointing;
+  }
+
+  /**
+   * Start from the read-model checkpoint, if there is one and the log vouches for it: the chain
+   * verified from the first event to its position (hashing the stored text, nothing parsed) ends
+   * at exactly the heads it records. Otherwise (a warning) the whole log is folded.
+   */
+  private async startFromCheckpoint(options: FoldCheckpointOptions): Promise<void> {
+    const started = Date.now();
+    const read = readFoldCheckpointFile(options.path);
+    const refuse = (why: string) => options.onWarning?.(`read-model checkpoint ${options.path} set aside, folding the whole log: ${why}`);
+    if (E.isLeft(read)) return refuse(read.left);
+    if (read.right === undefined) return;
+    const opened = openFoldCheckpoint(read.right, options.signer.publicKey);
+    if (E.isLeft(opened)) return refuse(opened.left);
+    const { header, content } = opened.right;
+    const opening = Date.now();
+    const decoded = decodeFoldState(content);
+    if (E.isLeft(decoded)) return refuse(decoded.left);
+    const decoding = Date.now();
+    const verified = await this.verifyLogTo(header.position);
+    const verifying = Date.now();
+    if (E.isLeft(verified)) return refuse(verified.left);
+    const heads = verified.right.headsAt();
+    const recorded = header.pools.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
+    const found = heads.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
+    if (recorded !== found) return refuse(`at position ${header.position} the log's chains stand at [${found}], the checkpoint records [${recorded}]`);
+    const { model, index } = decoded.right;
+    if ([...model.pools.keys()].some((poolId) => !heads.some((h) => h.poolId === poolId))) return refuse('it holds a pool the log does not have');
+    // Trusted: the documents as stored are built again from it, and the fold goes on after it.
+    markAllStored(index, model);
+    const documents = takeDocuments(model, this.options);
+    const written = await this.readModels.write(PROJECTION, documents, header.position);
+    if (E.isLeft(written)) throw new Error(written.left.message);
+    this.model = model;
+    this.chain = verified.right;
+    this.storedIndex = index;
+    this.stored = header.position;
+    const now = Date.now();
+    options.onCheckpoint?.({
+      kind: 'used', position: header.position, ms: now - started, bytes: read.right.length,
+      phases: { open: opening - started, decode: decoding - opening, verify: verifying - decoding, documents: now - verifying },
+    });
+  }
+
+  /**
+   * Verify every pool's chain from its first event up to `position` (which must be in the log) by
+   * hashing the stored text as read; a break throws ChainBrokenError, as folding would.
+   */
+  private async verifyLogTo(position: bigint): Promise<E.Either<string, ChainCheck>> {
+    const check = new ChainCheck();
+    // Only pool events are checked: the others (snapshots, checkpoints) are read for their place only.
+    const read = (after: bigint | 'start', max: number) => (this.events.readLinks === undefined ? this.events.readAll(after, max) : this.events.readLinks(after, max, POOL_PREFIX));
+    let last: bigint | undefined;
+    for (let after: bigint | 'start' = 'start'; ;) {
+      const page = await read(after, 10_000);
+      if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
+      for (const link of page.right) {
+        if (link.position > position) return last === position ? E.right(check) : E.left(`the log has no event at position ${position}`);
+        check.check(link);
+        last = link.position;
+      }
+      if (page.right.length === 0) return last === position ? E.right(check) : E.left(`the log ends at position ${String(last ?? 0)}, before the checkpoint's position ${position}`);
+      after = page.right[page.right.length - 1]!.position;
+    }
   }
 }

@@ -30,7 +30,6 @@ import { accountView, emptyModel, type Document } from '../projections/read-mode
 import { projectAll } from '../projections/runner.js';
 import { openStore, storeConfigFrom } from './ledger/store-config.js';
 import { audit, describeProblem, type AuditOptions, type AuditReport } from './audit.js';
-import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { serviceConfigFrom, startService } from './service.js';
 import { ensurePrincipals } from './auth/principals.js';
 import { NewPrincipalSpec, PrincipalRegistry } from './auth/registry.js';
@@ -475,7 +474,7 @@ const auditCommand = async (args: string[]): Promise<number> => {
     store = openStore(config.right);
   }
   // Stored read models to compare, when there are any (the in-memory default has none).
-  const readModels = process.env.MONGODB_URL !== undefined && at === undefined ? await MongoReadModelStore.connect(process.env.MONGODB_URL) : undefined;
+  const readModels = process.env.MONGODB_URL !== undefined && at === undefined ? await (await import('../adapters/mongodb/mongo-read-model-store.js')).MongoReadModelStore.connect(process.env.MONGODB_URL) : undefined;
   try {
     const poolId = values.pool ?? 'main';
     const progress = stderrProgress(`ledger audit ${poolId}`, 'events', Number(await streamLength(store, poolStream(poolId))));

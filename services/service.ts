@@ -1,18 +1,19 @@
 // The service: one process with the embedded defaults (SQLite store under DATA_DIR, in-memory read
-// models rebuilt from the log at start, HTTP on PORT), or EventStoreDB and MongoDB when
+// models started from their signed checkpoint, verified against the log, and the log's tail,
+// HTTP on PORT), or EventStoreDB and MongoDB when
 // EVENTSTORE_URL and MONGODB_URL are set. Configuration is decoded like any other input, and a
 // bad value stops the start with a message naming it. Secure by default: HTTP listens on
 // 127.0.0.1 unless HOST says otherwise, and every route with ledger data needs a principal's token
 // (the principals file is created with a bootstrap operator on the first start).
 
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { FOLD_CHECKPOINT_FILE } from '../projections/fold-checkpoint.js';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import pino, { type Logger } from 'pino';
 import { decodeWith, invalidInput, type Governors, type InvalidInput } from '../domain/index.js';
 import { readGovernorsFile } from './governance-keys.js';
 import { MemoryReadModelStore } from '../adapters/memory/memory-read-model-store.js';
-import { MongoReadModelStore } from '../adapters/mongodb/mongo-read-model-store.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import type { ReadModelStore } from '../projections/read-model-store.js';
 import { ensurePrincipals, type PrincipalsFile } from './auth/principals.js';
@@ -61,6 +62,8 @@ export interface ServiceConfig {
   readonly stress?: StressSettings;
   /** How long a stop (SIGTERM) may take before the process exits anyway, with status 1 (SHUTDOWN_TIMEOUT_MS). */
   readonly shutdownTimeoutMs?: number;
+  /** In-memory read models: keep a read-model checkpoint after this many events (READ_MODEL_CHECKPOINT_EVERY; 0: never). */
+  readonly readModelCheckpointEvery?: number;
 }
 
 const pattern = (name: string, regex: RegExp, expected: string) => new t.Type<string, string, unknown>(
@@ -96,6 +99,7 @@ const ServiceEnvironment = t.partial({
   CHECKPOINT_KEY_FILE: pattern('Path', /^\S+$/, 'expected the path of a PKCS#8 PEM ed25519 private key'),
   CHECKPOINT_EVERY: wholeNumber('CheckpointEvery', 1, 10_000_000, 'expected a number of events, 1 to 10000000'),
   CHECKPOINT_INTERVAL_MS: wholeNumber('CheckpointIntervalMs', 1_000, 86_400_000, 'expected milliseconds, 1000 to 86400000'),
+  READ_MODEL_CHECKPOINT_EVERY: wholeNumber('ReadModelCheckpointEvery', 0, 100_000_000, 'expected a number of events, 0 (never) to 100000000'),
   SHUTDOWN_TIMEOUT_MS: new t.Type<number, string, unknown>('ShutdownTimeoutMs', (u): u is number => typeof u === 'number', (u, c) => {
     const ms = typeof u === 'string' && /^[0-9]{1,7}$/.test(u) ? Number(u) : NaN;
     return ms >= 100 && ms <= 600_000 ? t.success(ms) : t.failure(u, c, 'expected milliseconds, 100 to 600000');
@@ -114,7 +118,7 @@ const rootGovernorsFrom = (path: string | undefined): E.Either<InvalidInput, Gov
 };
 
 export const serviceConfigFrom = (env: Readonly<Record<string, string | undefined>>): E.Either<InvalidInput, ServiceConfig> => {
-  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS', 'SHUTDOWN_TIMEOUT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+  const relevant = Object.fromEntries(['PORT', 'HOST', 'LOG_LEVEL', 'MONGODB_URL', 'NATS_URL', 'NATS_ACK_WAIT_MS', 'DATA_DIR', 'PRINCIPALS_FILE', 'ROOT_GOVERNORS_FILE', 'CHECKPOINT_KEY_FILE', 'CHECKPOINT_EVERY', 'CHECKPOINT_INTERVAL_MS', 'READ_MODEL_CHECKPOINT_EVERY', 'SHUTDOWN_TIMEOUT_MS'].flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
   const decoded = decodeWith(ServiceEnvironment)(relevant);
   if (E.isLeft(decoded)) return decoded;
   const store = storeConfigFrom(env);
@@ -143,6 +147,7 @@ export const serviceConfigFrom = (env: Readonly<Record<string, string | undefine
     ...(decoded.right.CHECKPOINT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: decoded.right.CHECKPOINT_INTERVAL_MS }),
     stress: stress.right,
     ...(decoded.right.SHUTDOWN_TIMEOUT_MS === undefined ? {} : { shutdownTimeoutMs: decoded.right.SHUTDOWN_TIMEOUT_MS }),
+    ...(decoded.right.READ_MODEL_CHECKPOINT_EVERY === undefined ? {} : { readModelCheckpointEvery: decoded.right.READ_MODEL_CHECKPOINT_EVERY }),
   });
 };
 
@@ -237,7 +242,7 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
   };
   let address: string;
   try {
-    readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await MongoReadModelStore.connect(config.mongodbUrl);
+    readModels = config.mongodbUrl === undefined ? new MemoryReadModelStore() : await (await import('../adapters/mongodb/mongo-read-model-store.js')).MongoReadModelStore.connect(config.mongodbUrl);
     runner = new ProjectionRunner(events, readModels, {
       onError: (error) => {
         if (!(error instanceof ChainBrokenError)) {
@@ -253,6 +258,16 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       // With a committed feed the runner takes new events from it, not from a subscription.
       ...(feed === undefined ? {} : { follow: 'offered' as const }),
       ...(config.stress === undefined ? {} : { stressShockPpm: config.stress.shockPpm, stressShockByMarket: config.stress.shockByMarket }),
+      // In-memory read models start from the read-model checkpoint the log vouches for (MongoDB keeps its documents).
+      ...(config.mongodbUrl !== undefined || config.readModelCheckpointEvery === 0 ? {} : {
+        checkpoint: {
+          path: join(dataDir, FOLD_CHECKPOINT_FILE), signer: key.signer,
+          ...(config.readModelCheckpointEvery === undefined ? {} : { every: config.readModelCheckpointEvery }),
+          onWarning: (message: string) => logger.warn(message),
+          onCheckpoint: ({ kind, position, ms, bytes, phases }: { kind: string; position: bigint; ms: number; bytes: number; phases?: Record<string, number> }) =>
+            logger.info({ position: Number(position), ms, bytes, ...(phases === undefined ? {} : { phasesMs: phases }) }, kind === 'used' ? 'read models started from their checkpoint' : 'read-model checkpoint written'),
+        },
+      }),
     });
     // Serve only verified history: the runner verifies and folds the whole log, and each pool's
     // writer loads and verifies its state, before HTTP or NATS take anything.

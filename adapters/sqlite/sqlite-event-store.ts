@@ -29,7 +29,7 @@ import Database from 'better-sqlite3';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   parseStoredText,
-  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
+  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type StoredLink, type StreamPage, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 
 interface Row {
@@ -71,6 +71,12 @@ const allStored = (rows: ReadonlyArray<Row>): E.Either<StoreError, StoredEvent[]
   }
   return E.right(events);
 };
+
+/** A link as read (raw): position, stream, revision, text, hash in hex. */
+type LinkRow = [bigint, string, bigint, string, string];
+
+/** A row as a chain link: nothing parsed. */
+const toLink = (row: LinkRow): StoredLink => ({ streamId: row[1], revision: row[2], position: row[0], text: row[3], hash: row[4] });
 
 const unavailable = (error: unknown): StoreError => ({ kind: 'unavailable', message: error instanceof Error ? error.message : String(error) });
 
@@ -192,6 +198,12 @@ export class SqliteEventStore implements EventStore {
       insert: safe(this.db.prepare('INSERT INTO events (stream_id, revision, event, hash) VALUES (?, ?, ?, ?)')),
       readStream: safe(this.db.prepare('SELECT * FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')),
       readAll: safe(this.db.prepare('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?')),
+      // The text only of the streams asked for: SQLite does not read the others' (snapshots are large).
+      readAllOf: safe(this.db.prepare(`SELECT position, stream_id, revision, CASE WHEN substr(stream_id, 1, ?) = ? THEN event END AS event, hash
+        FROM events WHERE position > ? ORDER BY position LIMIT ?`)),
+      // Links: rows as arrays, the hash as hex made by SQLite (no Buffer per row).
+      readLinks: safe(this.db.prepare("SELECT position, stream_id, revision, CASE WHEN substr(stream_id, 1, ?) = ? THEN event ELSE '' END, lower(hex(hash)) FROM events WHERE position > ? ORDER BY position LIMIT ?")).raw(true),
+      readStreamLinks: safe(this.db.prepare('SELECT position, stream_id, revision, event, lower(hex(hash)) FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?')).raw(true),
       indexCommand: this.db.prepare('INSERT OR IGNORE INTO commands (stream_id, command_id, first_revision, count, fingerprint) VALUES (?, ?, ?, ?, ?)'),
       findCommand: safe(this.db.prepare('SELECT first_revision, count, fingerprint FROM commands WHERE stream_id = ? AND command_id = ?')),
     };
@@ -288,6 +300,42 @@ export class SqliteEventStore implements EventStore {
     try {
       const rows = await this.whenFree(() => this.statements.readAll.all(after === 'start' ? 0n : after, BigInt(maxCount)) as Row[]);
       return allStored(rows);
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
+  async readAllOf(prefix: string, after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StreamPage>> {
+    try {
+      const rows = await this.whenFree(() => this.statements.readAllOf.all(BigInt(prefix.length), prefix, after === 'start' ? 0n : after, BigInt(maxCount)) as Array<Omit<Row, 'event'> & { event: string | null }>);
+      const events: StoredEvent[] = [];
+      for (const row of rows) {
+        if (row.event === null) continue;
+        const stored = toStored(row as Row);
+        if (E.isLeft(stored)) return stored;
+        events.push(stored.right);
+      }
+      return E.right({ events, last: rows[rows.length - 1]?.position });
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
+  async readLinks(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>> {
+    try {
+      const prefix = textOf ?? '';
+      const rows = await this.whenFree(() => this.statements.readLinks.all(BigInt(prefix.length), prefix, after === 'start' ? 0n : after, BigInt(maxCount)) as LinkRow[]);
+      return E.right(rows.map(toLink));
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
+  async readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
+    try {
+      const rows = await this.whenFree(() => this.statements.readStreamLinks.all(streamId, fromRevision, BigInt(maxCount)) as LinkRow[]);
+      if (rows.length === 0 && await this.whenFree(() => this.headOf(streamId)) === 'no-stream') return E.left({ kind: 'stream-not-found', streamId });
+      return E.right(rows.map(toLink));
     } catch (error) {
       return E.left(unavailable(error));
     }

@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   readMetadataOf,
-  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type Subscription, type SubscriptionOptions,
+  type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type StoredLink, type StreamPage, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
 import type { CommittedFeed, CommittedListener } from '../../services/ledger/committed-feed.js';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
@@ -146,6 +146,18 @@ export class ThreadedSqliteEventStore implements EventStore, CommittedFeed {
 
   readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>> {
     return this.reads.readAll(after, maxCount);
+  }
+
+  readAllOf(prefix: string, after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StreamPage>> {
+    return this.reads.readAllOf(prefix, after, maxCount);
+  }
+
+  readLinks(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>> {
+    return this.reads.readLinks(after, maxCount, textOf);
+  }
+
+  readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
+    return this.reads.readStreamLinks(streamId, fromRevision, maxCount);
   }
 
   findCommands(streamId: string, commandIds: ReadonlyArray<string>): Promise<E.Either<StoreError, Map<string, CommandRecord>>> {

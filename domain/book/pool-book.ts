@@ -210,8 +210,7 @@ export class PoolBook {
       && this.holderChanges.length === 0 && this.newTradeIds.size === 0 && sameTotals(this.totals, pool)) {
       return pool;
     }
-    let tradeIds = pool.tradeIds;
-    for (const tradeId of this.newTradeIds) tradeIds = tradeIds.add(tradeId);
+    const tradeIds = this.newTradeIds.size === 0 ? pool.tradeIds : pool.tradeIds.addAll(this.newTradeIds);
     return {
       ...pool,
       accounts: this.accountChanges.size === 0 ? pool.accounts : pool.accounts.setAll(this.accountChanges),

@@ -7,8 +7,8 @@
 // Verification hashes the text as stored: nothing is parsed or re-serialized to check a link.
 
 import { hash as digest } from 'node:crypto';
-import type { EventMetadata, NewEvent, StoredEvent } from './event-store.js';
-import { storedText } from './stored-text.js';
+import type { EventMetadata, NewEvent, StoredLink } from './event-store.js';
+import { storedText, storedTextOf } from './stored-text.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -19,6 +19,33 @@ export const chainHash = (prevHash: string, text: string): string => digest('sha
 export const sealed = (prevHash: string, event: { readonly type: string; readonly data: unknown; readonly metadata: EventMetadata }): NewEvent => {
   const text = storedText(event.type, event.data, event.metadata);
   return { type: event.type, data: event.data, metadata: event.metadata, text, hash: chainHash(prevHash, text) };
+};
+
+/**
+ * Seal an event whose data's canonical JSON is already written (`dataText`, equal to
+ * `canonicalText(data())`): the same text and hash as `sealed`. The encoded data is built only
+ * if something reads it (a store that keeps more than the text).
+ */
+export const sealedText = (
+  prevHash: string,
+  event: { readonly type: string; readonly dataText: string; readonly data: () => unknown; readonly metadata: EventMetadata },
+): NewEvent => {
+  const text = storedTextOf(event.type, event.dataText, event.metadata);
+  let data: unknown;
+  let built = false;
+  return {
+    type: event.type,
+    get data(): unknown {
+      if (!built) {
+        data = event.data();
+        built = true;
+      }
+      return data;
+    },
+    metadata: event.metadata,
+    text,
+    hash: chainHash(prevHash, text),
+  };
 };
 
 /**
@@ -51,7 +78,7 @@ export interface ChainHead {
  * last event. A missing event (a revision skipped) breaks the link of the event after it; an
  * edited one, or one chained onto another event, does not hash to its hash.
  */
-export const verifyChain = (events: Iterable<StoredEvent>, previous: string | ChainHead = GENESIS_HASH): { readonly ok: true; readonly lastHash: string } | ({ readonly ok: false } & ChainBreak) => {
+export const verifyChain = (events: Iterable<Omit<StoredLink, 'streamId'>>, previous: string | ChainHead = GENESIS_HASH): { readonly ok: true; readonly lastHash: string } | ({ readonly ok: false } & ChainBreak) => {
   let last = typeof previous === 'string' ? previous : previous.hash;
   let revision = typeof previous === 'string' ? (previous === GENESIS_HASH ? -1n : undefined) : previous.revision;
   for (const event of events) {

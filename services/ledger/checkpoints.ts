@@ -7,6 +7,8 @@
 //   computable by anyone who has the log.
 // - The signed bytes are the canonical JSON of the fields with a `kind` tag ('checkpoint' or
 //   'snapshot'), so a signature for one can never pass for the other.
+// - A read-model checkpoint (projections/fold-checkpoint.ts) is sealed the same way, with the
+//   tag 'read-models', over its position, each pool's chain hash there and its content hash.
 // - Checkpoints are kept in the event store (stream `checkpoint-pool-<poolId>`), published over
 //   HTTP and, with NATS, on `ledger.<poolId>.ckpt.<revision>`.
 
@@ -57,6 +59,22 @@ export interface SnapshotSeal {
 export const snapshotPayload = (s: SnapshotSeal): Buffer =>
   Buffer.from(canonicalJson({ kind: 'snapshot', logId: s.logId, poolId: s.poolId, revision: s.revision.toString(), hash: s.hash, contentHash: s.contentHash }), 'utf8');
 
+/**
+ * What a read-model checkpoint's signature covers: the log position its fold state stands at, each
+ * pool's place in its chain there (log identity, revision, hash), and the hash of its content.
+ */
+export interface ReadModelSeal {
+  readonly position: bigint;
+  readonly pools: ReadonlyArray<{ readonly poolId: string; readonly logId: string; readonly revision: bigint; readonly hash: string }>;
+  readonly contentHash: string;
+}
+
+export const readModelPayload = (s: ReadModelSeal): Buffer =>
+  Buffer.from(canonicalJson({
+    kind: 'read-models', position: s.position.toString(), contentHash: s.contentHash,
+    pools: s.pools.map((p) => ({ poolId: p.poolId, logId: p.logId, revision: p.revision.toString(), hash: p.hash })),
+  }), 'utf8');
+
 export const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** The service's signing key: the private half never leaves this object (and is never logged). */
@@ -83,6 +101,10 @@ export class CheckpointSigner {
 
   sealSnapshot(seal: SnapshotSeal): { readonly publicKey: string; readonly signature: string } {
     return { publicKey: this.publicKey, signature: sign(null, snapshotPayload(seal), this.privateKey).toString('hex') };
+  }
+
+  sealReadModels(seal: ReadModelSeal): { readonly publicKey: string; readonly signature: string } {
+    return { publicKey: this.publicKey, signature: sign(null, readModelPayload(seal), this.privateKey).toString('hex') };
   }
 
   /** The public key as PEM (SPKI), for people and tools that want one. */

@@ -121,6 +121,9 @@ export interface StoredEvent extends NewEvent {
   readonly position: bigint;
 }
 
+/** A stored event as its hash chain sees it: the text as stored, not parsed (verification only). */
+export type StoredLink = Pick<StoredEvent, 'streamId' | 'revision' | 'position' | 'text' | 'hash'>;
+
 /** What the writer expects the stream to hold: nothing yet, or exactly up to this revision. */
 export type ExpectedRevision = 'no-stream' | bigint;
 
@@ -162,6 +165,20 @@ export interface SubscriptionOptions {
   readonly onError?: (error: StoreError | Error) => void;
 }
 
+/** A page of the log read for some streams only: their events, and the last position looked at. */
+export interface StreamPage {
+  readonly events: StoredEvent[];
+  readonly last: bigint | undefined;
+}
+
+/** `readAllOf` of a store, or `readAll` filtered where the store has no such read. */
+export const readAllOf = async (store: EventStore, prefix: string, after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StreamPage>> => {
+  if (store.readAllOf !== undefined) return store.readAllOf(prefix, after, maxCount);
+  const page = await store.readAll(after, maxCount);
+  if (E.isLeft(page)) return page;
+  return E.right({ events: page.right.filter((event) => event.streamId.startsWith(prefix)), last: page.right[page.right.length - 1]?.position });
+};
+
 export interface EventStore {
   /** Append atomically, only if the stream is exactly at `expected`. */
   append(streamId: string, expected: ExpectedRevision, events: ReadonlyArray<NewEvent>): Promise<E.Either<StoreError, AppendResult>>;
@@ -169,6 +186,23 @@ export interface EventStore {
   readStream(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
   /** Events of all streams with a position after `after`, at most `maxCount`, in order. */
   readAll(after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StoredEvent[]>>;
+  /**
+   * Optional, for readers of some streams only (the projection reads the pools'): `readAll`'s
+   * page of `maxCount` positions after `after`, keeping only the events of streams whose id starts
+   * with `prefix` (the others, such as snapshots, are neither returned nor parsed), and the last
+   * position the page covered (undefined: nothing after `after`). A store without it is read with
+   * `readAll` and the events filtered.
+   */
+  readAllOf?(prefix: string, after: bigint | 'start', maxCount: number): Promise<E.Either<StoreError, StreamPage>>;
+  /**
+   * Optional: the same events as readAll, as stored links (text and hash, nothing parsed): what
+   * verifying the chain needs, at a fraction of the cost. Without it, readAll is used. With
+   * `textOf`, only events of streams whose id starts with it carry their text (the others an
+   * empty one: their place in the log, without reading what is not to be checked).
+   */
+  readLinks?(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>>;
+  /** Optional: the same events as readStream, as stored links. */
+  readStreamLinks?(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>>;
   /**
    * The commands among `commandIds` that have events in the stream, and where (the index of
    * handled commands: kept by the store so that the writer need not hold every id in memory).

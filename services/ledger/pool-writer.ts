@@ -32,7 +32,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import {
-  canonicalState, commandFingerprint, commandIdReused, commandRejected, decodeStoredEvent, decodeWith, encodeEvent, Id, initialState,
+  canonicalState, commandFingerprint, commandIdReused, commandRejected, compactTradeText, decodeStoredEvent, decodeWith, encodeEvent, Id, initialState,
   recordedError, Sha256Hex, stateFromCanonical,
   type Command, type DomainError, type Event, type Governors, type PoolState,
 } from '../../domain/index.js';
@@ -40,7 +40,7 @@ import type { Outcome } from '../outcome.js';
 import { decideOnBook } from '../../domain/book/decide-on-book.js';
 import { PoolBook } from '../../domain/book/pool-book.js';
 import { canonicalJson } from '../../domain/governance.js';
-import { GENESIS_HASH, sealed, verifyChain } from './chain.js';
+import { GENESIS_HASH, sealed, sealedText, verifyChain } from './chain.js';
 import {
   CHECKPOINT_TYPE, CheckpointCodec, checkpointSignedBy, checkpointStream, encodeCheckpoint, sha256Hex, snapshotPayload, type Checkpoint, type CheckpointSigner,
 } from './checkpoints.js';
@@ -162,6 +162,8 @@ export class PoolWriter {
   private logId: string | undefined;
   private checkpointRevision: ExpectedRevision = 'no-stream';
   private lastCheckpoint: Checkpoint | undefined;
+  /** Every trusted checkpoint, by revision (verification starts at the newest before the point it checks). */
+  private readonly trusted: Checkpoint[] = [];
   private eventsSinceCheckpoint = 0;
   private lastCheckpointAt = 0;
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -343,18 +345,19 @@ export class PoolWriter {
       // A refusal is recorded, unless the stream does not exist yet (see the top of the file).
       const recorded: ReadonlyArray<Event> = E.isRight(decision) ? decision.right : next === 0n ? [] : [commandRejected(command, fingerprint, decision.left)];
       recorded.forEach((event) => {
-        const record = sealed(lastHash, {
-          type: event.type,
-          data: encodeEvent(event),
-          metadata: {
-            commandId: command.commandId,
-            correlationId: submission.correlationId ?? command.commandId,
-            causationId: submission.causationId ?? command.commandId,
-            timestamp: now,
-            actor,
-            fingerprint,
-          },
-        });
+        const metadata = {
+          commandId: command.commandId,
+          correlationId: submission.correlationId ?? command.commandId,
+          causationId: submission.causationId ?? command.commandId,
+          timestamp: now,
+          actor,
+          fingerprint,
+        };
+        // A trade's stored text is written field by field (the same bytes); anything else is encoded, then written.
+        const dataText = event.type === 'TradeExecuted' ? compactTradeText(event) : undefined;
+        const record = dataText === undefined
+          ? sealed(lastHash, { type: event.type, data: encodeEvent(event), metadata })
+          : sealedText(lastHash, { type: event.type, dataText, data: () => encodeEvent(event), metadata });
         lastHash = record.hash;
         events.push(record);
       });
@@ -487,6 +490,7 @@ export class PoolWriter {
           continue;
         }
         if (this.lastCheckpoint === undefined || checkpoint.revision >= this.lastCheckpoint.revision) this.lastCheckpoint = checkpoint;
+        this.trusted.push(checkpoint);
       }
       from = page.right[page.right.length - 1]!.revision + 1n;
     }
@@ -494,7 +498,15 @@ export class PoolWriter {
 
   /** The newest trusted checkpoint at or before `revision`, or undefined (trust starts at the first event). */
   private checkpointAtOrBefore(revision: bigint): Checkpoint | undefined {
-    return this.lastCheckpoint !== undefined && this.lastCheckpoint.revision <= revision ? this.lastCheckpoint : undefined;
+    let found: Checkpoint | undefined;
+    for (const checkpoint of this.trusted) if (checkpoint.revision <= revision && (found === undefined || checkpoint.revision > found.revision)) found = checkpoint;
+    return found;
+  }
+
+  /** A run of the pool's stream as stored links (text and hash, nothing parsed) where the store has them. */
+  private readLinks(from: bigint, count: number) {
+    const streamId = poolStream(this.poolId);
+    return this.store.readStreamLinks === undefined ? this.store.readStream(streamId, from, count) : this.store.readStreamLinks(streamId, from, count);
   }
 
   /**
@@ -502,12 +514,23 @@ export class PoolWriter {
    * `revision`; returns the hash there and the log identity, or why not.
    */
   private async verifiedHashAt(revision: bigint): Promise<E.Either<string, { readonly hash: string; readonly logId: string }>> {
-    const checkpoint = this.checkpointAtOrBefore(revision);
+    // From the nearest trusted checkpoint before it: only the events since are hashed. Should that
+    // fail, the answer (and the reason given) is the one from the newest checkpoint, else the first event.
+    const nearest = this.checkpointAtOrBefore(revision);
+    const newest = this.lastCheckpoint !== undefined && this.lastCheckpoint.revision <= revision ? this.lastCheckpoint : undefined;
+    if (nearest !== newest) {
+      const fromNearest = await this.verifiedHashFrom(nearest, revision);
+      if (E.isRight(fromNearest)) return fromNearest;
+    }
+    return this.verifiedHashFrom(newest, revision);
+  }
+
+  private async verifiedHashFrom(checkpoint: Checkpoint | undefined, revision: bigint): Promise<E.Either<string, { readonly hash: string; readonly logId: string }>> {
     let from = checkpoint?.revision ?? 0n;
     let previous: { hash: string; revision: bigint } | undefined = checkpoint === undefined ? { hash: GENESIS_HASH, revision: -1n } : undefined;
     if (previous === undefined && from > 0n) {
       // The checkpoint vouches for the hash of its own event, which chains onto the event before it.
-      const before = await this.store.readStream(poolStream(this.poolId), from - 1n, 1);
+      const before = await this.readLinks(from - 1n, 1);
       if (E.isLeft(before)) return E.left(describeStoreError(before.left));
       if (before.right[0]?.revision !== from - 1n) return E.left(`the log has no event at revision ${from - 1n}`);
       previous = { hash: before.right[0].hash, revision: from - 1n };
@@ -516,7 +539,7 @@ export class PoolWriter {
     let last: string | undefined;
     let logId = checkpoint?.logId;
     while (from <= revision) {
-      const page = await this.store.readStream(poolStream(this.poolId), from, Math.min(5_000, Number(revision - from + 1n)));
+      const page = await this.readLinks(from, Math.min(5_000, Number(revision - from + 1n)));
       if (E.isLeft(page)) return E.left(describeStoreError(page.left));
       if (page.right.length === 0) return E.left(`the log ends before revision ${revision}`);
       const [first] = page.right;
@@ -535,19 +558,26 @@ export class PoolWriter {
   }
 
   private async loadSnapshot(): Promise<void> {
-    let newest: StoredEvent | undefined;
+    // Only the newest snapshot is parsed: the others are passed over as stored text, where the store can.
+    const streamId = snapshotStream(this.poolId);
+    const read = (from: bigint, count: number) => (this.store.readStreamLinks === undefined ? this.store.readStream(streamId, from, count) : this.store.readStreamLinks(streamId, from, count));
+    let newestRevision: bigint | undefined;
     for (let from = 0n; ;) {
-      const page = await this.store.readStream(snapshotStream(this.poolId), from, 100);
+      const page = await read(from, 100);
       if (E.isLeft(page)) {
         if (page.left.kind === 'stream-not-found') break;
         throw new LoadError(describeStoreError(page.left));
       }
       if (page.right.length === 0) break;
-      newest = page.right[page.right.length - 1];
-      this.snapshotRevision = newest!.revision;
-      from = newest!.revision + 1n;
+      newestRevision = page.right[page.right.length - 1]!.revision;
+      this.snapshotRevision = newestRevision;
+      from = newestRevision + 1n;
     }
-    if (newest === undefined) return;
+    if (newestRevision === undefined) return;
+    const page = await this.store.readStream(streamId, newestRevision, 1);
+    if (E.isLeft(page)) throw new LoadError(describeStoreError(page.left));
+    const newest = page.right[0];
+    if (newest === undefined) throw new LoadError(`the snapshot at revision ${newestRevision} is gone`);
     const decoded = decodeWith(SnapshotData)(newest.data);
     if (E.isLeft(decoded)) throw new LoadError(`snapshot at revision ${newest.revision} does not decode: ${decoded.left.message}`);
     const state = stateFromCanonical(decoded.right.state);

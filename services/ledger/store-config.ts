@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeWith, type InvalidInput } from '../../domain/index.js';
-import { EventStoreDbEventStore } from '../../adapters/eventstoredb/eventstoredb-event-store.js';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { ThreadedSqliteEventStore } from '../../adapters/sqlite/threaded-sqlite-event-store.js';
-import type { EventStore } from './event-store.js';
+import type { EventStore, Subscription } from './event-store.js';
 
 export type StoreConfig =
   | { readonly kind: 'sqlite'; readonly path: string }
@@ -44,6 +43,29 @@ export const storeConfigFrom = (env: Readonly<Record<string, string | undefined>
  * on a worker thread (an fsync does not stop the event loop) and it keeps a committed feed.
  */
 export const openStore = (config: StoreConfig, options: { readonly writer?: boolean } = {}): EventStore => {
-  if (config.kind === 'eventstoredb') return new EventStoreDbEventStore(config.url);
+  if (config.kind === 'eventstoredb') return lazyStore(async () => new (await import('../../adapters/eventstoredb/eventstoredb-event-store.js')).EventStoreDbEventStore(config.url));
   return options.writer === true ? new ThreadedSqliteEventStore(config.path, { writerLock: true }) : new SqliteEventStore(config.path);
+};
+
+/**
+ * A store whose adapter (and its client library) is loaded on first use: a process on the
+ * embedded store never loads the EventStoreDB client.
+ */
+const lazyStore = (open: () => Promise<EventStore>): EventStore => {
+  let store: Promise<EventStore> | undefined;
+  const opened = () => (store ??= open());
+  return {
+    append: async (...args) => (await opened()).append(...args),
+    readStream: async (...args) => (await opened()).readStream(...args),
+    readAll: async (...args) => (await opened()).readAll(...args),
+    findCommands: async (...args) => (await opened()).findCommands(...args),
+    subscribeAll: (options) => {
+      const subscription: Promise<Subscription> = opened().then((s) => s.subscribeAll(options), (error: unknown) => {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        return { stop: async () => undefined };
+      });
+      return { stop: async () => (await subscription).stop() };
+    },
+    close: async () => (store === undefined ? undefined : (await store).close()),
+  };
 };

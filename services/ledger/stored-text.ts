@@ -99,4 +99,8 @@ export const metadataText = (m: TextMetadata): string => {
 
 /** The stored text of an event. */
 export const storedText = (type: string, data: unknown, metadata: TextMetadata): string =>
-  `{"data":${canonicalText(data)},"metadata":${metadataText(metadata)},"type":${stringText(type)}}`;
+  storedTextOf(type, canonicalText(data), metadata);
+
+/** The stored text of an event whose data is already canonical JSON (`canonicalText` of the data). */
+export const storedTextOf = (type: string, dataText: string, metadata: TextMetadata): string =>
+  `{"data":${dataText},"metadata":${metadataText(metadata)},"type":${stringText(type)}}`;

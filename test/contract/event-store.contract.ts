@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
-import type { EventStore, NewEvent, StoredEvent } from '../../services/ledger/event-store.js';
+import { readAllOf, type EventStore, type NewEvent, type StoredEvent } from '../../services/ledger/event-store.js';
 import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
 
 export interface StoreFixture {
@@ -100,6 +100,24 @@ export const eventStoreContract = (name: string, open: () => Promise<StoreFixtur
       expect(all.map((e) => e.type)).toEqual(['X', 'Y', 'X']);
       const after = mine(right(await store.readAll(all[0]!.position, 10_000)));
       expect(after.map((e) => e.type)).toEqual(['Y', 'X']);
+    }));
+
+    it('reads some streams only: their events of a page, and the last position the page covered', withStore(async (store, stream) => {
+      right(await store.append(stream('x'), 'no-stream', [event('X', 1)]));
+      right(await store.append(stream('y'), 'no-stream', [event('Y', 2)]));
+      right(await store.append(stream('x'), 0n, [event('X', 3)]));
+      const all = right(await store.readAll('start', 10_000)).filter((e) => e.streamId.startsWith(stream('')));
+      const [x1, y2, x3] = all;
+      const xs = right(await readAllOf(store, stream('x'), x1!.position - 1n, 10_000));
+      expect(xs.events.map((e) => [e.type, e.streamId, e.revision, e.position, e.text, e.hash, e.data, e.metadata])).toEqual(
+        [x1!, x3!].map((e) => [e.type, e.streamId, e.revision, e.position, e.text, e.hash, e.data, e.metadata]));
+      expect(xs.last).toBe(x3!.position);
+      const ys = right(await readAllOf(store, stream('y'), x1!.position, 1));
+      expect([ys.events.map((e) => e.type), ys.last]).toEqual([['Y'], y2!.position]);
+      const none = right(await readAllOf(store, stream('y'), y2!.position, 1));
+      expect([none.events, none.last]).toEqual([[], x3!.position]);
+      const end = right(await readAllOf(store, stream('y'), x3!.position, 10));
+      if (end.last === undefined) expect(end.events).toEqual([]);
     }));
 
     it('subscribes: catches up, then follows live appends, one event at a time, and stops', withStore(async (store, stream) => {

@@ -35,19 +35,19 @@ const everything = async (store: EventStore): Promise<StoredEvent[]> => {
   return read.right;
 };
 
-/** The store, counting reads of the whole log. */
+/** The store, counting reads of the whole log (of every stream, or of some). */
 const counted = (store: EventStore): { store: EventStore; reads: () => number } => {
   let reads = 0;
   return {
     store: new Proxy(store, {
       get: (target, name, receiver) => {
-        if (name !== 'readAll') {
-          const value: unknown = Reflect.get(target, name, receiver);
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        }
-        return (...args: Parameters<EventStore['readAll']>) => {
+        const value: unknown = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        const bound = (value as (...args: unknown[]) => unknown).bind(target);
+        if (name !== 'readAll' && name !== 'readAllOf') return bound;
+        return (...args: unknown[]) => {
           reads++;
-          return target.readAll(...args);
+          return bound(...args);
         };
       },
     }),

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { canonicalJson, encodeEvent } from '../../domain/index.js';
+import { canonicalJson, compactTradeText, encodeEvent, type TradeExecuted } from '../../domain/index.js';
 import { canonicalText, metadataText, storedText } from '../../services/ledger/stored-text.js';
 import { parseStoredText, StoredMetadataCodec, type EventMetadata } from '../../services/ledger/event-store.js';
-import { chainHash, GENESIS_HASH, sealed, verifyChain } from '../../services/ledger/chain.js';
+import { chainHash, GENESIS_HASH, sealed, sealedText, verifyChain } from '../../services/ledger/chain.js';
 import { propertyParameters } from '../support/property.js';
 import { runScenario, scenarioArb } from '../support/scenarios.js';
 
@@ -52,6 +52,26 @@ describe('stored text', () => {
     }), propertyParameters('canonical text of domain events', 40));
   });
 
+  it('of a trade, written field by field, is canonicalJson of the encoded trade (or left to the general path)', () => {
+    let written = 0;
+    fc.assert(fc.property(scenarioArb({ maxSteps: 40 }), (scenario) => {
+      for (const event of runScenario(scenario).events) {
+        if (event.type !== 'TradeExecuted') continue;
+        const text = compactTradeText(event);
+        if (text !== undefined) written++;
+        expect(text ?? canonicalText(encodeEvent(event))).toBe(canonicalJson(encodeEvent(event)));
+        // A trade that is not of `decide`'s shape (a key of its own, a string to escape, postings that do not rebuild) is not written so.
+        expect(compactTradeText({ ...event, note: 'x' } as unknown as TradeExecuted)).toBeUndefined();
+        expect(compactTradeText({ ...event, taker: 'a"b' })).toBeUndefined();
+        expect(compactTradeText({ ...event, postings: event.postings.slice(1) })).toBeUndefined();
+        const rebated = { ...event, makerRebate: 1n };
+        const rebatedText = compactTradeText(rebated);
+        if (rebatedText !== undefined) expect(rebatedText).toBe(canonicalJson(encodeEvent(rebated)));
+      }
+    }), propertyParameters('stored text of trades, written field by field', 60));
+    expect(written).toBeGreaterThan(0);
+  });
+
   it('of an event is canonicalJson of type, data and compact metadata, and reads back as written', () => {
     fc.assert(fc.property(awkwardString, json, metadataArb, (type, data, metadata) => {
       const text = storedText(type, data, metadata);
@@ -89,6 +109,18 @@ describe('the hash chain over stored text', () => {
     const [first] = chainOf(1);
     expect(first!.hash).toBe(chainHash(GENESIS_HASH, first!.text));
     expect(first!.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('seals an event from its data\'s canonical text as it seals the event: the same text, hash and data', () => {
+    const data = { amount: '5', accountId: 'a' };
+    const metadata = { commandId: 'c', correlationId: 'c', causationId: 'c', timestamp: 1, actor: 'a' };
+    let built = 0;
+    const fromText = sealedText(GENESIS_HASH, { type: 'Deposited', dataText: canonicalText(data), data: () => { built++; return data; }, metadata });
+    const reference = sealed(GENESIS_HASH, { type: 'Deposited', data, metadata });
+    expect(built).toBe(0);
+    expect({ ...fromText }).toEqual(reference);
+    expect(fromText.data).toBe(data);
+    expect(built).toBe(1);
   });
 
   it('verifies an unbroken run and names the first edited or missing event', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { marketsOf, mulDivFloor, notional, PPM, unsettledFunding, type ActivePool } from '../../domain/index.js';
-import { stressDeficit } from '../../projections/read-models.js';
+import { emptyCover2Cache, stressDeficit } from '../../projections/read-models.js';
 import { propertyParameters } from '../support/property.js';
 import { runScenario, scenarioArb } from '../support/scenarios.js';
 
@@ -41,5 +41,16 @@ describe('the stress deficit', () => {
         },
       });
     }), propertyParameters('stress deficit', 100));
+  });
+
+  it('is the same with a cache kept from one event to the next (as the projection keeps it)', () => {
+    fc.assert(fc.property(scenarioArb({ maxSteps: 60 }), fc.integer({ min: 0, max: 1_000_000 }), (scenario, shockPpm) => {
+      const cache = emptyCover2Cache();
+      runScenario(scenario, {
+        afterEvent: (state) => {
+          if (state.status === 'active') expect(stressDeficit(state, shockPpm, cache)).toBe(exactStressDeficit(state, shockPpm));
+        },
+      });
+    }), propertyParameters('stress deficit, cached', 100));
   });
 });

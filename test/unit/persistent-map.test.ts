@@ -8,13 +8,13 @@ import { propertyParameters } from '../support/property.js';
 
 type Op =
   | { readonly op: 'set'; readonly from: number; readonly key: number; readonly value: number }
-  | { readonly op: 'setAll'; readonly from: number; readonly entries: [number, number][] }
+  | { readonly op: 'setAll'; readonly from: number; readonly entries: [number, number][]; readonly asMap: boolean }
   | { readonly op: 'delete'; readonly from: number; readonly key: number }
   | { readonly op: 'read'; readonly version: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), from: fc.nat(), key: fc.nat(8), value: fc.integer() }),
-  fc.record({ op: fc.constant('setAll' as const), from: fc.nat(), entries: fc.array(fc.tuple(fc.nat(8), fc.integer()), { maxLength: 4 }) }),
+  fc.record({ op: fc.constant('setAll' as const), from: fc.nat(), entries: fc.oneof(fc.array(fc.tuple(fc.nat(8), fc.integer()), { maxLength: 4 }), fc.array(fc.tuple(fc.nat(40), fc.integer()), { maxLength: 60 })), asMap: fc.boolean() }),
   fc.record({ op: fc.constant('delete' as const), from: fc.nat(), key: fc.nat(8) }),
   fc.record({ op: fc.constant('read' as const), version: fc.nat() }),
 );
@@ -36,13 +36,13 @@ describe('PersistentMap', () => {
         const model = new Map(models[i]!);
         let next: PersistentMap<number, number>;
         if (op.op === 'set') { next = versions[i]!.set(op.key, op.value); model.set(op.key, op.value); }
-        else if (op.op === 'setAll') { next = versions[i]!.setAll(op.entries); for (const [k, v] of op.entries) model.set(k, v); }
+        else if (op.op === 'setAll') { next = versions[i]!.setAll(op.asMap ? new Map(op.entries) : op.entries); for (const [k, v] of op.entries) model.set(k, v); }
         else { next = versions[i]!.delete(op.key); model.delete(op.key); }
         versions.push(next);
         models.push(model);
       }
       versions.forEach((version, i) => {
-        for (let key = 0; key <= 8; key++) expect(version.get(key)).toBe(models[i]!.get(key));
+        for (let key = 0; key <= 40; key++) expect(version.get(key)).toBe(models[i]!.get(key));
         expect(version.size).toBe(models[i]!.size);
       });
     }), propertyParameters('persistent map model', 300));
@@ -55,5 +55,16 @@ describe('PersistentMap', () => {
     expect([a.has('x'), b.has('x'), b.has('y'), c.has('y')]).toEqual([false, true, false, true]);
     expect([a.size, b.size, c.size]).toEqual([0, 1, 2]);
     expect(c.values().sort()).toEqual(['x', 'y']);
+  });
+
+  it('addAll holds what adding one by one holds, in the same order, and leaves the older version as it was', () => {
+    fc.assert(fc.property(fc.array(fc.nat(30), { maxLength: 20 }), fc.array(fc.nat(30), { maxLength: 60 }), (first, more) => {
+      const base = first.reduce((set, key) => set.add(key), PersistentSet.empty<number>());
+      const before = base.values();
+      const one = more.reduce((set, key) => set.add(key), base);
+      const all = base.addAll(more);
+      expect(all.values()).toEqual(one.values());
+      expect(base.values()).toEqual(before);
+    }), propertyParameters('persistent set addAll', 200));
   });
 });
