@@ -1,0 +1,169 @@
+// The cached ADL ranking at the float limit. Its score intervals (each position's float bounds)
+// only choose which positions get exact figures; a bound that misses its score shows only when
+// another score lies between the bound and the score: closer than about 1e-12 relative, yet not
+// equal. The ranking properties beside this file draw exact ties and scores far apart; this one
+// draws clusters of NEAR TIES: more positions than one batch of the ranking (32), all from one
+// base position nudged by one ledger unit or by a relative 1e-17 to 1e-9 (about one unit in the
+// last place of the score up to a thousand times the error margin), in collateral, entry or size.
+// The cached order must equal the exact order (the reference sort here, and adlRankingUncached).
+// A second property puts scores below 1e-290 (where the float shortcut of the comparator must
+// not decide) beside an estimate that underflowed to zero.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  abs, adlOrder, adlRanking, adlRankingUncached, floorDiv, ONE, PersistentMap, PersistentSet, unsettledFunding,
+  type Account, type ActivePool, type Market, type Position, type RankedPosition,
+} from '../../domain/index.js';
+import { propertyParameters } from '../support/property.js';
+
+const BTC = 'BTC';
+const ETH = 'ETH';
+
+interface Figures { readonly accountId: string; readonly size: bigint; readonly u: bigint; readonly n: bigint; readonly b: bigint; readonly e: bigint }
+
+/** The reference: exact figures of every position on the side, sorted by cross-multiplied scores, ties by id. */
+const referenceRanking = (pool: ActivePool, marketId: string, side: 'long' | 'short'): string[] => {
+  const figures: Figures[] = [];
+  for (const account of pool.accounts.values()) {
+    let e = account.collateral;
+    let mine: Position | undefined;
+    for (const p of account.positions) {
+      const market = pool.markets.get(p.marketId)!;
+      e += floorDiv(p.size * market.mark, ONE) - p.entryNotional + unsettledFunding(p, market);
+      if (p.marketId === marketId) mine = p;
+    }
+    if (mine === undefined || (mine.size > 0n) !== (side === 'long')) continue;
+    const value = floorDiv(mine.size * pool.markets.get(marketId)!.mark, ONE);
+    figures.push({ accountId: account.accountId, size: mine.size, u: value - mine.entryNotional, n: abs(value), b: abs(mine.entryNotional), e });
+  }
+  const ranks = (f: Figures) => f.e > 0n && f.b > 0n;
+  figures.sort((a, b) => {
+    if (ranks(a) !== ranks(b)) return ranks(a) ? -1 : 1;
+    if (ranks(a)) {
+      const left = a.u * a.n * b.b * b.e;
+      const right = b.u * b.n * a.b * a.e;
+      if (left !== right) return left > right ? -1 : 1;
+    }
+    return a.accountId < b.accountId ? -1 : 1;
+  });
+  return figures.map((f) => [f.accountId, f.size, f.u, f.n, f.b, f.e].join(' '));
+};
+
+const summary = (ranking: Iterable<RankedPosition>): string[] =>
+  [...ranking].map((p) => [p.accountId, p.size, p.unrealizedPnl, p.notional, p.basis, p.equity].join(' '));
+
+const prefix = (ranking: Iterable<RankedPosition>, length: number): string[] => {
+  const out: RankedPosition[] = [];
+  for (const p of ranking) {
+    if (out.length === length) break;
+    out.push(p);
+  }
+  return summary(out);
+};
+
+const market = (marketId: string, mark: bigint, fundingIndex: bigint): Market => ({ marketId, mark, fundingIndex }) as unknown as Market;
+
+const holdersOf = (accounts: PersistentMap<string, Account>, marketId: string): PersistentSet<string> => {
+  let set = PersistentSet.empty<string>();
+  for (const a of accounts.values()) if (a.positions.some((p) => p.marketId === marketId)) set = set.add(a.accountId);
+  return set;
+};
+
+let poolCounter = 0;
+const poolOf = (accounts: Account[], btc: Market, eth: Market): ActivePool => {
+  const map = PersistentMap.of(accounts.map((a) => [a.accountId, a] as const));
+  return {
+    status: 'active', poolId: `adl-near-ties-${++poolCounter}`,
+    markets: PersistentMap.of([[BTC, btc], [ETH, eth]]),
+    accounts: map,
+    positionHolders: PersistentMap.of([[BTC, holdersOf(map, BTC)], [ETH, holdersOf(map, ETH)]]),
+    markEpoch: 0,
+  } as unknown as ActivePool;
+};
+
+/** Checks the cached ranking of both sides, first a prefix (a batch at a time), then whole, against the exact order. */
+const checkBothSides = (pool: ActivePool, length: number): void => {
+  for (const side of ['long', 'short'] as const) {
+    const expected = referenceRanking(pool, BTC, side);
+    expect(prefix(adlOrder(pool, BTC, side), length)).toEqual(expected.slice(0, length));
+    expect(summary(adlRanking(pool, BTC, side))).toEqual(expected);
+    expect(summary(adlRankingUncached(pool, BTC, side))).toEqual(expected);
+  }
+};
+
+// --- near ties ------------------------------------------------------------------------------
+
+/**
+ * A nudge of a figure: none, a few ledger units (far below a float's resolution of a huge figure,
+ * so a tie the floats cannot see), or k * base / 10^j for j from 9 to 17 (relative 1e-17, about
+ * one unit in the last place, up to 1e-9, a thousand times the intervals' error margin).
+ */
+const nudge = fc.oneof(
+  fc.constant({ units: 0n, k: 0n, j: 0 }),
+  fc.record({ units: fc.bigInt({ min: -3n, max: 3n }), k: fc.constant(0n), j: fc.constant(0) }),
+  fc.record({ units: fc.constant(0n), k: fc.bigInt({ min: -9n, max: 9n }), j: fc.integer({ min: 9, max: 17 }) }),
+);
+type Nudge = typeof nudge extends fc.Arbitrary<infer T> ? T : never;
+const nudged = (base: bigint, n: Nudge): bigint => base + n.units + (n.j === 0 ? 0n : (abs(base) * n.k) / 10n ** BigInt(n.j));
+
+const nearTieCase = fc.record({
+  // The mark against the entry price: profits small or large against the notional, losses too.
+  mark: fc.oneof(fc.constantFrom(30_000n * ONE, 27_000n * ONE, ONE), fc.bigInt({ min: 10n ** 12n, max: 10n ** 24n })),
+  priceRatio: fc.oneof(fc.constantFrom(1001n, 1100n, 900n, 999n, 2000n, 500n, 10n), fc.bigInt({ min: 1n, max: 100_000n })),
+  size: fc.oneof(fc.constantFrom(10n ** 17n, 10n ** 18n), fc.bigInt({ min: 10n ** 6n, max: 10n ** 26n })),
+  // Collateral as a multiple (in thousandths) of the notional: equity small or large against it.
+  leverage: fc.oneof(fc.constantFrom(1n, 100n, 1000n, 10_000n), fc.bigInt({ min: 0n, max: 10n ** 6n })),
+  fundingIndex: fc.oneof(fc.constant(0n), fc.bigInt({ min: -(10n ** 18n), max: 10n ** 18n })),
+  /** One nudge of each figure per account; a few accounts also hold an ETH position (scored from exact figures). */
+  accounts: fc.array(fc.record({ collateral: nudge, entry: nudge, size: nudge, settled: fc.boolean(), other: fc.boolean() }), { minLength: 33, maxLength: 110 }),
+  read: fc.nat({ max: 120 }),
+});
+
+// --- scores below the float range's normal end ------------------------------------------------
+
+const tinyCase = fc.record({
+  // Scores about 1/equity, with equity from 1e290 to 1e307: below the comparator's UNDERFLOW (1e-290).
+  tiny: fc.array(fc.record({ exponent: fc.integer({ min: 290, max: 307 }), mantissa: fc.bigInt({ min: 1n, max: 10n ** 6n }), profit: fc.bigInt({ min: 1n, max: 5n }) }), { minLength: 1, maxLength: 40 }),
+  // Positions whose equity is beyond 1.8e308: its float is Infinity and the estimate of the score 0, not its value.
+  overflow: fc.array(fc.record({ exponent: fc.integer({ min: 309, max: 330 }), profit: fc.bigInt({ min: 1n, max: 10n ** 300n }) }), { minLength: 1, maxLength: 4 }),
+});
+
+describe('the cached ADL ranking at the float limit', () => {
+  it('orders clusters of near ties (one unit, or 1e-17 to 1e-9 relative) exactly, past the first batch', () => {
+    fc.assert(fc.property(nearTieCase, (c) => {
+      const btc = market(BTC, c.mark, c.fundingIndex);
+      const eth = market(ETH, ONE, 0n);
+      const price = (c.mark * c.priceRatio) / 1000n;
+      const accounts: Account[] = [];
+      c.accounts.forEach((a, i) => {
+        for (const sign of [1n, -1n]) {
+          const size = sign * (nudged(c.size, a.size) === 0n ? 1n : abs(nudged(c.size, a.size)));
+          const entry = nudged(floorDiv(size * price, ONE), a.entry);
+          const collateral = nudged((abs(floorDiv(c.size * c.mark, ONE)) * c.leverage) / 1000n, a.collateral);
+          const position: Position = a.settled ? { marketId: BTC, size, entryNotional: entry, fundingIndex: 0n } : { marketId: BTC, size, entryNotional: entry };
+          const positions: Position[] = a.other ? [position, { marketId: ETH, size: ONE, entryNotional: ONE }] : [position];
+          accounts.push({ accountId: `${sign > 0n ? 'l' : 's'}${String(i).padStart(3, '0')}`, collateral, positions });
+        }
+      });
+      checkBothSides(poolOf(accounts, btc, eth), c.read);
+    }), propertyParameters('ADL ranking of near ties', 100));
+  });
+
+  it('orders scores below 1e-290 exactly, beside estimates that underflowed to zero', () => {
+    fc.assert(fc.property(tinyCase, (c) => {
+      const btc = market(BTC, ONE, 0n);
+      const eth = market(ETH, ONE, 0n);
+      // A short of size 2 entered at 2 + profit: uPnL = profit, notional 2, basis 2 + profit; score = 2 * profit / ((2 + profit) * equity).
+      const short = (accountId: string, profit: bigint, equity: bigint): Account => ({
+        accountId, collateral: equity - profit, positions: [{ marketId: BTC, size: -2n, entryNotional: -(2n + profit) }],
+      });
+      const accounts = [
+        ...c.tiny.map((t, i) => short(`t${String(i).padStart(2, '0')}`, t.profit, t.mantissa * 10n ** BigInt(t.exponent))),
+        // uPnL and notional huge, equity beyond the floats: an estimate of 0 for a score far above every tiny one.
+        ...c.overflow.map((o, i): Account => ({ accountId: `o${i}`, collateral: 10n ** BigInt(o.exponent), positions: [{ marketId: BTC, size: -(10n ** 300n), entryNotional: -(10n ** 300n + o.profit) }] })),
+      ];
+      checkBothSides(poolOf(accounts, btc, eth), accounts.length);
+    }), propertyParameters('ADL ranking of scores below 1e-290', 100));
+  });
+});
