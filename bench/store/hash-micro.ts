@@ -4,12 +4,12 @@
 // once, one sha256 over prevHash and the text). Real events: trades, marks and deposits decided
 // by the domain. CPU time (process.cpuUsage), median of rounds.
 
-import { createHash } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import { commandFingerprint, decide, encodeEvent, evolve, initialState, type PoolState } from '../../domain/index.js';
 import { chainHash, GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
 import type { EventMetadata } from '../../services/ledger/event-store.js';
 import { formatOneHash, type FormatOneEvent } from '../../services/ledger/format-one.js';
+import { eventIdFor } from '../../test/support/format-one-log.js';
 import { metadataText } from '../../services/ledger/stored-text.js';
 import { POOL_ID, benchContext, defaultStartPrice, setupCommands, tradingCommands, type PoolSetup } from '../support/workload.js';
 
@@ -34,13 +34,6 @@ for (const command of [...setupCommands(setup, defaultStartPrice), ...tradingCom
 }
 
 // Format 1 as it was written: a derived event id, the hash over canonical JSON, the row's JSON.
-const eventIdFor = (poolId: string, commandId: string, index: number): string => {
-  const bytes = createHash('sha256').update(`${poolId}/${commandId}/${index}`).digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-};
 const sealFormatOne = (): FormatOneEvent[] => {
   let prevHash = GENESIS_HASH;
   return events.map((e, i) => {

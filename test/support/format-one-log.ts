@@ -12,7 +12,8 @@ import type { StoredEvent } from '../../services/ledger/event-store.js';
 import type { Checkpoint } from '../../services/ledger/checkpoints.js';
 import { checkpointStream, encodeCheckpoint } from '../../services/ledger/checkpoints.js';
 
-const eventIdFor = (poolId: string, commandId: string, index: number): string => {
+/** Format 1's event id: a UUID (version 5 layout) from the pool, the command id and the event's index. */
+export const eventIdFor = (poolId: string, commandId: string, index: number): string => {
   const bytes = createHash('sha256').update(`${poolId}/${commandId}/${index}`).digest().subarray(0, 16);
   bytes[6] = (bytes[6]! & 0x0f) | 0x50;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
