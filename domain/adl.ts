@@ -47,9 +47,19 @@ const FLOAT_MARGIN = 1e-12;
 /** Far above the smallest normal double (2.2e-308): an estimate that underflowed errs by less. */
 const UNDERFLOW = 1e-290;
 
-/** The float estimate of the score (uPnL / basis) * (notional / equity); 0 when not rankable. */
-export const scoreEstimate = (unrealizedPnl: bigint, notional: bigint, basis: bigint, equity: bigint): number =>
-  equity > 0n && basis > 0n ? (Number(unrealizedPnl) / Number(basis)) * (Number(notional) / Number(equity)) : 0;
+/**
+ * The float estimate of the score (uPnL / basis) * (notional / equity); 0 when not rankable. NaN
+ * when a figure is beyond the float range: it converts to Infinity, and the estimate could come
+ * out finite yet wrong (an infinite equity gives 0), so every comparison with it is exact.
+ */
+export const scoreEstimate = (unrealizedPnl: bigint, notional: bigint, basis: bigint, equity: bigint): number => {
+  if (equity <= 0n || basis <= 0n) return 0;
+  const u = Number(unrealizedPnl);
+  const n = Number(notional);
+  const b = Number(basis);
+  const e = Number(equity);
+  return Number.isFinite(u) && Number.isFinite(n) && Number.isFinite(b) && Number.isFinite(e) ? (u / b) * (n / e) : NaN;
+};
 
 /** Negative when `a` is deleveraged before `b`. Exact: equal to comparing the rational scores. */
 export const compareAdlPriority = (a: RankedPosition, b: RankedPosition): number => {

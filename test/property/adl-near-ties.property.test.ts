@@ -151,7 +151,7 @@ const nearTiePool = (c: NearTieCase): ActivePool => {
 const tinyCase = fc.record({
   // Scores below 2/equity, with equity from 1e291 to 1e313: below the comparator's UNDERFLOW (1e-290).
   tiny: fc.array(fc.record({ exponent: fc.integer({ min: 291, max: 307 }), mantissa: fc.bigInt({ min: 1n, max: 10n ** 6n }), profit: fc.bigInt({ min: 1n, max: 5n }) }), { minLength: 1, maxLength: 40 }),
-  // Positions whose equity is beyond 1.8e308: its float is Infinity and the estimate of the score 0, not its value.
+  // Positions whose equity is beyond 1.8e308: its float is Infinity, so the score has no float estimate (NaN: compared exactly).
   overflow: fc.array(fc.record({ exponent: fc.integer({ min: 309, max: 330 }), profit: fc.bigInt({ min: 1n, max: 10n ** 300n }) }), { minLength: 1, maxLength: 4 }),
 });
 
@@ -178,7 +178,7 @@ describe('the cached ADL ranking at the float limit', () => {
       });
       const accounts = [
         ...c.tiny.map((t, i) => short(`t${String(i).padStart(2, '0')}`, t.profit, t.mantissa * 10n ** BigInt(t.exponent))),
-        // uPnL and notional huge, equity beyond the floats: an estimate of 0 for a score far above every tiny one.
+        // uPnL and notional huge, equity beyond the floats: no float estimate, for a score far above every tiny one.
         ...c.overflow.map((o, i): Account => ({ accountId: `o${i}`, collateral: 10n ** BigInt(o.exponent), positions: [{ marketId: BTC, size: -(10n ** 300n), entryNotional: -(10n ** 300n + o.profit) }] })),
       ];
       checkBothSides(poolOf(accounts, btc, eth), accounts.length);

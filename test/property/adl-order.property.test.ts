@@ -34,7 +34,31 @@ const nearPair = fc.tuple(figures, fc.bigInt({ min: 1n, max: 10n ** 6n }), fc.co
   a, { accountId: a.accountId === 'a' ? 'b' : 'a', unrealizedPnl: a.unrealizedPnl * k * k + nudge, notional: a.notional, basis: a.basis * k, equity: a.equity * k },
 ]);
 
+// Figures at any scale up to beyond the float range (about 1.8e308), where a conversion gives Infinity.
+const scaled = (max: number) => fc.tuple(fc.bigInt({ min: 1n, max: 10n ** 6n }), fc.integer({ min: 0, max })).map(([digits, exponent]) => digits * 10n ** BigInt(exponent));
+const hugeFigures = fc.record({
+  accountId: fc.constantFrom('a', 'b', 'c'),
+  unrealizedPnl: fc.tuple(scaled(320), fc.boolean()).map(([v, negative]) => (negative ? -v : v)),
+  notional: scaled(320), basis: scaled(320), equity: scaled(320),
+});
+
 describe('ADL priority', () => {
+  it('given an account whose equity is beyond the float range, when its exact score is higher, then it is deleveraged first', () => {
+    // exact score 1e300 * 1e300 / (1 * 1e309) = 1e291, against a score of 1: the float estimate of the first is (1e300 / 1) * (1e300 / Infinity) = 0.
+    const big: Figures = { accountId: 'b', unrealizedPnl: 10n ** 300n, notional: 10n ** 300n, basis: 1n, equity: 10n ** 309n };
+    const one: Figures = { accountId: 'a', unrealizedPnl: 1n, notional: 1n, basis: 1n, equity: 1n };
+    expect(compareAdlPriority(ranked(big), ranked(one))).toBe(-1);
+    expect(compareAdlPriority(ranked(one), ranked(big))).toBe(1);
+    expect(scoreEstimate(big.unrealizedPnl, big.notional, big.basis, big.equity)).toBeNaN();
+  });
+
+  it('orders exactly as the rational scores with figures at any scale, beyond the float range included', () => {
+    fc.assert(fc.property(fc.tuple(hugeFigures, hugeFigures), ([a, b]) => {
+      expect(Math.sign(compareAdlPriority(ranked(a), ranked(b)))).toBe(exactOrder(a, b));
+    }), propertyParameters('ADL priority at any scale equals the exact order', 2_000));
+  });
+
+
   it('orders exactly as the rational scores, whatever the float estimates say', () => {
     fc.assert(fc.property(fc.oneof(fc.tuple(figures, figures), nearPair), ([a, b]) => {
       expect(Math.sign(compareAdlPriority(ranked(a), ranked(b)))).toBe(exactOrder(a, b));
