@@ -53,7 +53,7 @@ describe('hand-written stored-event decoder at the bounds', () => {
 
   it('given amounts one step past the bounds, when decoded, then io-ts decides and refuses', () => {
     for (const amount of [
-      '1000000000000000000000000.000000000000000001', '0.0000000000000000001', `1.${'0'.repeat(63)}`, '0', '-1', '0.', '1.x', '1x', '01', '-',
+      '1000000000000000000000000.000000000000000001', '0.0000000000000000001', `1.${'0'.repeat(63)}`, '0', '-1', '0.', '1.x', '1.5x', '1.0x', '1x', '01', '-',
     ]) {
       refused({ ...deposit, amount });
       refused({ ...withdrawal, amount });
