@@ -21,7 +21,7 @@
 // Everything here only reads and writes the model; the fold itself is projections/read-models.ts.
 
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
@@ -436,14 +436,6 @@ export const readFoldCheckpointFile = (path: string): E.Either<string, string | 
 export const writeFoldCheckpointFile = async (path: string, text: string): Promise<void> => {
   const temporary = `${path}.tmp-${process.pid}`;
   await writeFile(temporary, text, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
-};
-
-/** The same, synchronously (tests). */
-export const writeFoldCheckpointFileSync = (path: string, text: string): void => {
-  const temporary = `${path}.tmp-${process.pid}`;
-  writeFileSync(temporary, text, { mode: 0o600 });
   chmodSync(temporary, 0o600);
   renameSync(temporary, path);
 };

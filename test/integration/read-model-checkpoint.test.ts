@@ -14,7 +14,7 @@ import { runLines } from '../../services/cli.js';
 import { CheckpointSigner } from '../../services/ledger/checkpoints.js';
 import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
 import { canonicalState } from '../../domain/index.js';
-import { openFoldCheckpoint, sealFoldCheckpoint, writeFoldCheckpointFileSync } from '../../projections/fold-checkpoint.js';
+import { openFoldCheckpoint, sealFoldCheckpoint } from '../../projections/fold-checkpoint.js';
 import { ProjectionRunner, type FoldCheckpointOptions } from '../../projections/runner.js';
 import type { PoolAggregates, ProjectionModel } from '../../projections/read-models.js';
 import { exampleRootGovernors } from '../support/example-root.js';
@@ -122,7 +122,7 @@ describe('the read-model checkpoint', () => {
       if (E.isLeft(opened)) throw new Error(opened.left);
       const { header, content } = opened.right;
       const heads = header.pools.map((p) => ({ ...p, hash: 'f'.repeat(64) }));
-      writeFoldCheckpointFileSync(path, sealFoldCheckpoint(signer, header.position, heads, content));
+      writeFileSync(path, sealFoldCheckpoint(signer, header.position, heads, content));
     }, /at position [0-9]+ the log's chains stand at \[main [0-9a-f]{64} [0-9]+ [0-9a-f]{64}\], the checkpoint records \[main [0-9a-f]{64} [0-9]+ f{64}\]$/);
   });
 
@@ -139,7 +139,7 @@ describe('the read-model checkpoint', () => {
       const opened = openFoldCheckpoint(text, signer.publicKey);
       if (E.isLeft(opened)) throw new Error(opened.left);
       const { header } = opened.right;
-      writeFoldCheckpointFileSync(path, sealFoldCheckpoint(signer, header.position, header.pools, '{"format":1,"pools":[{"poolId":"main"}]}'));
+      writeFileSync(path, sealFoldCheckpoint(signer, header.position, header.pools, '{"format":1,"pools":[{"poolId":"main"}]}'));
     }, /its content does not decode: /);
   });
 
