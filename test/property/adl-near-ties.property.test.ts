@@ -12,75 +12,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  abs, adlOrder, adlRanking, adlRankingUncached, floorDiv, ONE, PersistentMap, PersistentSet, unsettledFunding,
-  type Account, type ActivePool, type Market, type Position, type RankedPosition,
+  abs, adlOrder, adlRanking, adlRankingUncached, floorDiv, ONE,
+  type Account, type ActivePool, type Position,
 } from '../../domain/index.js';
 import { propertyParameters } from '../support/property.js';
-
-const BTC = 'BTC';
-const ETH = 'ETH';
-
-interface Figures { readonly accountId: string; readonly size: bigint; readonly u: bigint; readonly n: bigint; readonly b: bigint; readonly e: bigint }
-
-/** The reference: exact figures of every position on the side, sorted by cross-multiplied scores, ties by id. */
-const referenceRanking = (pool: ActivePool, marketId: string, side: 'long' | 'short'): string[] => {
-  const figures: Figures[] = [];
-  for (const account of pool.accounts.values()) {
-    let e = account.collateral;
-    let mine: Position | undefined;
-    for (const p of account.positions) {
-      const market = pool.markets.get(p.marketId)!;
-      e += floorDiv(p.size * market.mark, ONE) - p.entryNotional + unsettledFunding(p, market);
-      if (p.marketId === marketId) mine = p;
-    }
-    if (mine === undefined || (mine.size > 0n) !== (side === 'long')) continue;
-    const value = floorDiv(mine.size * pool.markets.get(marketId)!.mark, ONE);
-    figures.push({ accountId: account.accountId, size: mine.size, u: value - mine.entryNotional, n: abs(value), b: abs(mine.entryNotional), e });
-  }
-  const ranks = (f: Figures) => f.e > 0n && f.b > 0n;
-  figures.sort((a, b) => {
-    if (ranks(a) !== ranks(b)) return ranks(a) ? -1 : 1;
-    if (ranks(a)) {
-      const left = a.u * a.n * b.b * b.e;
-      const right = b.u * b.n * a.b * a.e;
-      if (left !== right) return left > right ? -1 : 1;
-    }
-    return a.accountId < b.accountId ? -1 : 1;
-  });
-  return figures.map((f) => [f.accountId, f.size, f.u, f.n, f.b, f.e].join(' '));
-};
-
-const summary = (ranking: Iterable<RankedPosition>): string[] =>
-  [...ranking].map((p) => [p.accountId, p.size, p.unrealizedPnl, p.notional, p.basis, p.equity].join(' '));
-
-const prefix = (ranking: Iterable<RankedPosition>, length: number): string[] => {
-  const out: RankedPosition[] = [];
-  for (const p of ranking) {
-    if (out.length === length) break;
-    out.push(p);
-  }
-  return summary(out);
-};
-
-const market = (marketId: string, mark: bigint, fundingIndex: bigint): Market => ({ marketId, mark, fundingIndex }) as unknown as Market;
-
-const holdersOf = (accounts: PersistentMap<string, Account>, marketId: string): PersistentSet<string> => {
-  let set = PersistentSet.empty<string>();
-  for (const a of accounts.values()) if (a.positions.some((p) => p.marketId === marketId)) set = set.add(a.accountId);
-  return set;
-};
-
-let poolCounter = 0;
-const poolOf = (accounts: Account[], btc: Market, eth: Market): ActivePool => {
-  const map = PersistentMap.of(accounts.map((a) => [a.accountId, a] as const));
-  return {
-    status: 'active', poolId: `adl-near-ties-${++poolCounter}`,
-    markets: PersistentMap.of([[BTC, btc], [ETH, eth]]),
-    accounts: map,
-    positionHolders: PersistentMap.of([[BTC, holdersOf(map, BTC)], [ETH, holdersOf(map, ETH)]]),
-    markEpoch: 0,
-  } as unknown as ActivePool;
-};
+import { BTC, ETH, market, poolOf, prefix, referenceRanking, summary } from '../support/adl-pools.js';
 
 /** Checks the cached ranking of both sides, first a prefix (a batch at a time), then whole, against the exact order. */
 const checkBothSides = (pool: ActivePool, length: number): void => {
@@ -143,7 +79,7 @@ const nearTiePool = (c: NearTieCase): ActivePool => {
       accounts.push({ accountId: `${sign > 0n ? 'l' : 's'}${String(i).padStart(3, '0')}`, collateral, positions });
     }
   });
-  return poolOf(accounts, btc, eth);
+  return poolOf(accounts, btc, eth, 'adl-near-ties');
 };
 
 // --- scores below the float range's normal end ------------------------------------------------
@@ -181,7 +117,7 @@ describe('the cached ADL ranking at the float limit', () => {
         // uPnL and notional huge, equity beyond the floats: no float estimate, for a score far above every tiny one.
         ...c.overflow.map((o, i): Account => ({ accountId: `o${i}`, collateral: 10n ** BigInt(o.exponent), positions: [{ marketId: BTC, size: -(10n ** 300n), entryNotional: -(10n ** 300n + o.profit) }] })),
       ];
-      checkBothSides(poolOf(accounts, btc, eth), accounts.length);
+      checkBothSides(poolOf(accounts, btc, eth, 'adl-near-ties'), accounts.length);
     }), propertyParameters('ADL ranking of scores below 1e-290', 100));
   });
 });

@@ -10,65 +10,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  abs, adlOrder, adlRanking, adlRankingUncached, floorDiv, ONE, PersistentMap, PersistentSet, unsettledFunding,
+  adlOrder, adlRanking, adlRankingUncached, floorDiv, ONE, PersistentSet, unsettledFunding,
   type Account, type ActivePool, type Market, type Position, type RankedPosition,
 } from '../../domain/index.js';
 import { propertyParameters } from '../support/property.js';
-
-const BTC = 'BTC';
-const ETH = 'ETH';
-
-interface Figures { readonly accountId: string; readonly size: bigint; readonly u: bigint; readonly n: bigint; readonly b: bigint; readonly e: bigint }
-
-/** The reference: exact figures of every position on the side, fully sorted. */
-const referenceRanking = (pool: ActivePool, marketId: string, side: 'long' | 'short'): string[] => {
-  const figures: Figures[] = [];
-  for (const account of pool.accounts.values()) {
-    let e = account.collateral;
-    let mine: Position | undefined;
-    for (const p of account.positions) {
-      const market = pool.markets.get(p.marketId)!;
-      e += floorDiv(p.size * market.mark, ONE) - p.entryNotional + unsettledFunding(p, market);
-      if (p.marketId === marketId) mine = p;
-    }
-    if (mine === undefined || (mine.size > 0n) !== (side === 'long')) continue;
-    const value = floorDiv(mine.size * pool.markets.get(marketId)!.mark, ONE);
-    figures.push({ accountId: account.accountId, size: mine.size, u: value - mine.entryNotional, n: abs(value), b: abs(mine.entryNotional), e });
-  }
-  const ranks = (f: Figures) => f.e > 0n && f.b > 0n;
-  figures.sort((a, b) => {
-    if (ranks(a) !== ranks(b)) return ranks(a) ? -1 : 1;
-    if (ranks(a)) {
-      const left = a.u * a.n * b.b * b.e;
-      const right = b.u * b.n * a.b * a.e;
-      if (left !== right) return left > right ? -1 : 1;
-    }
-    return a.accountId < b.accountId ? -1 : 1;
-  });
-  return figures.map((f) => [f.accountId, f.size, f.u, f.n, f.b, f.e].join(' '));
-};
-
-const summary = (ranking: Iterable<RankedPosition>): string[] =>
-  [...ranking].map((p) => [p.accountId, p.size, p.unrealizedPnl, p.notional, p.basis, p.equity].join(' '));
-
-const prefix = (ranking: Iterable<RankedPosition>, length: number): string[] => {
-  const out: RankedPosition[] = [];
-  for (const p of ranking) {
-    if (out.length === length) break;
-    out.push(p);
-  }
-  return summary(out);
-};
+import { BTC, ETH, market, poolOf, prefix, referenceRanking, summary } from '../support/adl-pools.js';
 
 // --- pools built directly ------------------------------------------------------------------
-
-const market = (marketId: string, mark: bigint, fundingIndex: bigint): Market => ({ marketId, mark, fundingIndex }) as unknown as Market;
-
-const holdersOf = (accounts: PersistentMap<string, Account>, marketId: string): PersistentSet<string> => {
-  let set = PersistentSet.empty<string>();
-  for (const a of accounts.values()) if (a.positions.some((p) => p.marketId === marketId)) set = set.add(a.accountId);
-  return set;
-};
 
 const withAccount = (pool: ActivePool, account: Account): ActivePool => {
   const holders = (marketId: string) => {
@@ -85,18 +33,6 @@ const withAccount = (pool: ActivePool, account: Account): ActivePool => {
 const withMarks = (pool: ActivePool, btc: Market, eth: Market): ActivePool => ({
   ...pool, markets: pool.markets.set(BTC, btc).set(ETH, eth), markEpoch: pool.markEpoch + 1,
 });
-
-let poolCounter = 0;
-const poolOf = (accounts: Account[], btc: Market, eth: Market): ActivePool => {
-  const map = PersistentMap.of(accounts.map((a) => [a.accountId, a] as const));
-  return {
-    status: 'active', poolId: `adl-ranking-${++poolCounter}`,
-    markets: PersistentMap.of([[BTC, btc], [ETH, eth]]),
-    accounts: map,
-    positionHolders: PersistentMap.of([[BTC, holdersOf(map, BTC)], [ETH, holdersOf(map, ETH)]]),
-    markEpoch: 0,
-  } as unknown as ActivePool;
-};
 
 // --- generators: ties, huge values, zero and negative figures --------------------------------
 
@@ -162,7 +98,7 @@ describe('the cached ADL ranking', () => {
     fc.assert(fc.property(caseArb, (c) => {
       let btc = market(BTC, c.btcMark, c.index);
       let eth = market(ETH, c.ethMark, 0n);
-      let pool = poolOf(c.accounts.map((spec, i) => accountOf(`a${String(i).padStart(3, '0')}`, spec, btc, eth)), btc, eth);
+      let pool = poolOf(c.accounts.map((spec, i) => accountOf(`a${String(i).padStart(3, '0')}`, spec, btc, eth)), btc, eth, 'adl-ranking');
       const ids = c.accounts.length;
       const check = (p: ActivePool, length?: number) => {
         for (const side of ['long', 'short'] as const) {
@@ -233,7 +169,7 @@ describe('the cached ADL ranking', () => {
       for (let i = 0; i < 60; i++) {
         accounts.push({ accountId: `z${i}`, collateral: 500n * ONE, positions: [{ marketId: BTC, size, entryNotional: floorDiv(size * 27_000n * ONE, ONE) }, { marketId: ETH, size: ONE, entryNotional: ONE }] });
       }
-      const pool = poolOf(accounts, btc, eth);
+      const pool = poolOf(accounts, btc, eth, 'adl-ranking');
       expect(prefix(adlOrder(pool, BTC, 'short'), length)).toEqual(referenceRanking(pool, BTC, 'short').slice(0, length));
       expect(summary(adlRanking(pool, BTC, 'short'))).toEqual(referenceRanking(pool, BTC, 'short'));
     }), propertyParameters('ADL ranking of tied positions', 20));
@@ -246,7 +182,7 @@ describe('the cached ADL ranking', () => {
       const accounts = positions.map((p, i): Account => ({
         accountId: `t${i}`, collateral: p.collateral, positions: [{ marketId: BTC, size: -p.size, entryNotional: -p.entry, fundingIndex: p.settled * (ONE / 11n) }],
       }));
-      const pool = poolOf(accounts, btc, eth);
+      const pool = poolOf(accounts, btc, eth, 'adl-ranking');
       expect(summary(adlRanking(pool, BTC, 'short'))).toEqual(referenceRanking(pool, BTC, 'short'));
     }), propertyParameters('ADL ranking of tiny positions', 100));
   });
@@ -260,7 +196,7 @@ describe('the cached ADL ranking', () => {
         accountId: `g${i}`, collateral: p.collateral,
         positions: [{ marketId: BTC, size: -p.size, entryNotional: -p.entry }, ...(p.twoMarkets ? [{ marketId: ETH, size: ONE, entryNotional: ONE }] : [])],
       }));
-      const pool = poolOf(accounts, btc, eth);
+      const pool = poolOf(accounts, btc, eth, 'adl-ranking');
       expect(summary(adlRanking(pool, BTC, 'short'))).toEqual(referenceRanking(pool, BTC, 'short'));
     }), propertyParameters('ADL ranking of giant figures', 100));
   });
