@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  adlOrder, adlRanking, adlRankingStats, adlRankingUncached, ONE,
+  adlOrder, adlRanking, adlRankingStats, adlRankingUncached, compareAdlPriority, ONE, scoreEstimate,
   type Account, type ActivePool, type Position, type RankedPosition,
 } from '../../domain/index.js';
 import { BTC, ETH, market, poolOf, referenceRanking } from '../support/adl-pools.js';
@@ -190,5 +190,33 @@ describe('the work of the float bounds (exact figures only where the floats cann
     ], market(BTC, ONE, 0n), market(ETH, ONE, 0n), 'adl-bounds-underflow-margin');
     expect(readTop(pool)).toEqual({ first: 'p00', cost: { builds: 1, patches: 0, exactFigures: 33 } });
     expectOrder(pool, [...Array.from({ length: 32 }, (_, i) => id('p', i)), 'q']);
+  });
+});
+
+describe('the float estimate of a score and the comparator, for any figures', () => {
+  const ranked = (accountId: string, unrealizedPnl: bigint, notional: bigint, basis: bigint, equity: bigint): RankedPosition => ({
+    accountId, size: 1n, unrealizedPnl, notional, basis, equity,
+    account: { accountId, collateral: equity, positions: [] },
+    approximateScore: scoreEstimate(unrealizedPnl, notional, basis, equity),
+  });
+
+  it('a basis beyond the range of doubles gives no estimate, not an estimate of zero', () => {
+    // a: uPnL and notional 10^300, basis 10^309 (Infinity as a double), equity 1: score 10^291. b: every figure 1,
+    // score 1. (10^300 / Infinity) * 10^300 would be 0, below b's estimate of 1.
+    const a = ranked('a', 10n ** 300n, 10n ** 300n, 10n ** 309n, 1n);
+    const b = ranked('b', 1n, 1n, 1n, 1n);
+    expect(a.approximateScore).toBeNaN();
+    expect([compareAdlPriority(a, b), compareAdlPriority(b, a)]).toEqual([-1, 1]);
+  });
+
+  it('estimates in the subnormal range are not compared: two scores just above 2^-1075 that round apart the wrong way', () => {
+    // b: uPnL 17 * 241 * 61681 and notional 4562284561 (their product 2^60 + 1), basis 2^567, equity 2^568: score
+    // (2^60 + 1) / 2^1135, just above 2^-1075, so its estimate rounds up to 2^-1074 (the smallest double).
+    // a: uPnL 3 * 2^60 + 4, notional 1, basis 3 * 2^567, equity 2^568: score (2^60 + 4/3) / 2^1135, above b's. But
+    // 3 * 2^60 + 4 is 3 * 2^60 as a double, so a's estimate is exactly 2^-1075, which rounds to even: 0.
+    const b = ranked('b', 17n * 241n * 61681n, 4_562_284_561n, 2n ** 567n, 2n ** 568n);
+    const a = ranked('a', 3n * 2n ** 60n + 4n, 1n, 3n * 2n ** 567n, 2n ** 568n);
+    expect([a.approximateScore, b.approximateScore]).toEqual([0, 2 ** -1074]);
+    expect([compareAdlPriority(a, b), compareAdlPriority(b, a)]).toEqual([-1, 1]);
   });
 });
