@@ -198,10 +198,10 @@ export const liquidationPrice = (market: Market, long: boolean, nth: number, dep
 
 // --- the watch list: single-position accounts by the mark at which they become liquidatable -----
 
-interface Watched { readonly id: string; readonly at: bigint }
+export interface Watched { readonly id: string; readonly at: bigint }
 
-/** A binary heap of watched accounts, the one that the next mark reaches first on top. */
-class Heap {
+/** A binary heap of watched accounts, the one that the next mark reaches first on top (exported for its specification). */
+export class WatchHeap {
   private readonly items: Watched[] = [];
   constructor(private readonly first: (a: Watched, b: Watched) => boolean) {}
   get top(): Watched | undefined {
@@ -242,7 +242,7 @@ class Heap {
  * Per market, longs by falling trigger and shorts by rising trigger: a sorted list built once
  * (walked with a cursor) and a heap for accounts changed since (ADL counterparties, refusals).
  */
-interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly shorts: Watched[]; nextShort: number; readonly moreLongs: Heap; readonly moreShorts: Heap }
+interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly shorts: Watched[]; nextShort: number; readonly moreLongs: WatchHeap; readonly moreShorts: WatchHeap }
 
 /**
  * The mark below which a long (above which a short) of an account with this one position is
@@ -250,7 +250,7 @@ interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly sh
  * for a long, m > (c - EN) / (|size| * (1 + mmr)) for a short. Only a filter: every candidate is
  * checked with the domain's isLiquidatable before a Liquidate is sent.
  */
-const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, maintenancePpm: number): bigint =>
+export const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, maintenancePpm: number): bigint =>
   size > 0n
     ? floorDiv((entryNotional - collateral) * ONE * PPM, size * (PPM - BigInt(maintenancePpm)))
     : floorDiv((collateral - entryNotional) * ONE * PPM, -size * (PPM + BigInt(maintenancePpm)));
@@ -258,17 +258,18 @@ const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, ma
 /** Slack on the filter for the rounding of margins (a few units of the last decimal). */
 const slack = (mark: bigint) => mark / 1_000_000_000_000n + 1_000n;
 
-const higherFirst = (a: Watched, b: Watched) => a.at > b.at;
-const lowerFirst = (a: Watched, b: Watched) => a.at < b.at;
+export const higherTriggerFirst = (a: Watched, b: Watched) => a.at > b.at;
+export const lowerTriggerFirst = (a: Watched, b: Watched) => a.at < b.at;
 
-class Watch {
+/** The engine's filter of candidates (exported for its specification). */
+export class StressWatch {
   private readonly byMarket = new Map<string, MarketWatch>();
   /** Checked at every step: accounts with positions in several markets. */
   private readonly always = new Set<string>();
 
   constructor(pool: ActivePool, private readonly liquidatorId: string) {
     for (const market of pool.markets.values()) {
-      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new Heap(higherFirst), moreShorts: new Heap(lowerFirst) });
+      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new WatchHeap(higherTriggerFirst), moreShorts: new WatchHeap(lowerTriggerFirst) });
     }
     for (const account of pool.accounts.values()) this.place(pool, account.accountId, false);
     const descending = (a: Watched, b: Watched) => (a.at > b.at ? -1 : a.at < b.at ? 1 : 0);
@@ -391,7 +392,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     return decision.right;
   };
 
-  let watch = new Watch(state, liquidatorId);
+  let watch = new StressWatch(state, liquidatorId);
   /** Liquidates every candidate that is liquidatable; true if a loss was socialized. Yields every few hundred candidates. */
   const liquidateAll = function* (candidates: readonly string[], inStep: Map<string, number>): Generator<StressProgress, boolean> {
     let socialized = false;
@@ -483,7 +484,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     for (let round = 0; round < 1_000; round++) {
       const socialized = yield* liquidateAll(watch.candidates(state), new Map());
       if (totals.stopped) return;
-      if (socialized) watch = new Watch(state, liquidatorId);
+      if (socialized) watch = new StressWatch(state, liquidatorId);
       else return;
     }
   };
@@ -523,7 +524,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     progress.stepsDone++;
     // A socialized loss changes everyone's collateral, and so every trigger: rebuilt after the step.
     socializedLast = yield* liquidateAll(watch.candidates(state), new Map());
-    if (socializedLast) watch = new Watch(state, liquidatorId);
+    if (socializedLast) watch = new StressWatch(state, liquidatorId);
     yield { ...progress };
   }
   // After the last step, what its socialized loss made liquidatable.
