@@ -45,8 +45,8 @@ describe('the float bound of a score: each error term is needed', () => {
     // Mark 10000. x: long 1 from a basis of 10^9 units (a 10^-9 price), no collateral: uPnL 10^22 - 10^9,
     // notional 10^22, equity = uPnL, so its score is exactly notional / basis = 10^13: first.
     // o00..o31: the same position with collateral 10^22: equity 2 * 10^22 - 10^9, score just under 5 * 10^12.
-    // The notional's rounding error is 10^-12 of 10^22 = 10^10, ten times x's basis: only a bound that
-    // counts it keeps x's interval above the others' (without, x's top would fall to about 10^12).
+    // The notional's share of x's error is 10^-12 of 10^22 = 10^10, ten times x's basis: only a bound that
+    // counts it keeps x's top above the others' lows (subtracted, x's top would fall to about 10^12).
     const mark = 10_000n * ONE;
     const accounts = [
       account('x', 0n, long(ONE, 10n ** 9n)),
@@ -93,8 +93,9 @@ describe('the float bound of a score: each error term is needed', () => {
     // Index 40000 per unit, every position settled at it (nothing unsettled). Mark 27000, each long 0.1 from 30000:
     // uPnL -300, notional 2700, basis 3000. b: collateral 1000, equity 700, score -270 / 700 = -0.386.
     // x: collateral 300 + 10^-15 (1000 units): equity 1000 units, score -2.7 * 10^17; a: collateral 100: equity
-    // -200, cannot be ranked. The funding term's bound, 10^-12 of 0.1 * 80000 = 8000, exceeds x's figures' sum (6000):
-    // subtracted instead of added, it would make x look unrankable (ordered by id after a).
+    // -200, cannot be ranked. The funding term of x's error sum, 0.1 * (40000 + 40000) = 8000, exceeds the rest of the
+    // sum (300 + 2700 + 3000 = 6000): subtracted instead of added, the error would be negative and x would look
+    // unrankable (ordered by id after a).
     const index = 40_000n * ONE;
     const size = ONE / 10n;
     const position = long(size, 3_000n * ONE, index);
@@ -139,7 +140,7 @@ describe('the work of the float bounds (exact figures only where the floats cann
   it('exact figures for the two positions scored from them, and for the 31 drawn with m into the first batch', () => {
     const pool = poolOf(accounts, market(BTC, ONE, 0n), market(ETH, ONE, 0n), 'adl-bounds-work');
     // m's and x's exact figures (computed once each), then the first batch: m and the 31 highest lows of the rest.
-    // o31's interval is below o30's (scores 2 * 10^-4 apart, intervals 10^-11 wide): it waits.
+    // o31's interval is below o30's (scores 4 * 10^-4 apart, intervals about 10^-11 wide): it waits.
     expect(readTop(pool)).toEqual({ first: 'm', cost: { builds: 1, patches: 0, exactFigures: 33 } });
     expectOrder(pool, expected);
     expect(ids(adlRanking(pool, BTC, 'long'))).toEqual(expected);
