@@ -8,6 +8,7 @@
 
 import { largestRemainderSplit, pow10, abs, floorDiv, ONE } from './money.js';
 import { unsettledFunding, type MarketLookup } from './margin.js';
+import { HeldVersion } from './held-version.js';
 import type { PersistentMap } from './persistent-map.js';
 import { SlotHeap } from './slot-heap.js';
 import { positionIn, settledIndexOf, type Account, type ActivePool, type Market } from './state.js';
@@ -184,8 +185,8 @@ class SideRanking {
   readonly ranked: RankedPosition[] = [];
   /** Grows whenever the ranking changes other than by the sorted prefix growing at its end. */
   changes = 0;
-  /** The account map version the ranking is up to date with (held weakly, so no old pool is kept alive). */
-  private accounts: WeakRef<PersistentMap<string, Account>> | undefined;
+  /** The account map version the ranking is up to date with (weakly once the job ends, so no old pool is kept alive). */
+  private readonly accounts = new HeldVersion<PersistentMap<string, Account>>();
   /** The markets of the epoch: only their marks and funding indices are read. */
   private marketById: ReadonlyMap<string, Market> = new Map();
   private readonly lookup: MarketLookup = (id) => this.marketById.get(id);
@@ -218,7 +219,7 @@ class SideRanking {
 
   /** Brings the ranking up to date with `pool`. */
   sync(pool: ActivePool): void {
-    const before = this.accounts?.deref();
+    const before = this.accounts.get();
     const newEpoch = !sameMarks(this.marketById, pool);
     if (before === pool.accounts && !newEpoch) return;
     const changed = before === undefined ? undefined : pool.accounts.keysChangedSince(before, Math.max(64, this.slotOf.size));
@@ -236,7 +237,7 @@ class SideRanking {
       for (const accountId of new Set(changed)) this.patch(accountId, pool.accounts.get(accountId));
     }
     if (changed === undefined || newEpoch) this.rescore();
-    this.accounts = new WeakRef(pool.accounts);
+    this.accounts.set(pool.accounts);
   }
 
   /** The position at `index` of the ranking (0 is deleveraged first), sorting more as needed. */

@@ -198,7 +198,12 @@ export const liquidationPrice = (market: Market, long: boolean, nth: number, dep
 
 // --- the watch list: single-position accounts by the mark at which they become liquidatable -----
 
-interface Watched { readonly id: string; readonly at: bigint }
+interface Watched {
+  readonly id: string;
+  readonly at: bigint;
+  /** `at` as a float: only to order the sorted lists faster (see the Watch's sort). */
+  readonly key: number;
+}
 
 /** A binary heap of watched accounts, the one that the next mark reaches first on top. */
 class Heap {
@@ -271,10 +276,13 @@ class Watch {
       this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new Heap(higherFirst), moreShorts: new Heap(lowerFirst) });
     }
     for (const account of pool.accounts.values()) this.place(pool, account.accountId, false);
-    const descending = (a: Watched, b: Watched) => (a.at > b.at ? -1 : a.at < b.at ? 1 : 0);
+    // By the float of each trigger first (Number() of a bigint never reverses an order, so keys
+    // that differ order as the triggers do), exactly on equal floats: the order of the exact
+    // comparison, ties kept in account order (the sort is stable), at a fraction of its cost.
+    const descending = (a: Watched, b: Watched) => b.key - a.key || (a.at > b.at ? -1 : a.at < b.at ? 1 : 0);
     for (const watch of this.byMarket.values()) {
       watch.longs.sort(descending);
-      watch.shorts.sort((a, b) => -descending(a, b));
+      watch.shorts.sort((a, b) => a.key - b.key || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
     }
   }
 
@@ -290,13 +298,14 @@ class Watch {
     }
     const at = triggerMark(account.collateral, position!.size, position!.entryNotional, market.maintenanceMarginPpm);
     const watch = this.byMarket.get(market.marketId)!;
+    const key = Number(at);
     if (position!.size > 0n && at > 0n) {
-      if (changed) watch.moreLongs.push({ id: accountId, at });
-      else watch.longs.push({ id: accountId, at });
+      if (changed) watch.moreLongs.push({ id: accountId, at, key });
+      else watch.longs.push({ id: accountId, at, key });
     }
     if (position!.size < 0n) {
-      if (changed) watch.moreShorts.push({ id: accountId, at });
-      else watch.shorts.push({ id: accountId, at });
+      if (changed) watch.moreShorts.push({ id: accountId, at, key });
+      else watch.shorts.push({ id: accountId, at, key });
     }
   }
 
@@ -370,12 +379,14 @@ interface Runner {
   readonly progress: { stepsDone: number; stepsPlanned: number; liquidations: number };
 }
 
-function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<StressProgress, { state: ActivePool; totals: RunTotals }> {
+function* run(start: RunStart, plan: RunPlan, runner: Runner): Generator<StressProgress, { state: ActivePool; totals: RunTotals }> {
   const { ctx, engine, liquidatorId, depth, progress } = runner;
-  let state: ActivePool = start;
+  let state: ActivePool = start.state!;
+  start.state = undefined;
   const totals = newTotals();
   let sequence = 0;
-  const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION, commandId: `stress-${++sequence}`, poolId: state.poolId });
+  // Commands written out field by field (see liquidation.ts on spreading a small object).
+  const nextId = () => `stress-${++sequence}`;
 
   const submit = (command: Command): readonly Event[] => {
     totals.commands++;
@@ -414,7 +425,10 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
         const market = state.markets.get(position.marketId)!;
         const nth = inStep.get(market.marketId) ?? 0;
         inStep.set(market.marketId, nth + 1);
-        const events = submit({ ...envelope('Liquidate'), accountId, marketId: market.marketId, liquidatorId, price: liquidationPrice(market, position.size > 0n, nth, depth) });
+        const events = submit({
+          type: 'Liquidate', schemaVersion: SCHEMA_VERSION, commandId: nextId(), poolId: state.poolId,
+          accountId, marketId: market.marketId, liquidatorId, price: liquidationPrice(market, position.size > 0n, nth, depth),
+        });
         if (events.length === 0) {
           // Refused (the liquidator's margin, say): watched again from the next step.
           watch.touched(state, accountId);
@@ -508,7 +522,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
         continue;
       }
       if (price === target) cursor.set(marketId, index + 1);
-      if (submit({ ...envelope('UpdateMarkPrice'), marketId, price }).length > 0) {
+      if (submit({ type: 'UpdateMarkPrice', schemaVersion: SCHEMA_VERSION, commandId: nextId(), poolId: state.poolId, marketId, price }).length > 0) {
         moved = true;
         totals.updates.set(marketId, (totals.updates.get(marketId) ?? 0) + 1);
       } else {
@@ -567,6 +581,55 @@ const pathsOf = (pool: ActivePool, scenario: StressScenario): E.Either<InvalidIn
 const fundByTranche = (pool: ActivePool) => new Map(pool.tranches.map((t) => [t.trancheId, t.assets]));
 
 /**
+ * The state a run starts from, handed over in a holder the run empties: a run's new versions of
+ * the persistent maps chain onto the state it starts from, so any variable still holding that
+ * state (a generator keeps its parameters and registers while it runs) would keep every version
+ * since alive, every account object the crash replaced: hundreds of MB on a large pool, and the
+ * garbage collector's time with them.
+ */
+interface RunStart { state: ActivePool | undefined }
+
+const copyOf = (pool: ActivePool): RunStart => ({ state: detachedCopy(pool) });
+
+/**
+ * The scenario checked against the pool, and the copy to run on (with the liquidator's deposit),
+ * outside the generator so that no variable of the generator holds the copy (see RunStart). What
+ * the result needs of the starting state is read here. With the adequacy search, whose runs each
+ * start again from `origin`, the main run works on a copy of its own.
+ */
+const prepare = (state: ActivePool, scenario: StressScenario, ctx: CommandContext, engine: StressEngine): E.Either<InvalidInput, {
+  readonly paths: Map<string, bigint[]>;
+  readonly poolId: string;
+  readonly startMarkets: ReadonlyMap<string, Market>;
+  readonly before: ReadonlyMap<string, bigint>;
+  readonly fundBefore: bigint;
+  readonly first: RunStart;
+  readonly origin: ActivePool | undefined;
+}> => {
+  const paths = pathsOf(state, scenario);
+  if (E.isLeft(paths)) return paths;
+  let start = detachedCopy(state);
+  if (scenario.liquidatorDeposit !== undefined) {
+    const decision = engine.decide({ type: 'Deposit', schemaVersion: SCHEMA_VERSION, commandId: 'stress-deposit', poolId: start.poolId, accountId: scenario.liquidatorId, amount: scenario.liquidatorDeposit }, start, ctx);
+    if (E.isLeft(decision)) return E.left(invalidInput([{ path: 'liquidatorDeposit', message: decision.left.message }]));
+    start = decision.right.reduce<PoolState>((s, event) => engine.evolve(s, event), start) as ActivePool;
+  }
+  if (!start.accounts.has(scenario.liquidatorId)) {
+    return E.left(invalidInput([{ path: 'liquidatorId', message: `pool "${start.poolId}" has no account "${scenario.liquidatorId}" (give liquidatorDeposit to fund one on the copy)` }]));
+  }
+  const origin = scenario.adequacy === false ? undefined : start;
+  return E.right({
+    paths: paths.right,
+    poolId: start.poolId,
+    startMarkets: new Map(start.markets.entries()),
+    before: fundByTranche(start),
+    fundBefore: fundAssets(start),
+    first: origin === undefined ? { state: start } : copyOf(start),
+    origin,
+  });
+};
+
+/**
  * Runs the scenario on a copy of the pool and returns what it did; with `adequacy`, also searches
  * per market for the largest move (in the direction the scenario moves it, down by default) the
  * fund absorbs without ADL, by bisection on multiples of the resolution, every other market held
@@ -579,28 +642,19 @@ export function* stress(
   engine: StressEngine = { decide, evolve },
 ): Generator<StressProgress, E.Either<InvalidInput, { result: StressResult; state: ActivePool }>> {
   if (state.status !== 'active') return E.left(invalidInput([{ path: 'poolId', message: 'the pool does not exist' }]));
-  const paths = pathsOf(state, scenario);
-  if (E.isLeft(paths)) return paths;
-  let start = detachedCopy(state);
+  const prepared = prepare(state, scenario, ctx, engine);
+  if (E.isLeft(prepared)) return prepared;
+  const { paths, poolId, startMarkets, before, fundBefore, first, origin } = prepared.right;
   const runner: Runner = {
     ctx, engine, liquidatorId: scenario.liquidatorId, depth: scenario.depth ?? {},
-    progress: { stepsDone: 0, stepsPlanned: plannedSteps(paths.right), liquidations: 0 },
+    progress: { stepsDone: 0, stepsPlanned: plannedSteps(paths), liquidations: 0 },
   };
-  if (scenario.liquidatorDeposit !== undefined) {
-    const decision = engine.decide({ type: 'Deposit', schemaVersion: SCHEMA_VERSION, commandId: 'stress-deposit', poolId: start.poolId, accountId: scenario.liquidatorId, amount: scenario.liquidatorDeposit }, start, ctx);
-    if (E.isLeft(decision)) return E.left(invalidInput([{ path: 'liquidatorDeposit', message: decision.left.message }]));
-    start = decision.right.reduce<PoolState>((s, event) => engine.evolve(s, event), start) as ActivePool;
-  }
-  if (!start.accounts.has(scenario.liquidatorId)) {
-    return E.left(invalidInput([{ path: 'liquidatorId', message: `pool "${start.poolId}" has no account "${scenario.liquidatorId}" (give liquidatorDeposit to fund one on the copy)` }]));
-  }
-
-  const adequacyMarkets = scenario.adequacy === false ? [] : start.markets.values().map((m) => m.marketId).sort();
+  const adequacyMarkets = origin === undefined ? [] : [...startMarkets.keys()].sort();
   const resolution = scenario.adequacyResolutionPpm ?? DEFAULT_RESOLUTION;
   const direction = (marketId: string): 'down' | 'up' => {
     const entry = scenario.markets?.find((m) => m.marketId === marketId);
     const last = entry?.path?.[entry.path.length - 1];
-    const up = last !== undefined ? last > start.markets.get(marketId)!.mark : (entry?.movePpm ?? scenario.movePpm ?? -1) > 0;
+    const up = last !== undefined ? last > startMarkets.get(marketId)!.mark : (entry?.movePpm ?? scenario.movePpm ?? -1) > 0;
     return up ? 'up' : 'down';
   };
   // Counts for the progress estimate only (small integers: ppm over a ppm resolution, bisection
@@ -608,17 +662,16 @@ export function* stress(
   const levels = (marketId: string) => Math.floor((direction(marketId) === 'down' ? MAX_FALL_PPM : MAX_RISE_PPM) / resolution);
   runner.progress.stepsPlanned += adequacyMarkets.reduce((sum, id) => sum + Math.ceil(Math.log2(levels(id) + 1)) * (scenario.steps ?? DEFAULT_STEPS), 0);
 
-  const before = fundByTranche(start);
-  const main = yield* run(start, { paths: paths.right, stopAtAdl: false }, runner);
+  const main = yield* run(first, { paths, stopAtAdl: false }, runner);
   const { totals } = main;
 
   const adequacy: AdequacyResult[] = [];
   for (const marketId of adequacyMarkets) {
-    const market = start.markets.get(marketId)!;
+    const market = startMarkets.get(marketId)!;
     const sign = direction(marketId) === 'down' ? -1 : 1;
     const absorbs = function* (level: number): Generator<StressProgress, boolean> {
       const path = shockPath(market, sign * level * resolution, scenario.steps ?? DEFAULT_STEPS);
-      const outcome = yield* run(detachedCopy(start), { paths: new Map([[marketId, path]]), stopAtAdl: true }, runner);
+      const outcome = yield* run(copyOf(origin!), { paths: new Map([[marketId, path]]), stopAtAdl: true }, runner);
       return !outcome.totals.stopped;
     };
     // Bisection over levels: lo absorbed (0 always is), hi not (or beyond the range).
@@ -634,10 +687,10 @@ export function* stress(
 
   const after = main.state;
   const result: StressResult = {
-    poolId: start.poolId,
+    poolId,
     liquidatorId: scenario.liquidatorId,
-    marks: [...paths.right.keys()].sort().map((marketId) => ({
-      marketId, from: formatDecimal(start.markets.get(marketId)!.mark), to: formatDecimal(after.markets.get(marketId)!.mark), updates: totals.updates.get(marketId) ?? 0,
+    marks: [...paths.keys()].sort().map((marketId) => ({
+      marketId, from: formatDecimal(startMarkets.get(marketId)!.mark), to: formatDecimal(after.markets.get(marketId)!.mark), updates: totals.updates.get(marketId) ?? 0,
     })),
     steps: totals.steps,
     commands: totals.commands,
@@ -645,7 +698,7 @@ export function* stress(
     belowBankruptcy: totals.belowBankruptcy,
     refused: { count: totals.refusedCount, byCode: totals.refused },
     fund: {
-      before: formatDecimal(fundAssets(start)),
+      before: formatDecimal(fundBefore),
       after: formatDecimal(fundAssets(after)),
       draws: totals.draws,
       drawn: formatDecimal(totals.drawn),

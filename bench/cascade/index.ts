@@ -8,12 +8,13 @@
 // pool. Target: the crash under 3 s, with the ADL ranking reused between liquidations rather
 // than rebuilt for each.
 
+import { createHash } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import {
-  adlRankingStats, checkInvariants, decide, formatDecimal, units, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, runToEnd, SCHEMA_VERSION, stress,
-  type ActivePool, type Command, type PoolState, type StressEngine, type StressScenario,
+  adlRankingStats, canonicalState, checkInvariants, decide, formatDecimal, units, evolve, initialState, isLiquidatable, marketsOf, ONE, pow10, runToEnd, SCHEMA_VERSION, stress,
+  type ActivePool, type Command, type Event, type PoolState, type StressEngine, type StressScenario,
 } from '../../domain/index.js';
 import { applyAll, benchContext, benchMarket, benchPool } from '../support/workload.js';
 import { describeStress, progressLine } from '../../services/stress-cli.js';
@@ -99,30 +100,52 @@ const cpuUs = () => {
 };
 let maxEventsPerCommand = 0;
 let adlExcessOverDeficit = 0n;
+// CASCADE_DIGEST=1: a sha256 over every event decided, in order (costs CPU inside the loop: a
+// check that a change of the code leaves the events as they were, not a run to time).
+const eventDigest = process.env.CASCADE_DIGEST === '1' ? createHash('sha256') : undefined;
+const jsonOf = (value: unknown) => JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+// Three readings of the CPU clock per command (a reading costs about a microsecond of CPU, part
+// of the loop's time): before decide, after it, and after the last of its events is evolved. So
+// the evolve figure runs from decide's return to the last event evolved (the loop in between
+// only hands the events over); the harness looks at the events after that.
+let decided: readonly Event[] = [];
+let evolvingLeft = 0;
+let evolveCpuFrom = 0;
+let evolveFrom = 0n;
+const inspect = (events: readonly Event[]) => {
+  for (const event of events) eventDigest?.update(jsonOf(event)).update('\n');
+  maxEventsPerCommand = Math.max(maxEventsPerCommand, events.length);
+  for (const event of events) {
+    if (event.type !== 'PositionsAutoDeleveraged') continue;
+    // per liquidation: how far ADL's cost to its counterparties exceeded the deficit it covered
+    const over = (event.lossAtMark ?? 0n) - (event.deficitCovered ?? 0n);
+    if (over > adlExcessOverDeficit) adlExcessOverDeficit = over;
+  }
+};
 const timed: StressEngine = {
   decide: (command, s, ctx) => {
     const c0 = cpuUs();
     const t0 = process.hrtime.bigint();
     const decision = decide(command, s, ctx);
-    decideNs += process.hrtime.bigint() - t0;
-    decideCpuUs += cpuUs() - c0;
-    if (E.isRight(decision)) {
-      maxEventsPerCommand = Math.max(maxEventsPerCommand, decision.right.length);
-      for (const event of decision.right) {
-        if (event.type !== 'PositionsAutoDeleveraged') continue;
-        // per liquidation: how far ADL's cost to its counterparties exceeded the deficit it covered
-        const over = (event.lossAtMark ?? 0n) - (event.deficitCovered ?? 0n);
-        if (over > adlExcessOverDeficit) adlExcessOverDeficit = over;
-      }
+    const t1 = process.hrtime.bigint();
+    const c1 = cpuUs();
+    decideNs += t1 - t0;
+    decideCpuUs += c1 - c0;
+    if (E.isRight(decision) && decision.right.length > 0) {
+      decided = decision.right;
+      evolvingLeft = decision.right.length;
+      evolveCpuFrom = c1;
+      evolveFrom = t1;
     }
     return decision;
   },
   evolve: (s, event) => {
-    const c0 = cpuUs();
-    const t0 = process.hrtime.bigint();
     const next = evolve(s, event);
-    evolveNs += process.hrtime.bigint() - t0;
-    evolveCpuUs += cpuUs() - c0;
+    if (evolvingLeft > 0 && --evolvingLeft === 0) {
+      evolveNs += process.hrtime.bigint() - evolveFrom;
+      evolveCpuUs += cpuUs() - evolveCpuFrom;
+      inspect(decided);
+    }
     return next;
   },
 };
@@ -156,6 +179,11 @@ const ratio = deficitCovered === 0n ? 'n/a (no ADL)' : (Number((lossAtMark * 1_0
 console.log(`ADL measured: loss to counterparties against the mark ${result.adl.lossAtMark} for ${result.adl.deficitCovered} of deficit covered, ratio ${ratio}; largest excess of loss over deficit in one liquidation ${formatDecimal(adlExcessOverDeficit)} (ledger units of 1e-18: ${adlExcessOverDeficit})`);
 console.log(`ADL ranking: ${fmt(stats.builds)} full builds, ${fmt(stats.patches)} incremental updates; most events in one command ${maxEventsPerCommand}`);
 console.log(`decide ${(decideCpuUs / 1e6).toFixed(3)} s CPU, ${(Number(decideNs) / 1e9).toFixed(3)} s wall; evolve ${(evolveCpuUs / 1e6).toFixed(3)} s CPU, ${(Number(evolveNs) / 1e9).toFixed(3)} s wall; the whole crash loop ${crashTime.cpu.toFixed(2)} s CPU, ${crashTime.wall.toFixed(2)} s wall (target < 3 s)`);
+// The final state's canonical form (the same bytes iff the same state), but for the governors'
+// keys (made afresh by every run): equal digests before and after a change of the code show it
+// decided the same crash.
+const finalState = JSON.stringify({ ...(canonicalState(pool) as Record<string, unknown>), governors: undefined });
+console.log(`final state sha256 ${createHash('sha256').update(finalState).digest('hex')}${eventDigest === undefined ? '' : `, events sha256 ${eventDigest.digest('hex')}`}`);
 console.log(`after the crash: ${left} accounts still liquidatable, invariant violations: ${violations.length === 0 ? 'none' : violations.map((v) => v.message).join('; ')}`);
 if (result.adequacy.length > 0) console.log(`adequacy: ${result.adequacy.map((a) => `${a.marketId} absorbs a ${a.direction === 'down' ? 'fall' : 'rise'} of ${a.absorbedPpm / 10_000}%`).join(', ')}`);
 printFigures({
