@@ -10,7 +10,7 @@ import { largestRemainderSplit, pow10, abs, floorDiv, ONE } from './money.js';
 import { unsettledFunding, type MarketLookup } from './margin.js';
 import { HeldVersion } from './held-version.js';
 import type { PersistentMap } from './persistent-map.js';
-import { SlotHeap } from './slot-heap.js';
+import { FloatSlotHeap } from './slot-heap.js';
 import { positionIn, settledIndexOf, type Account, type ActivePool, type Market } from './state.js';
 
 export type PositionSide = 'long' | 'short';
@@ -209,8 +209,8 @@ class SideRanking {
   private rankable = new Uint8Array(64);
   private where = new Uint8Array(64);
   /** Waiting rankable positions by the low and by the high end of their score interval. */
-  private readonly byLow = new SlotHeap<number>((slot) => this.low[slot]!);
-  private readonly byHigh = new SlotHeap<number>((slot) => this.high[slot]!);
+  private readonly byLow = new FloatSlotHeap(this.low);
+  private readonly byHigh = new FloatSlotHeap(this.high);
   /** Waiting unrankable positions (each slot at most once, as `listed` says; stale ones are skipped). */
   private unrankable: number[] = [];
   private listed = new Uint8Array(64);
@@ -284,6 +284,8 @@ class SideRanking {
       this.settled = grown(this.settled, capacity);
       this.low = grown(this.low, capacity);
       this.high = grown(this.high, capacity);
+      this.byLow.keys = this.low;
+      this.byHigh.keys = this.high;
       this.single = grown(this.single, capacity);
       this.rankable = grown(this.rankable, capacity);
       this.where = grown(this.where, capacity);

@@ -263,8 +263,9 @@ const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, ma
 /** Slack on the filter for the rounding of margins (a few units of the last decimal). */
 const slack = (mark: bigint) => mark / 1_000_000_000_000n + 1_000n;
 
-const higherFirst = (a: Watched, b: Watched) => a.at > b.at;
-const lowerFirst = (a: Watched, b: Watched) => a.at < b.at;
+// By the floats first, exactly when they are equal: the same order as comparing the triggers.
+const higherFirst = (a: Watched, b: Watched) => a.key > b.key || (a.key === b.key && a.at > b.at);
+const lowerFirst = (a: Watched, b: Watched) => a.key < b.key || (a.key === b.key && a.at < b.at);
 
 class Watch {
   private readonly byMarket = new Map<string, MarketWatch>();
@@ -320,12 +321,16 @@ class Watch {
     for (const [marketId, watch] of this.byMarket) {
       const mark = pool.markets.get(marketId)!.mark;
       const give = slack(mark);
-      while (watch.nextLong < watch.longs.length && watch.longs[watch.nextLong]!.at + give >= mark) out.push(watch.longs[watch.nextLong++]!.id);
-      while (watch.moreLongs.top !== undefined && watch.moreLongs.top.at + give >= mark) out.push(watch.moreLongs.pop()!.id);
-      while (watch.nextShort < watch.shorts.length && watch.shorts[watch.nextShort]!.at - give <= mark) out.push(watch.shorts[watch.nextShort++]!.id);
-      while (watch.moreShorts.top !== undefined && watch.moreShorts.top.at - give <= mark) out.push(watch.moreShorts.pop()!.id);
+      // at + give >= mark for a long, at - give <= mark for a short
+      const longsFrom = mark - give;
+      const shortsTo = mark + give;
+      while (watch.nextLong < watch.longs.length && watch.longs[watch.nextLong]!.at >= longsFrom) out.push(watch.longs[watch.nextLong++]!.id);
+      while (watch.moreLongs.top !== undefined && watch.moreLongs.top.at >= longsFrom) out.push(watch.moreLongs.pop()!.id);
+      while (watch.nextShort < watch.shorts.length && watch.shorts[watch.nextShort]!.at <= shortsTo) out.push(watch.shorts[watch.nextShort++]!.id);
+      while (watch.moreShorts.top !== undefined && watch.moreShorts.top.at <= shortsTo) out.push(watch.moreShorts.pop()!.id);
     }
-    return [...out, ...[...this.always].sort()];
+    for (const id of [...this.always].sort()) out.push(id);
+    return out;
   }
 }
 
