@@ -305,15 +305,17 @@ class SideRanking {
     this.mark = Number(market.mark);
     this.fundingIndex = Number(market.fundingIndex);
     const rankable: number[] = [];
-    for (const slot of this.slotOf.values()) {
-      this.exact[slot] = undefined;
+    this.exact.fill(undefined);
+    // The slots in use by index (a free slot holds no account), not through the map's iterator.
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.holders[slot] === undefined) continue;
       this.score(slot);
       this.where[slot] = WAITING;
       if (this.rankable[slot] === 1) rankable.push(slot);
       else this.listUnrankable(slot);
     }
     this.byLow.reset(rankable);
-    this.byHigh.reset([...rankable]);
+    this.byHigh.reset(rankable.slice());
   }
 
   /**
