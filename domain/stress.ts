@@ -139,7 +139,7 @@ export const detachedCopy = (pool: ActivePool): ActivePool => ({
   accounts: PersistentMap.of(pool.accounts.entries()),
   markets: PersistentMap.of(pool.markets.entries()),
   positionHolders: PersistentMap.of(pool.positionHolders.entries().map(([marketId, holders]): [string, PersistentSet<string>] =>
-    [marketId, holders.values().reduce((set, id) => set.add(id), PersistentSet.empty<string>())])),
+    [marketId, PersistentSet.empty<string>().addAll(holders.values())])),
   tranches: pool.tranches.map((tranche) => ({ ...tranche, stakes: PersistentMap.of(tranche.stakes.entries()) })),
   unstakeRequests: PersistentMap.of(pool.unstakeRequests.entries()),
 });
@@ -198,12 +198,23 @@ export const liquidationPrice = (market: Market, long: boolean, nth: number, dep
 
 // --- the watch list: single-position accounts by the mark at which they become liquidatable -----
 
-interface Watched {
+interface Watched extends Trigger {
   readonly id: string;
+}
+
+/** A trigger mark, with its float to compare faster. */
+export interface Trigger {
   readonly at: bigint;
-  /** `at` as a float: only to order the sorted lists faster (see the Watch's sort). */
+  /** Number(at): only to order triggers faster (see compareTriggers). */
   readonly key: number;
 }
+
+/**
+ * Negative when `a`'s trigger is lower: by the floats first, exactly when they are equal. The
+ * same as comparing the bigints: Number() rounds to nearest, which never reverses an order, so
+ * floats that differ order as the triggers do, and a tie of floats is decided exactly.
+ */
+export const compareTriggers = (a: Trigger, b: Trigger): number => a.key - b.key || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
 
 /** A binary heap of watched accounts, the one that the next mark reaches first on top. */
 class Heap {
@@ -263,9 +274,8 @@ const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, ma
 /** Slack on the filter for the rounding of margins (a few units of the last decimal). */
 const slack = (mark: bigint) => mark / 1_000_000_000_000n + 1_000n;
 
-// By the floats first, exactly when they are equal: the same order as comparing the triggers.
-const higherFirst = (a: Watched, b: Watched) => a.key > b.key || (a.key === b.key && a.at > b.at);
-const lowerFirst = (a: Watched, b: Watched) => a.key < b.key || (a.key === b.key && a.at < b.at);
+const higherFirst = (a: Watched, b: Watched) => compareTriggers(a, b) > 0;
+const lowerFirst = (a: Watched, b: Watched) => compareTriggers(a, b) < 0;
 
 class Watch {
   private readonly byMarket = new Map<string, MarketWatch>();
@@ -277,13 +287,11 @@ class Watch {
       this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new Heap(higherFirst), moreShorts: new Heap(lowerFirst) });
     }
     for (const account of pool.accounts.values()) this.place(pool, account.accountId, false);
-    // By the float of each trigger first (Number() of a bigint never reverses an order, so keys
-    // that differ order as the triggers do), exactly on equal floats: the order of the exact
-    // comparison, ties kept in account order (the sort is stable), at a fraction of its cost.
-    const descending = (a: Watched, b: Watched) => b.key - a.key || (a.at > b.at ? -1 : a.at < b.at ? 1 : 0);
+    // compareTriggers: the exact order, ties kept in account order (the sort is stable), at a
+    // fraction of the cost of comparing bigints throughout.
     for (const watch of this.byMarket.values()) {
-      watch.longs.sort(descending);
-      watch.shorts.sort((a, b) => a.key - b.key || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+      watch.longs.sort((a, b) => compareTriggers(b, a));
+      watch.shorts.sort(compareTriggers);
     }
   }
 
