@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { units } from '../../domain/index.js';
-import { active, deposit, given, mark, standardPool, thenError, thenEvents, trade, when, withdraw, type History } from '../support/builders.js';
+import { active, apply, deposit, given, mark, standardPool, thenError, thenEvents, trade, when, withdraw, type History } from '../support/builders.js';
 
 const message = (decision: ReturnType<typeof when>, code: Parameters<typeof thenError>[1], field?: string): string => thenError(decision, code, field).message;
 
@@ -59,6 +59,20 @@ describe('trades', () => {
     expect(thenEvents(when(history, trade({ taker: 'carol', maker: 'alice', side: 'buy', size: '1', price: '26920.39' })))).toHaveLength(1);
     expect(message(when(history, trade({ taker: 'carol', maker: 'alice', side: 'buy', size: '1', price: '26920.38' })), 'INSUFFICIENT_MARGIN', 'maker'))
       .toBe('maker "alice" would be left with negative equity -0.004076');
+  });
+
+  it('a side that only reduces may close at exactly zero equity, and not one ledger unit below', () => {
+    // alice 4028 buys 1 at 30000 as taker (fee 15): collateral 4013. Selling 1 at 26000 as taker
+    // realizes -4000 and pays 13: 4013 - 4000 - 13 = 0 exactly. From 4027.999999 she would be left
+    // at -0.000001.
+    const opened = (amount: string) => standardPool(deposit('alice', amount), deposit('bob', '10000'), deposit('carol', '10000'),
+      trade({ taker: 'alice', maker: 'bob', side: 'buy', size: '1', price: '30000' }));
+    const close = trade({ taker: 'alice', maker: 'carol', side: 'sell', size: '1', price: '26000' });
+    const closed = apply(opened('4028'), when(opened('4028'), close));
+    expect(closed.events.at(-1)).toMatchObject({ type: 'TradeExecuted', takerFee: units('13') });
+    expect(active(closed.state).accounts.get('alice')).toMatchObject({ collateral: 0n, positions: [] });
+    expect(message(when(opened('4027.999999'), close), 'INSUFFICIENT_MARGIN', 'taker'))
+      .toBe('taker "alice" would be left with negative equity -0.000001');
   });
 
   it('refuse a self-trade and a trade id used before', () => {

@@ -90,6 +90,20 @@ describe('Funding: a cumulative index per market, settled when a position is tou
     thenError(when(history, settle('carol')), 'NO_UNSETTLED_FUNDING', 'accountId');
   });
 
+  it('a stake settles the staker\'s funding first when the staker also trades, and nothing for a staker without positions', () => {
+    // index 3: alice, long 3, owes 9; the stake itself comes from outside the ledger
+    const history = sane(split(), funding(100));
+    const events = thenEvents(when(history, stake('alice', 'junior', '100')));
+    expect(types(events)).toEqual(['FundingSettled', 'Staked']);
+    expect(events[0]).toEqual({
+      type: 'FundingSettled', schemaVersion: SCHEMA_VERSION, accountId: 'alice',
+      settlements: [{ marketId: BTC, size: units('3'), fundingIndex: units('3'), amount: -units('9') }],
+      postings: [{ from: { kind: 'collateral', accountId: 'alice' }, to: { kind: 'funding', marketId: BTC }, amount: units('9') }],
+    });
+    expect(account(sane(history, stake('alice', 'junior', '100')).state, 'alice').collateral).toBe(units('9955') - units('9'));
+    expect(types(thenEvents(when(history, stake('lp', 'junior', '100'))))).toEqual(['Staked']);
+  });
+
   it('a trade settles both sides before their positions change, and a new position starts at the current index', () => {
     let history = sane(split(), funding(-50)); // shorts pay longs 1.5 per BTC: index -1.5
     const events = thenEvents(when(history, trade({ taker: 'carol', maker: 'alice', side: 'buy', size: '1', price: '30000' })));

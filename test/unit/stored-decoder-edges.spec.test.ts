@@ -35,6 +35,12 @@ const refused = (input: Json) => {
   expect(decodeStoredEvent(input)).toEqual(reference);
 };
 
+/** The refusal's message, which the stored decoder takes from io-ts. */
+const thenRefusal = (input: Json): string => {
+  const decoded = decodeStoredEvent(input);
+  return E.isLeft(decoded) ? decoded.left.message : 'accepted';
+};
+
 const MAX = '1000000000000000000000000'; // MAX_MAGNITUDE: 10^24 whole units
 
 describe('hand-written stored-event decoder at the bounds', () => {
@@ -90,6 +96,19 @@ describe('hand-written stored-event decoder at the bounds', () => {
     takesOwnPath({ ...mark, price: MAX });
     takesOwnPath({ ...mark, price: '0.000000000000000001' });
     refused({ ...mark, price: '0' });
+  });
+
+  it('given a deposit, withdrawal or mark with one extra field, whatever its name, then io-ts decides and refuses it', () => {
+    // Deposits, withdrawals and marks have no optional field: an extra one, even of the one name a
+    // mutant of their empty optional list would allow, is refused as io-ts refuses it.
+    for (const name of ['Stryker was here', 'makerRebate', 'extra']) {
+      for (const event of [deposit, withdrawal, mark]) {
+        refused({ ...event, [name]: '1' });
+        refused({ ...event, [name]: undefined });
+      }
+    }
+    expect(thenRefusal({ ...deposit, 'Stryker was here': '1' })).toBe('Stryker was here: unknown field "Stryker was here"');
+    expect(thenRefusal({ ...mark, 'Stryker was here': '1' })).toBe('Stryker was here: unknown field "Stryker was here"');
   });
 
   it('given input that is not a plain object, when decoded, then io-ts decides and refuses it without a throw', () => {
