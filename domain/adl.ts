@@ -180,6 +180,43 @@ const grown = <A extends Float64Array | Uint8Array>(array: A, capacity: number):
   return next;
 };
 
+/** What the floats decide of a lone position: not rankable, rankable (its interval written out), or nothing (exact figures needed). */
+const NOT_RANKABLE = 0;
+const RANKABLE = 1;
+const UNDECIDED = 2;
+const interval = new Float64Array(2);
+
+/**
+ * The score interval of an account whose only position is this one, from the floats of its
+ * figures, written to `out` as [low, high] when the floats decide rankability.
+ */
+const floatInterval = (size: number, entry: number, collateral: number, settled: number, mark: number, fundingIndex: number, out: Float64Array): number => {
+  const value = (size * mark) / 1e18;
+  const unrealized = value - entry;
+  const equity = collateral + unrealized - (size * (fundingIndex - settled)) / 1e18;
+  const basis = Math.abs(entry);
+  const notional = Math.abs(value);
+  // Every figure below is a sum of some of these magnitudes, each within RELATIVE_ERROR.
+  const error = RELATIVE_ERROR * (Math.abs(collateral) + notional + basis + (Math.abs(size) * (Math.abs(fundingIndex) + Math.abs(settled))) / 1e18) + FLOOR_ERROR;
+  if (basis === 0 || equity + error <= 0) return NOT_RANKABLE;
+  if (!(equity - error > 0)) return UNDECIDED;
+  // score = uPnL * notional / (basis * equity) over the box of the figures' bounds (notional >= 0, denominator > 0)
+  const uLow = unrealized - error;
+  const uHigh = unrealized + error;
+  const nLow = Math.max(notional - error, 0);
+  const nHigh = notional + error;
+  const dLow = Math.max(basis - error, 1) * (equity - error);
+  const dHigh = (basis + error) * (equity + error);
+  const pLow = Math.min(uLow * nLow, uLow * nHigh);
+  const pHigh = Math.max(uHigh * nLow, uHigh * nHigh);
+  const low = pLow / (pLow < 0 ? dLow : dHigh);
+  const high = pHigh / (pHigh < 0 ? dHigh : dLow);
+  if (!(Number.isFinite(low) && Number.isFinite(high))) return UNDECIDED;
+  out[0] = low - Math.abs(low) * RELATIVE_ERROR - UNDERFLOW;
+  out[1] = high + Math.abs(high) * RELATIVE_ERROR + UNDERFLOW;
+  return RANKABLE;
+};
+
 class SideRanking {
   /** The exact top of the ranking, in order; every waiting position ranks after all of it. */
   readonly ranked: RankedPosition[] = [];
@@ -324,39 +361,16 @@ class SideRanking {
    */
   private score(slot: number): void {
     if (this.single[slot] === 1) {
-      const size = this.size[slot]!;
-      const entry = this.entry[slot]!;
-      const collateral = this.collateral[slot]!;
-      const settled = this.settled[slot]!;
-      const value = (size * this.mark) / 1e18;
-      const unrealized = value - entry;
-      const equity = collateral + unrealized - (size * (this.fundingIndex - settled)) / 1e18;
-      const basis = Math.abs(entry);
-      const notional = Math.abs(value);
-      // Every figure below is a sum of some of these magnitudes, each within RELATIVE_ERROR.
-      const error = RELATIVE_ERROR * (Math.abs(collateral) + notional + basis + (Math.abs(size) * (Math.abs(this.fundingIndex) + Math.abs(settled))) / 1e18) + FLOOR_ERROR;
-      if (basis === 0 || equity + error <= 0) {
+      const decided = floatInterval(this.size[slot]!, this.entry[slot]!, this.collateral[slot]!, this.settled[slot]!, this.mark, this.fundingIndex, interval);
+      if (decided === NOT_RANKABLE) {
         this.rankable[slot] = 0;
         return;
       }
-      if (equity - error > 0) {
-        // score = uPnL * notional / (basis * equity) over the box of the figures' bounds (notional >= 0, denominator > 0)
-        const uLow = unrealized - error;
-        const uHigh = unrealized + error;
-        const nLow = Math.max(notional - error, 0);
-        const nHigh = notional + error;
-        const dLow = Math.max(basis - error, 1) * (equity - error);
-        const dHigh = (basis + error) * (equity + error);
-        const pLow = Math.min(uLow * nLow, uLow * nHigh);
-        const pHigh = Math.max(uHigh * nLow, uHigh * nHigh);
-        const low = pLow / (pLow < 0 ? dLow : dHigh);
-        const high = pHigh / (pHigh < 0 ? dHigh : dLow);
-        if (Number.isFinite(low) && Number.isFinite(high)) {
-          this.rankable[slot] = 1;
-          this.low[slot] = low - Math.abs(low) * RELATIVE_ERROR - UNDERFLOW;
-          this.high[slot] = high + Math.abs(high) * RELATIVE_ERROR + UNDERFLOW;
-          return;
-        }
+      if (decided === RANKABLE) {
+        this.rankable[slot] = 1;
+        this.low[slot] = interval[0]!;
+        this.high[slot] = interval[1]!;
+        return;
       }
     }
     const exact = this.exactAt(slot);
