@@ -250,6 +250,7 @@ class SideRanking {
   private readonly byHigh = new FloatSlotHeap(this.high);
   /** Waiting unrankable positions (each slot at most once, as `listed` says; stale ones are skipped). */
   private unrankable: number[] = [];
+  private rankableSlots = new Int32Array(64);
   private listed = new Uint8Array(64);
 
   constructor(private readonly marketId: string, private readonly side: PositionSide) {}
@@ -341,18 +342,21 @@ class SideRanking {
     const market = this.marketById.get(this.marketId)!;
     this.mark = Number(market.mark);
     this.fundingIndex = Number(market.fundingIndex);
-    const rankable: number[] = [];
+    // The rankable slots of the epoch, listed in a scratch array kept from one epoch to the next.
+    if (this.rankableSlots.length < this.slots) this.rankableSlots = new Int32Array(this.size.length);
+    const rankable = this.rankableSlots;
+    let count = 0;
     this.exact.fill(undefined);
     // The slots in use by index (a free slot holds no account), not through the map's iterator.
     for (let slot = 0; slot < this.slots; slot++) {
       if (this.holders[slot] === undefined) continue;
       this.score(slot);
       this.where[slot] = WAITING;
-      if (this.rankable[slot] === 1) rankable.push(slot);
+      if (this.rankable[slot] === 1) rankable[count++] = slot;
       else this.listUnrankable(slot);
     }
-    this.byLow.reset(rankable);
-    this.byHigh.reset(rankable.slice());
+    this.byLow.reset(rankable, count);
+    this.byHigh.reset(rankable, count);
   }
 
   /**

@@ -88,13 +88,24 @@ export const adlFillNotional = (mark: bigint, q: bigint, equityShare: Amount, si
  * equity even when the whole position is closed at p_b (a choice of this ledger; what ADL cannot
  * place goes on down the waterfall).
  */
-export const survivesAdl = (mark: bigint, q: bigint, equityShare: Amount) => (position: RankedPosition): boolean => {
-  const size = abs(position.size);
-  const fill = adlFillNotional(mark, q, equityShare, size);
-  const atMark = notional(size, mark);
-  // A short buys back (pays the fill for what is worth atMark); a long sells (gets the fill).
-  const change = q > 0n ? atMark - fill : fill - atMark;
-  return position.equity + change >= 0n;
+export const survivesAdl = (mark: bigint, q: bigint, equityShare: Amount): ((position: RankedPosition) => boolean) => {
+  // A certain pass without the exact figures: the fill and the value at the mark are each within
+  // a unit of their exact quotients, whose difference is size * E_q / |q|, so the change below
+  // exceeds size * E_q / |q| - 2, and equity + size * E_q / |q| >= 2 is enough. Checked in floats
+  // with room for their error (relative 1e-15 here; 1e-12 allowed) and a few units more; a figure
+  // beyond the float range gives NaN or Infinity, which never passes. Otherwise: exactly.
+  const perUnit = Number(equityShare) / Math.abs(Number(q));
+  return (position: RankedPosition): boolean => {
+    const equity = Number(position.equity);
+    const shift = Number(abs(position.size)) * perUnit;
+    if (equity + shift - 1e-12 * (Math.abs(equity) + Math.abs(shift)) - 4 >= 0 && Number.isFinite(equity + shift)) return true;
+    const size = abs(position.size);
+    const fill = adlFillNotional(mark, q, equityShare, size);
+    const atMark = notional(size, mark);
+    // A short buys back (pays the fill for what is worth atMark); a long sells (gets the fill).
+    const change = q > 0n ? atMark - fill : fill - atMark;
+    return position.equity + change >= 0n;
+  };
 };
 
 /**

@@ -96,7 +96,7 @@ export class SlotHeap<Key extends number | bigint> {
  * ranking heapifies tens of thousands of slots at each new mark).
  */
 export class FloatSlotHeap {
-  private items: number[] = [];
+  private readonly items: number[] = [];
   /** slot -> its index in `items` plus one; 0 (or missing) when not in the heap. */
   private readonly place: number[] = [];
 
@@ -110,12 +110,21 @@ export class FloatSlotHeap {
     return this.items[0];
   }
 
-  /** Makes the heap hold exactly `slots` (Floyd's linear-time heap construction). */
-  reset(slots: number[]): void {
-    for (const slot of this.items) this.place[slot] = 0;
-    this.items = slots;
-    for (let i = 0; i < slots.length; i++) this.place[slots[i]!] = i + 1;
-    for (let i = (slots.length >>> 1) - 1; i >= 0; i--) this.down(i);
+  /**
+   * Makes the heap hold exactly the first `count` of `slots` (Floyd's linear-time heap
+   * construction), copied into the heap's own array: refilled in place at every new mark, never
+   * reallocated once large.
+   */
+  reset(slots: ArrayLike<number>, count: number): void {
+    const items = this.items;
+    for (const slot of items) this.place[slot] = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = slots[i]!;
+      items[i] = slot;
+      this.place[slot] = i + 1;
+    }
+    items.length = count;
+    for (let i = (count >>> 1) - 1; i >= 0; i--) this.down(i);
   }
 
   push(slot: number): void {

@@ -79,7 +79,8 @@ describe('the float slot heap', () => {
               keys = grown;
               heap.keys = keys;
             }
-            heap.reset([...o.slots]);
+            // Only the first `count` entries count: the rest of the scratch array is old.
+            heap.reset(Int32Array.from([...o.slots, 0, 1]), o.slots.length);
             members.clear();
             for (const s of o.slots) members.add(s);
             break;
