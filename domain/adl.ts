@@ -181,16 +181,31 @@ const grown = <A extends Float64Array | Uint8Array>(array: A, capacity: number):
 };
 
 /** What the floats decide of a lone position: not rankable, rankable (its interval written out), or nothing (exact figures needed). */
+/** The float figures of a ranking's slots (see SideRanking). */
+interface Figures {
+  readonly size: Float64Array;
+  readonly entry: Float64Array;
+  readonly collateral: Float64Array;
+  readonly settled: Float64Array;
+}
+
 const NOT_RANKABLE = 0;
 const RANKABLE = 1;
 const UNDECIDED = 2;
-const interval = new Float64Array(2);
 
 /**
- * The score interval of an account whose only position is this one, from the floats of its
- * figures, written to `out` as [low, high] when the floats decide rankability.
+ * The score interval of the slot's position, its account holding only this one, from the floats
+ * of its figures, written to `out` as [low, high] when the floats decide rankability. Everything
+ * comes in arrays (`market`: the mark and the funding index): a float passed as an argument to a
+ * call that is not inlined would be boxed, one allocation per figure per slot at every new mark.
  */
-const floatInterval = (size: number, entry: number, collateral: number, settled: number, mark: number, fundingIndex: number, out: Float64Array): number => {
+const floatInterval = (figures: Figures, slot: number, market: Float64Array, out: Float64Array): number => {
+  const size = figures.size[slot]!;
+  const entry = figures.entry[slot]!;
+  const collateral = figures.collateral[slot]!;
+  const settled = figures.settled[slot]!;
+  const mark = market[0]!;
+  const fundingIndex = market[1]!;
   const value = (size * mark) / 1e18;
   const unrealized = value - entry;
   const equity = collateral + unrealized - (size * (fundingIndex - settled)) / 1e18;
@@ -217,7 +232,7 @@ const floatInterval = (size: number, entry: number, collateral: number, settled:
   return RANKABLE;
 };
 
-class SideRanking {
+class SideRanking implements Figures {
   /** The exact top of the ranking, in order; every waiting position ranks after all of it. */
   readonly ranked: RankedPosition[] = [];
   /** Grows whenever the ranking changes other than by the sorted prefix growing at its end. */
@@ -227,18 +242,20 @@ class SideRanking {
   /** The markets of the epoch: only their marks and funding indices are read. */
   private marketById: ReadonlyMap<string, Market> = new Map();
   private readonly lookup: MarketLookup = (id) => this.marketById.get(id);
-  private mark = 0;
-  private fundingIndex = 0;
+  /** The epoch's mark and funding index, as floats. */
+  private readonly market = new Float64Array(2);
+  private readonly interval = new Float64Array(2);
   private readonly slotOf = new Map<string, number>();
   private readonly free: number[] = [];
   private slots = 0;
   private readonly holders: (Account | undefined)[] = [];
   private readonly exact: (RankedPosition | undefined)[] = [];
   /** Struct of arrays by slot: the position's figures as floats, and its score interval. */
-  private size = new Float64Array(64);
-  private entry = new Float64Array(64);
-  private collateral = new Float64Array(64);
-  private settled = new Float64Array(64);
+  // The float figures (read by floatInterval; the class is private to this module).
+  size = new Float64Array(64);
+  entry = new Float64Array(64);
+  collateral = new Float64Array(64);
+  settled = new Float64Array(64);
   private low = new Float64Array(64);
   private high = new Float64Array(64);
   /** 1 when the account's only position is this one: scored from the floats alone. */
@@ -340,8 +357,8 @@ class SideRanking {
     this.unrankable = [];
     this.listed.fill(0);
     const market = this.marketById.get(this.marketId)!;
-    this.mark = Number(market.mark);
-    this.fundingIndex = Number(market.fundingIndex);
+    this.market[0] = Number(market.mark);
+    this.market[1] = Number(market.fundingIndex);
     // The rankable slots of the epoch, listed in a scratch array kept from one epoch to the next.
     if (this.rankableSlots.length < this.slots) this.rankableSlots = new Int32Array(this.size.length);
     const rankable = this.rankableSlots;
@@ -365,15 +382,15 @@ class SideRanking {
    */
   private score(slot: number): void {
     if (this.single[slot] === 1) {
-      const decided = floatInterval(this.size[slot]!, this.entry[slot]!, this.collateral[slot]!, this.settled[slot]!, this.mark, this.fundingIndex, interval);
+      const decided = floatInterval(this, slot, this.market, this.interval);
       if (decided === NOT_RANKABLE) {
         this.rankable[slot] = 0;
         return;
       }
       if (decided === RANKABLE) {
         this.rankable[slot] = 1;
-        this.low[slot] = interval[0]!;
-        this.high[slot] = interval[1]!;
+        this.low[slot] = this.interval[0]!;
+        this.high[slot] = this.interval[1]!;
         return;
       }
     }
