@@ -258,6 +258,9 @@ export const withHolderChanges = (
   return next;
 };
 
+const accountIdOf = (account: Account): string => account.accountId;
+const marketIdOf = (market: Market): string => market.marketId;
+
 /** A draft over a persistent pool, committed into a new pool value. */
 export class LedgerDraft extends ChangeDraft {
   constructor(private readonly pool: ActivePool) {
@@ -270,8 +273,9 @@ export class LedgerDraft extends ChangeDraft {
     const pool = this.pool;
     return {
       ...pool,
-      accounts: pool.accounts.setAll(changes.accounts.map((a) => [a.accountId, a] as const)),
-      markets: pool.markets.setAll(changes.markets.map((m) => [m.marketId, m] as const)),
+      // Each account and market once (the draft keeps them by id).
+      accounts: pool.accounts.setDistinct(changes.accounts, accountIdOf),
+      markets: pool.markets.setDistinct(changes.markets, marketIdOf),
       tranches: changes.tranches ?? pool.tranches,
       treasury: changes.treasury,
       externalIn: changes.externalIn,
