@@ -182,7 +182,10 @@ export const nextMark = (market: Market, target: bigint): bigint => {
 
 /** The price the depth model gives the `nth` liquidation (0-based) of a step, within the market's band, on the tick, against the account. */
 export const liquidationPrice = (market: Market, long: boolean, nth: number, depth: DepthModel): bigint => {
-  const { baseDiscountPpm, stepDiscountPpm, maxDiscountPpm } = { ...DEFAULT_DEPTH, ...depth };
+  // Field by field, not merged by spreading (once per liquidation).
+  const baseDiscountPpm = depth.baseDiscountPpm ?? DEFAULT_DEPTH.baseDiscountPpm;
+  const stepDiscountPpm = depth.stepDiscountPpm ?? DEFAULT_DEPTH.stepDiscountPpm;
+  const maxDiscountPpm = depth.maxDiscountPpm ?? DEFAULT_DEPTH.maxDiscountPpm;
   const discount = BigInt(Math.min(baseDiscountPpm + stepDiscountPpm * nth, maxDiscountPpm));
   const tick = tickOf(market);
   const spread = BigInt(market.maxLiquidationSpreadPpm);
