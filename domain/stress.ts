@@ -201,9 +201,8 @@ export const liquidationPrice = (market: Market, long: boolean, nth: number, dep
 
 // --- the watch list: single-position accounts by the mark at which they become liquidatable -----
 
-interface Watched extends Trigger {
-  readonly id: string;
-}
+/** A watched account and the mark at which it becomes liquidatable. */
+export interface Watched { readonly id: string; readonly at: bigint }
 
 /** A trigger mark, with its float to compare faster. */
 export interface Trigger {
@@ -212,6 +211,9 @@ export interface Trigger {
   readonly key: number;
 }
 
+/** What the engine's own lists hold: a watched account with its trigger's float. */
+type KeyedWatched = Watched & Trigger;
+
 /**
  * Negative when `a`'s trigger is lower: by the floats first, exactly when they are equal. The
  * same as comparing the bigints: Number() rounds to nearest, which never reverses an order, so
@@ -219,14 +221,14 @@ export interface Trigger {
  */
 export const compareTriggers = (a: Trigger, b: Trigger): number => a.key - b.key || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
 
-/** A binary heap of watched accounts, the one that the next mark reaches first on top. */
-class Heap {
-  private readonly items: Watched[] = [];
-  constructor(private readonly first: (a: Watched, b: Watched) => boolean) {}
-  get top(): Watched | undefined {
+/** A binary heap of watched accounts, the one that the next mark reaches first on top (exported for its specification). */
+export class WatchHeap<W extends Watched = Watched> {
+  private readonly items: W[] = [];
+  constructor(private readonly first: (a: W, b: W) => boolean) {}
+  get top(): W | undefined {
     return this.items[0];
   }
-  push(item: Watched) {
+  push(item: W) {
     const items = this.items;
     items.push(item);
     for (let i = items.length - 1; i > 0;) {
@@ -236,7 +238,7 @@ class Heap {
       i = parent;
     }
   }
-  pop(): Watched | undefined {
+  pop(): W | undefined {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
@@ -261,7 +263,14 @@ class Heap {
  * Per market, longs by falling trigger and shorts by rising trigger: a sorted list built once
  * (walked with a cursor) and a heap for accounts changed since (ADL counterparties, refusals).
  */
-interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly shorts: Watched[]; nextShort: number; readonly moreLongs: Heap; readonly moreShorts: Heap }
+interface MarketWatch {
+  readonly longs: KeyedWatched[];
+  nextLong: number;
+  readonly shorts: KeyedWatched[];
+  nextShort: number;
+  readonly moreLongs: WatchHeap<KeyedWatched>;
+  readonly moreShorts: WatchHeap<KeyedWatched>;
+}
 
 /**
  * The mark below which a long (above which a short) of an account with this one position is
@@ -269,7 +278,7 @@ interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly sh
  * for a long, m > (c - EN) / (|size| * (1 + mmr)) for a short. Only a filter: every candidate is
  * checked with the domain's isLiquidatable before a Liquidate is sent.
  */
-const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, maintenancePpm: number): bigint =>
+export const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, maintenancePpm: number): bigint =>
   size > 0n
     ? floorDiv((entryNotional - collateral) * ONE * PPM, size * (PPM - BigInt(maintenancePpm)))
     : floorDiv((collateral - entryNotional) * ONE * PPM, -size * (PPM + BigInt(maintenancePpm)));
@@ -277,17 +286,21 @@ const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, ma
 /** Slack on the filter for the rounding of margins (a few units of the last decimal). */
 const slack = (mark: bigint) => mark / 1_000_000_000_000n + 1_000n;
 
-const higherFirst = (a: Watched, b: Watched) => compareTriggers(a, b) > 0;
-const lowerFirst = (a: Watched, b: Watched) => compareTriggers(a, b) < 0;
+export const higherTriggerFirst = (a: Watched, b: Watched) => a.at > b.at;
+export const lowerTriggerFirst = (a: Watched, b: Watched) => a.at < b.at;
+// The same orders, by compareTriggers, for the engine's own entries.
+const higherFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) > 0;
+const lowerFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) < 0;
 
-class Watch {
+/** The engine's filter of candidates (exported for its specification). */
+export class StressWatch {
   private readonly byMarket = new Map<string, MarketWatch>();
   /** Checked at every step: accounts with positions in several markets. */
   private readonly always = new Set<string>();
 
   constructor(pool: ActivePool, private readonly liquidatorId: string) {
     for (const market of pool.markets.values()) {
-      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new Heap(higherFirst), moreShorts: new Heap(lowerFirst) });
+      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new WatchHeap(higherFirst), moreShorts: new WatchHeap(lowerFirst) });
     }
     for (const account of pool.accounts.values()) this.place(pool, account.accountId, false);
     // compareTriggers: the exact order, ties kept in account order (the sort is stable), at a
@@ -418,7 +431,7 @@ function* run(start: RunStart, plan: RunPlan, runner: Runner): Generator<StressP
     return decision.right;
   };
 
-  let watch = new Watch(state, liquidatorId);
+  let watch = new StressWatch(state, liquidatorId);
   /** Liquidates every candidate that is liquidatable; true if a loss was socialized. Yields every few hundred candidates. */
   const liquidateAll = function* (candidates: readonly string[], inStep: Map<string, number>): Generator<StressProgress, boolean> {
     let socialized = false;
@@ -513,7 +526,7 @@ function* run(start: RunStart, plan: RunPlan, runner: Runner): Generator<StressP
     for (let round = 0; round < 1_000; round++) {
       const socialized = yield* liquidateAll(watch.candidates(state), new Map());
       if (totals.stopped) return;
-      if (socialized) watch = new Watch(state, liquidatorId);
+      if (socialized) watch = new StressWatch(state, liquidatorId);
       else return;
     }
   };
@@ -553,7 +566,7 @@ function* run(start: RunStart, plan: RunPlan, runner: Runner): Generator<StressP
     progress.stepsDone++;
     // A socialized loss changes everyone's collateral, and so every trigger: rebuilt after the step.
     socializedLast = yield* liquidateAll(watch.candidates(state), new Map());
-    if (socializedLast) watch = new Watch(state, liquidatorId);
+    if (socializedLast) watch = new StressWatch(state, liquidatorId);
     yield { ...progress };
   }
   // After the last step, what its socialized loss made liquidatable.
