@@ -265,7 +265,7 @@ describe('stress edges: the watch list', () => {
       const watch = new StressWatch(crowded, 'liq');
       watch.candidates(withMarks(crowded, { [BTC]: units('26000') }));
       watch.candidates(withMarks(crowded, { [BTC]: units('40000') }));
-      for (const id of ['t3', 't2', 't1', 's3', 's1', 's2']) watch.touched(crowded, id);
+      for (const id of ['t2', 't1', 't3', 's2', 's3', 's1']) watch.touched(crowded, id);
       expect(watch.candidates(withMarks(crowded, { [BTC]: units('28000') }))).toEqual(['t1', 't3', 't2']);
       expect(watch.candidates(withMarks(crowded, { [BTC]: units('32000') }))).toEqual(['s2', 's3', 's1']);
     });
