@@ -8,8 +8,9 @@
 
 import { largestRemainderSplit, pow10, abs, floorDiv, ONE } from './money.js';
 import { unsettledFunding, type MarketLookup } from './margin.js';
+import { HeldVersion } from './held-version.js';
 import type { PersistentMap } from './persistent-map.js';
-import { SlotHeap } from './slot-heap.js';
+import { FloatSlotHeap } from './slot-heap.js';
 import { positionIn, settledIndexOf, type Account, type ActivePool, type Market } from './state.js';
 
 export type PositionSide = 'long' | 'short';
@@ -179,28 +180,82 @@ const grown = <A extends Float64Array | Uint8Array>(array: A, capacity: number):
   return next;
 };
 
-class SideRanking {
+/** What the floats decide of a lone position: not rankable, rankable (its interval written out), or nothing (exact figures needed). */
+/** The float figures of a ranking's slots (see SideRanking). */
+interface Figures {
+  readonly size: Float64Array;
+  readonly entry: Float64Array;
+  readonly collateral: Float64Array;
+  readonly settled: Float64Array;
+}
+
+const NOT_RANKABLE = 0;
+const RANKABLE = 1;
+const UNDECIDED = 2;
+
+/**
+ * The score interval of the slot's position, its account holding only this one, from the floats
+ * of its figures, written to `out` as [low, high] when the floats decide rankability. Everything
+ * comes in arrays (`market`: the mark and the funding index): a float passed as an argument to a
+ * call that is not inlined would be boxed, one allocation per figure per slot at every new mark.
+ */
+const floatInterval = (figures: Figures, slot: number, market: Float64Array, out: Float64Array): number => {
+  const size = figures.size[slot]!;
+  const entry = figures.entry[slot]!;
+  const collateral = figures.collateral[slot]!;
+  const settled = figures.settled[slot]!;
+  const mark = market[0]!;
+  const fundingIndex = market[1]!;
+  const value = (size * mark) / 1e18;
+  const unrealized = value - entry;
+  const equity = collateral + unrealized - (size * (fundingIndex - settled)) / 1e18;
+  const basis = Math.abs(entry);
+  const notional = Math.abs(value);
+  // Every figure below is a sum of some of these magnitudes, each within RELATIVE_ERROR.
+  const error = RELATIVE_ERROR * (Math.abs(collateral) + notional + basis + (Math.abs(size) * (Math.abs(fundingIndex) + Math.abs(settled))) / 1e18) + FLOOR_ERROR;
+  if (basis === 0 || equity + error <= 0) return NOT_RANKABLE;
+  if (!(equity - error > 0)) return UNDECIDED;
+  // score = uPnL * notional / (basis * equity) over the box of the figures' bounds (notional >= 0, denominator > 0)
+  const uLow = unrealized - error;
+  const uHigh = unrealized + error;
+  const nLow = Math.max(notional - error, 0);
+  const nHigh = notional + error;
+  const dLow = Math.max(basis - error, 1) * (equity - error);
+  const dHigh = (basis + error) * (equity + error);
+  const pLow = Math.min(uLow * nLow, uLow * nHigh);
+  const pHigh = Math.max(uHigh * nLow, uHigh * nHigh);
+  const low = pLow / (pLow < 0 ? dLow : dHigh);
+  const high = pHigh / (pHigh < 0 ? dHigh : dLow);
+  if (!(Number.isFinite(low) && Number.isFinite(high))) return UNDECIDED;
+  out[0] = low - Math.abs(low) * RELATIVE_ERROR - UNDERFLOW;
+  out[1] = high + Math.abs(high) * RELATIVE_ERROR + UNDERFLOW;
+  return RANKABLE;
+};
+
+class SideRanking implements Figures {
   /** The exact top of the ranking, in order; every waiting position ranks after all of it. */
   readonly ranked: RankedPosition[] = [];
   /** Grows whenever the ranking changes other than by the sorted prefix growing at its end. */
   changes = 0;
-  /** The account map version the ranking is up to date with (held weakly, so no old pool is kept alive). */
-  private accounts: WeakRef<PersistentMap<string, Account>> | undefined;
+  /** The account map version the ranking is up to date with (weakly once the job ends, so no old pool is kept alive). */
+  private readonly accounts = new HeldVersion<PersistentMap<string, Account>>();
   /** The markets of the epoch: only their marks and funding indices are read. */
   private marketById: ReadonlyMap<string, Market> = new Map();
   private readonly lookup: MarketLookup = (id) => this.marketById.get(id);
-  private mark = 0;
-  private fundingIndex = 0;
+  /** The epoch's mark and funding index, as floats. */
+  private readonly market = new Float64Array(2);
+  private readonly interval = new Float64Array(2);
   private readonly slotOf = new Map<string, number>();
   private readonly free: number[] = [];
   private slots = 0;
   private readonly holders: (Account | undefined)[] = [];
   private readonly exact: (RankedPosition | undefined)[] = [];
   /** Struct of arrays by slot: the position's figures as floats, and its score interval. */
-  private size = new Float64Array(64);
-  private entry = new Float64Array(64);
-  private collateral = new Float64Array(64);
-  private settled = new Float64Array(64);
+  // The float figures (read by floatInterval; the class is private to this module).
+  size = new Float64Array(64);
+  entry = new Float64Array(64);
+  collateral = new Float64Array(64);
+  settled = new Float64Array(64);
   private low = new Float64Array(64);
   private high = new Float64Array(64);
   /** 1 when the account's only position is this one: scored from the floats alone. */
@@ -208,17 +263,18 @@ class SideRanking {
   private rankable = new Uint8Array(64);
   private where = new Uint8Array(64);
   /** Waiting rankable positions by the low and by the high end of their score interval. */
-  private readonly byLow = new SlotHeap<number>((slot) => this.low[slot]!);
-  private readonly byHigh = new SlotHeap<number>((slot) => this.high[slot]!);
+  private readonly byLow = new FloatSlotHeap(this.low);
+  private readonly byHigh = new FloatSlotHeap(this.high);
   /** Waiting unrankable positions (each slot at most once, as `listed` says; stale ones are skipped). */
   private unrankable: number[] = [];
+  private rankableSlots = new Int32Array(64);
   private listed = new Uint8Array(64);
 
   constructor(private readonly marketId: string, private readonly side: PositionSide) {}
 
   /** Brings the ranking up to date with `pool`. */
   sync(pool: ActivePool): void {
-    const before = this.accounts?.deref();
+    const before = this.accounts.get();
     const newEpoch = !sameMarks(this.marketById, pool);
     if (before === pool.accounts && !newEpoch) return;
     const changed = before === undefined ? undefined : pool.accounts.keysChangedSince(before, Math.max(64, this.slotOf.size));
@@ -236,7 +292,7 @@ class SideRanking {
       for (const accountId of new Set(changed)) this.patch(accountId, pool.accounts.get(accountId));
     }
     if (changed === undefined || newEpoch) this.rescore();
-    this.accounts = new WeakRef(pool.accounts);
+    this.accounts.set(pool.accounts);
   }
 
   /** The position at `index` of the ranking (0 is deleveraged first), sorting more as needed. */
@@ -283,6 +339,8 @@ class SideRanking {
       this.settled = grown(this.settled, capacity);
       this.low = grown(this.low, capacity);
       this.high = grown(this.high, capacity);
+      this.byLow.keys = this.low;
+      this.byHigh.keys = this.high;
       this.single = grown(this.single, capacity);
       this.rankable = grown(this.rankable, capacity);
       this.where = grown(this.where, capacity);
@@ -299,18 +357,23 @@ class SideRanking {
     this.unrankable = [];
     this.listed.fill(0);
     const market = this.marketById.get(this.marketId)!;
-    this.mark = Number(market.mark);
-    this.fundingIndex = Number(market.fundingIndex);
-    const rankable: number[] = [];
-    for (const slot of this.slotOf.values()) {
-      this.exact[slot] = undefined;
+    this.market[0] = Number(market.mark);
+    this.market[1] = Number(market.fundingIndex);
+    // The rankable slots of the epoch, listed in a scratch array kept from one epoch to the next.
+    if (this.rankableSlots.length < this.slots) this.rankableSlots = new Int32Array(this.size.length);
+    const rankable = this.rankableSlots;
+    let count = 0;
+    this.exact.fill(undefined);
+    // The slots in use by index (a free slot holds no account), not through the map's iterator.
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.holders[slot] === undefined) continue;
       this.score(slot);
       this.where[slot] = WAITING;
-      if (this.rankable[slot] === 1) rankable.push(slot);
+      if (this.rankable[slot] === 1) rankable[count++] = slot;
       else this.listUnrankable(slot);
     }
-    this.byLow.reset(rankable);
-    this.byHigh.reset([...rankable]);
+    this.byLow.reset(rankable, count);
+    this.byHigh.reset(rankable, count);
   }
 
   /**
@@ -319,39 +382,16 @@ class SideRanking {
    */
   private score(slot: number): void {
     if (this.single[slot] === 1) {
-      const size = this.size[slot]!;
-      const entry = this.entry[slot]!;
-      const collateral = this.collateral[slot]!;
-      const settled = this.settled[slot]!;
-      const value = (size * this.mark) / 1e18;
-      const unrealized = value - entry;
-      const equity = collateral + unrealized - (size * (this.fundingIndex - settled)) / 1e18;
-      const basis = Math.abs(entry);
-      const notional = Math.abs(value);
-      // Every figure below is a sum of some of these magnitudes, each within RELATIVE_ERROR.
-      const error = RELATIVE_ERROR * (Math.abs(collateral) + notional + basis + (Math.abs(size) * (Math.abs(this.fundingIndex) + Math.abs(settled))) / 1e18) + FLOOR_ERROR;
-      if (basis === 0 || equity + error <= 0) {
+      const decided = floatInterval(this, slot, this.market, this.interval);
+      if (decided === NOT_RANKABLE) {
         this.rankable[slot] = 0;
         return;
       }
-      if (equity - error > 0) {
-        // score = uPnL * notional / (basis * equity) over the box of the figures' bounds (notional >= 0, denominator > 0)
-        const uLow = unrealized - error;
-        const uHigh = unrealized + error;
-        const nLow = Math.max(notional - error, 0);
-        const nHigh = notional + error;
-        const dLow = Math.max(basis - error, 1) * (equity - error);
-        const dHigh = (basis + error) * (equity + error);
-        const pLow = Math.min(uLow * nLow, uLow * nHigh);
-        const pHigh = Math.max(uHigh * nLow, uHigh * nHigh);
-        const low = pLow / (pLow < 0 ? dLow : dHigh);
-        const high = pHigh / (pHigh < 0 ? dHigh : dLow);
-        if (Number.isFinite(low) && Number.isFinite(high)) {
-          this.rankable[slot] = 1;
-          this.low[slot] = low - Math.abs(low) * RELATIVE_ERROR - UNDERFLOW;
-          this.high[slot] = high + Math.abs(high) * RELATIVE_ERROR + UNDERFLOW;
-          return;
-        }
+      if (decided === RANKABLE) {
+        this.rankable[slot] = 1;
+        this.low[slot] = this.interval[0]!;
+        this.high[slot] = this.interval[1]!;
+        return;
       }
     }
     const exact = this.exactAt(slot);

@@ -87,7 +87,8 @@ export interface LedgerChanges {
 export class ChangeDraft {
   private readonly accounts = new Map<string, DraftAccount>();
   private readonly longSizeDelta = new Map<string, bigint>();
-  private readonly fundingBalanceDelta = new Map<string, bigint>();
+  /** Made on the first funding posting (most drafts have none: one Map fewer to make per draft). */
+  private fundingBalanceDelta: Map<string, bigint> | undefined;
   private tranches: DraftTranche[] | undefined;
   private treasury: bigint;
   private externalIn: bigint;
@@ -197,9 +198,11 @@ export class ChangeDraft {
         // The account's balance is minus the outstanding bad debt.
         this.badDebt -= delta;
         return;
-      case 'funding':
-        this.fundingBalanceDelta.set(account.marketId, (this.fundingBalanceDelta.get(account.marketId) ?? 0n) + delta);
+      case 'funding': {
+        const deltas = (this.fundingBalanceDelta ??= new Map());
+        deltas.set(account.marketId, (deltas.get(account.marketId) ?? 0n) + delta);
         return;
+      }
       default: {
         const unreachable: never = account;
         return unreachable;
@@ -209,7 +212,7 @@ export class ChangeDraft {
 
   /** Markets whose long size or funding balance changed, each once, long sizes' first. */
   private touchedMarkets(): Iterable<string> {
-    if (this.fundingBalanceDelta.size === 0) return this.longSizeDelta.keys();
+    if (this.fundingBalanceDelta === undefined || this.fundingBalanceDelta.size === 0) return this.longSizeDelta.keys();
     return new Set([...this.longSizeDelta.keys(), ...this.fundingBalanceDelta.keys()]);
   }
 
@@ -229,7 +232,7 @@ export class ChangeDraft {
     for (const marketId of this.touchedMarkets()) {
       const market = this.base.markets.get(marketId);
       if (market === undefined) continue;
-      const fundingDelta = this.fundingBalanceDelta.get(marketId);
+      const fundingDelta = this.fundingBalanceDelta?.get(marketId);
       const funded = fundingDelta === undefined ? market : { ...market, fundingBalance: market.fundingBalance + fundingDelta };
       const next = withOpenInterest(funded, market.longSize + (this.longSizeDelta.get(marketId) ?? 0n), market.mark);
       openInterest += next.openInterest - market.openInterest;
@@ -255,6 +258,9 @@ export const withHolderChanges = (
   return next;
 };
 
+const accountIdOf = (account: Account): string => account.accountId;
+const marketIdOf = (market: Market): string => market.marketId;
+
 /** A draft over a persistent pool, committed into a new pool value. */
 export class LedgerDraft extends ChangeDraft {
   constructor(private readonly pool: ActivePool) {
@@ -267,8 +273,9 @@ export class LedgerDraft extends ChangeDraft {
     const pool = this.pool;
     return {
       ...pool,
-      accounts: pool.accounts.setAll(changes.accounts.map((a) => [a.accountId, a] as const)),
-      markets: pool.markets.setAll(changes.markets.map((m) => [m.marketId, m] as const)),
+      // Each account and market once (the draft keeps them by id).
+      accounts: pool.accounts.setDistinct(changes.accounts, accountIdOf),
+      markets: pool.markets.setDistinct(changes.markets, marketIdOf),
       tranches: changes.tranches ?? pool.tranches,
       treasury: changes.treasury,
       externalIn: changes.externalIn,

@@ -15,6 +15,7 @@
 
 import { isLiquidatable, unsettledFunding } from './margin.js';
 import { ceilDiv, floorDiv, ONE, PPM } from './money.js';
+import { HeldVersion } from './held-version.js';
 import type { PersistentMap } from './persistent-map.js';
 import { SlotHeap } from './slot-heap.js';
 import { marketsOf, type Account, type ActivePool, type Market } from './state.js';
@@ -39,7 +40,7 @@ const fingerprint = (pool: ActivePool): string =>
   pool.markets.values().map((m) => `${m.marketId} ${m.fundingIndex} ${m.maintenanceMarginPpm}`).sort().join('\n');
 
 class LiquidatableIndex {
-  private accounts: WeakRef<PersistentMap<string, Account>> | undefined;
+  private readonly accounts = new HeldVersion<PersistentMap<string, Account>>();
   private markets = '';
   private readonly byMarket = new Map<string, MarketIndex>();
   /** Accounts with positions that no safe mark covers: confirmed at every query. */
@@ -52,7 +53,7 @@ class LiquidatableIndex {
   private readonly free: number[] = [];
 
   sync(pool: ActivePool): void {
-    const before = this.accounts?.deref();
+    const before = this.accounts.get();
     if (before === pool.accounts && fingerprint(pool) === this.markets) return;
     const changed = before === undefined || fingerprint(pool) !== this.markets ? undefined : pool.accounts.keysChangedSince(before, Math.max(64, this.slotOf.size));
     if (changed === undefined) {
@@ -66,7 +67,7 @@ class LiquidatableIndex {
       this.free.length = 0;
       for (const account of pool.accounts.values()) this.place(pool, account.accountId, account);
     } else for (const accountId of changed) this.place(pool, accountId, pool.accounts.get(accountId));
-    this.accounts = new WeakRef(pool.accounts);
+    this.accounts.set(pool.accounts);
   }
 
   /** Accounts that may be liquidatable at the pool's marks (a superset of those that are). */

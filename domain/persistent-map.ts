@@ -115,6 +115,27 @@ export class PersistentMap<K, V> {
     return next;
   }
 
+  /**
+   * setAll for values whose keys (`keyOf`) are known to be distinct, such as a ledger draft's
+   * accounts: no entry pairs to build and no set to check the keys against.
+   */
+  setDistinct(values: ReadonlyArray<V>, keyOf: (value: V) => K): PersistentMap<K, V> {
+    if (values.length === 0) return this;
+    const map = this.reroot();
+    const keys: K[] = new Array(values.length);
+    const old: Slot<V>[] = new Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]!;
+      const key = keyOf(value);
+      keys[i] = key;
+      old[i] = slotOf(map, key);
+      map.set(key, value);
+    }
+    const next = new PersistentMap<K, V>({ kind: 'root', map });
+    this.node = { kind: 'diff', keys, values: old, next };
+    return next;
+  }
+
   /** A new version without `key`; this version is unchanged. */
   delete(key: K): PersistentMap<K, V> {
     const map = this.reroot();

@@ -139,7 +139,7 @@ export const detachedCopy = (pool: ActivePool): ActivePool => ({
   accounts: PersistentMap.of(pool.accounts.entries()),
   markets: PersistentMap.of(pool.markets.entries()),
   positionHolders: PersistentMap.of(pool.positionHolders.entries().map(([marketId, holders]): [string, PersistentSet<string>] =>
-    [marketId, holders.values().reduce((set, id) => set.add(id), PersistentSet.empty<string>())])),
+    [marketId, PersistentSet.empty<string>().addAll(holders.values())])),
   tranches: pool.tranches.map((tranche) => ({ ...tranche, stakes: PersistentMap.of(tranche.stakes.entries()) })),
   unstakeRequests: PersistentMap.of(pool.unstakeRequests.entries()),
 });
@@ -182,7 +182,10 @@ export const nextMark = (market: Market, target: bigint): bigint => {
 
 /** The price the depth model gives the `nth` liquidation (0-based) of a step, within the market's band, on the tick, against the account. */
 export const liquidationPrice = (market: Market, long: boolean, nth: number, depth: DepthModel): bigint => {
-  const { baseDiscountPpm, stepDiscountPpm, maxDiscountPpm } = { ...DEFAULT_DEPTH, ...depth };
+  // Field by field, not merged by spreading (once per liquidation).
+  const baseDiscountPpm = depth.baseDiscountPpm ?? DEFAULT_DEPTH.baseDiscountPpm;
+  const stepDiscountPpm = depth.stepDiscountPpm ?? DEFAULT_DEPTH.stepDiscountPpm;
+  const maxDiscountPpm = depth.maxDiscountPpm ?? DEFAULT_DEPTH.maxDiscountPpm;
   const discount = BigInt(Math.min(baseDiscountPpm + stepDiscountPpm * nth, maxDiscountPpm));
   const tick = tickOf(market);
   const spread = BigInt(market.maxLiquidationSpreadPpm);
@@ -198,16 +201,34 @@ export const liquidationPrice = (market: Market, long: boolean, nth: number, dep
 
 // --- the watch list: single-position accounts by the mark at which they become liquidatable -----
 
-interface Watched { readonly id: string; readonly at: bigint }
+/** A watched account and the mark at which it becomes liquidatable. */
+export interface Watched { readonly id: string; readonly at: bigint }
 
-/** A binary heap of watched accounts, the one that the next mark reaches first on top. */
-class Heap {
-  private readonly items: Watched[] = [];
-  constructor(private readonly first: (a: Watched, b: Watched) => boolean) {}
-  get top(): Watched | undefined {
+/** A trigger mark, with its float to compare faster. */
+export interface Trigger {
+  readonly at: bigint;
+  /** Number(at): only to order triggers faster (see compareTriggers). */
+  readonly key: number;
+}
+
+/** What the engine's own lists hold: a watched account with its trigger's float. */
+type KeyedWatched = Watched & Trigger;
+
+/**
+ * Negative when `a`'s trigger is lower: by the floats first, exactly when they are equal. The
+ * same as comparing the bigints: Number() rounds to nearest, which never reverses an order, so
+ * floats that differ order as the triggers do, and a tie of floats is decided exactly.
+ */
+export const compareTriggers = (a: Trigger, b: Trigger): number => a.key - b.key || (a.at < b.at ? -1 : a.at > b.at ? 1 : 0);
+
+/** A binary heap of watched accounts, the one that the next mark reaches first on top (exported for its specification). */
+export class WatchHeap<W extends Watched = Watched> {
+  private readonly items: W[] = [];
+  constructor(private readonly first: (a: W, b: W) => boolean) {}
+  get top(): W | undefined {
     return this.items[0];
   }
-  push(item: Watched) {
+  push(item: W) {
     const items = this.items;
     items.push(item);
     for (let i = items.length - 1; i > 0;) {
@@ -217,7 +238,7 @@ class Heap {
       i = parent;
     }
   }
-  pop(): Watched | undefined {
+  pop(): W | undefined {
     const items = this.items;
     const top = items[0];
     const last = items.pop();
@@ -242,7 +263,14 @@ class Heap {
  * Per market, longs by falling trigger and shorts by rising trigger: a sorted list built once
  * (walked with a cursor) and a heap for accounts changed since (ADL counterparties, refusals).
  */
-interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly shorts: Watched[]; nextShort: number; readonly moreLongs: Heap; readonly moreShorts: Heap }
+interface MarketWatch {
+  readonly longs: KeyedWatched[];
+  nextLong: number;
+  readonly shorts: KeyedWatched[];
+  nextShort: number;
+  readonly moreLongs: WatchHeap<KeyedWatched>;
+  readonly moreShorts: WatchHeap<KeyedWatched>;
+}
 
 /**
  * The mark below which a long (above which a short) of an account with this one position is
@@ -250,7 +278,7 @@ interface MarketWatch { readonly longs: Watched[]; nextLong: number; readonly sh
  * for a long, m > (c - EN) / (|size| * (1 + mmr)) for a short. Only a filter: every candidate is
  * checked with the domain's isLiquidatable before a Liquidate is sent.
  */
-const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, maintenancePpm: number): bigint =>
+export const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, maintenancePpm: number): bigint =>
   size > 0n
     ? floorDiv((entryNotional - collateral) * ONE * PPM, size * (PPM - BigInt(maintenancePpm)))
     : floorDiv((collateral - entryNotional) * ONE * PPM, -size * (PPM + BigInt(maintenancePpm)));
@@ -258,23 +286,28 @@ const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amount, ma
 /** Slack on the filter for the rounding of margins (a few units of the last decimal). */
 const slack = (mark: bigint) => mark / 1_000_000_000_000n + 1_000n;
 
-const higherFirst = (a: Watched, b: Watched) => a.at > b.at;
-const lowerFirst = (a: Watched, b: Watched) => a.at < b.at;
+export const higherTriggerFirst = (a: Watched, b: Watched) => a.at > b.at;
+export const lowerTriggerFirst = (a: Watched, b: Watched) => a.at < b.at;
+// The same orders, by compareTriggers, for the engine's own entries.
+const higherFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) > 0;
+const lowerFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) < 0;
 
-class Watch {
+/** The engine's filter of candidates (exported for its specification). */
+export class StressWatch {
   private readonly byMarket = new Map<string, MarketWatch>();
   /** Checked at every step: accounts with positions in several markets. */
   private readonly always = new Set<string>();
 
   constructor(pool: ActivePool, private readonly liquidatorId: string) {
     for (const market of pool.markets.values()) {
-      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new Heap(higherFirst), moreShorts: new Heap(lowerFirst) });
+      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new WatchHeap(higherFirst), moreShorts: new WatchHeap(lowerFirst) });
     }
     for (const account of pool.accounts.values()) this.place(pool, account.accountId, false);
-    const descending = (a: Watched, b: Watched) => (a.at > b.at ? -1 : a.at < b.at ? 1 : 0);
+    // compareTriggers: the exact order, ties kept in account order (the sort is stable), at a
+    // fraction of the cost of comparing bigints throughout.
     for (const watch of this.byMarket.values()) {
-      watch.longs.sort(descending);
-      watch.shorts.sort((a, b) => -descending(a, b));
+      watch.longs.sort((a, b) => compareTriggers(b, a));
+      watch.shorts.sort(compareTriggers);
     }
   }
 
@@ -290,13 +323,14 @@ class Watch {
     }
     const at = triggerMark(account.collateral, position!.size, position!.entryNotional, market.maintenanceMarginPpm);
     const watch = this.byMarket.get(market.marketId)!;
+    const key = Number(at);
     if (position!.size > 0n && at > 0n) {
-      if (changed) watch.moreLongs.push({ id: accountId, at });
-      else watch.longs.push({ id: accountId, at });
+      if (changed) watch.moreLongs.push({ id: accountId, at, key });
+      else watch.longs.push({ id: accountId, at, key });
     }
     if (position!.size < 0n) {
-      if (changed) watch.moreShorts.push({ id: accountId, at });
-      else watch.shorts.push({ id: accountId, at });
+      if (changed) watch.moreShorts.push({ id: accountId, at, key });
+      else watch.shorts.push({ id: accountId, at, key });
     }
   }
 
@@ -311,12 +345,16 @@ class Watch {
     for (const [marketId, watch] of this.byMarket) {
       const mark = pool.markets.get(marketId)!.mark;
       const give = slack(mark);
-      while (watch.nextLong < watch.longs.length && watch.longs[watch.nextLong]!.at + give >= mark) out.push(watch.longs[watch.nextLong++]!.id);
-      while (watch.moreLongs.top !== undefined && watch.moreLongs.top.at + give >= mark) out.push(watch.moreLongs.pop()!.id);
-      while (watch.nextShort < watch.shorts.length && watch.shorts[watch.nextShort]!.at - give <= mark) out.push(watch.shorts[watch.nextShort++]!.id);
-      while (watch.moreShorts.top !== undefined && watch.moreShorts.top.at - give <= mark) out.push(watch.moreShorts.pop()!.id);
+      // at + give >= mark for a long, at - give <= mark for a short
+      const longsFrom = mark - give;
+      const shortsTo = mark + give;
+      while (watch.nextLong < watch.longs.length && watch.longs[watch.nextLong]!.at >= longsFrom) out.push(watch.longs[watch.nextLong++]!.id);
+      while (watch.moreLongs.top !== undefined && watch.moreLongs.top.at >= longsFrom) out.push(watch.moreLongs.pop()!.id);
+      while (watch.nextShort < watch.shorts.length && watch.shorts[watch.nextShort]!.at <= shortsTo) out.push(watch.shorts[watch.nextShort++]!.id);
+      while (watch.moreShorts.top !== undefined && watch.moreShorts.top.at <= shortsTo) out.push(watch.moreShorts.pop()!.id);
     }
-    return [...out, ...[...this.always].sort()];
+    for (const id of [...this.always].sort()) out.push(id);
+    return out;
   }
 }
 
@@ -370,12 +408,14 @@ interface Runner {
   readonly progress: { stepsDone: number; stepsPlanned: number; liquidations: number };
 }
 
-function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<StressProgress, { state: ActivePool; totals: RunTotals }> {
+function* run(start: RunStart, plan: RunPlan, runner: Runner): Generator<StressProgress, { state: ActivePool; totals: RunTotals }> {
   const { ctx, engine, liquidatorId, depth, progress } = runner;
-  let state: ActivePool = start;
+  let state: ActivePool = start.state!;
+  start.state = undefined;
   const totals = newTotals();
   let sequence = 0;
-  const envelope = <T extends Command['type']>(type: T) => ({ type, schemaVersion: SCHEMA_VERSION, commandId: `stress-${++sequence}`, poolId: state.poolId });
+  // Commands written out field by field (see liquidation.ts on spreading a small object).
+  const nextId = () => `stress-${++sequence}`;
 
   const submit = (command: Command): readonly Event[] => {
     totals.commands++;
@@ -391,7 +431,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     return decision.right;
   };
 
-  let watch = new Watch(state, liquidatorId);
+  let watch = new StressWatch(state, liquidatorId);
   /** Liquidates every candidate that is liquidatable; true if a loss was socialized. Yields every few hundred candidates. */
   const liquidateAll = function* (candidates: readonly string[], inStep: Map<string, number>): Generator<StressProgress, boolean> {
     let socialized = false;
@@ -414,7 +454,10 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
         const market = state.markets.get(position.marketId)!;
         const nth = inStep.get(market.marketId) ?? 0;
         inStep.set(market.marketId, nth + 1);
-        const events = submit({ ...envelope('Liquidate'), accountId, marketId: market.marketId, liquidatorId, price: liquidationPrice(market, position.size > 0n, nth, depth) });
+        const events = submit({
+          type: 'Liquidate', schemaVersion: SCHEMA_VERSION, commandId: nextId(), poolId: state.poolId,
+          accountId, marketId: market.marketId, liquidatorId, price: liquidationPrice(market, position.size > 0n, nth, depth),
+        });
         if (events.length === 0) {
           // Refused (the liquidator's margin, say): watched again from the next step.
           watch.touched(state, accountId);
@@ -483,7 +526,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     for (let round = 0; round < 1_000; round++) {
       const socialized = yield* liquidateAll(watch.candidates(state), new Map());
       if (totals.stopped) return;
-      if (socialized) watch = new Watch(state, liquidatorId);
+      if (socialized) watch = new StressWatch(state, liquidatorId);
       else return;
     }
   };
@@ -508,7 +551,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
         continue;
       }
       if (price === target) cursor.set(marketId, index + 1);
-      if (submit({ ...envelope('UpdateMarkPrice'), marketId, price }).length > 0) {
+      if (submit({ type: 'UpdateMarkPrice', schemaVersion: SCHEMA_VERSION, commandId: nextId(), poolId: state.poolId, marketId, price }).length > 0) {
         moved = true;
         totals.updates.set(marketId, (totals.updates.get(marketId) ?? 0) + 1);
       } else {
@@ -523,7 +566,7 @@ function* run(start: ActivePool, plan: RunPlan, runner: Runner): Generator<Stres
     progress.stepsDone++;
     // A socialized loss changes everyone's collateral, and so every trigger: rebuilt after the step.
     socializedLast = yield* liquidateAll(watch.candidates(state), new Map());
-    if (socializedLast) watch = new Watch(state, liquidatorId);
+    if (socializedLast) watch = new StressWatch(state, liquidatorId);
     yield { ...progress };
   }
   // After the last step, what its socialized loss made liquidatable.
@@ -567,6 +610,55 @@ const pathsOf = (pool: ActivePool, scenario: StressScenario): E.Either<InvalidIn
 const fundByTranche = (pool: ActivePool) => new Map(pool.tranches.map((t) => [t.trancheId, t.assets]));
 
 /**
+ * The state a run starts from, handed over in a holder the run empties: a run's new versions of
+ * the persistent maps chain onto the state it starts from, so any variable still holding that
+ * state (a generator keeps its parameters and registers while it runs) would keep every version
+ * since alive, every account object the crash replaced: hundreds of MB on a large pool, and the
+ * garbage collector's time with them.
+ */
+interface RunStart { state: ActivePool | undefined }
+
+const copyOf = (pool: ActivePool): RunStart => ({ state: detachedCopy(pool) });
+
+/**
+ * The scenario checked against the pool, and the copy to run on (with the liquidator's deposit),
+ * outside the generator so that no variable of the generator holds the copy (see RunStart). What
+ * the result needs of the starting state is read here. With the adequacy search, whose runs each
+ * start again from `origin`, the main run works on a copy of its own.
+ */
+const prepare = (state: ActivePool, scenario: StressScenario, ctx: CommandContext, engine: StressEngine): E.Either<InvalidInput, {
+  readonly paths: Map<string, bigint[]>;
+  readonly poolId: string;
+  readonly startMarkets: ReadonlyMap<string, Market>;
+  readonly before: ReadonlyMap<string, bigint>;
+  readonly fundBefore: bigint;
+  readonly first: RunStart;
+  readonly origin: ActivePool | undefined;
+}> => {
+  const paths = pathsOf(state, scenario);
+  if (E.isLeft(paths)) return paths;
+  let start = detachedCopy(state);
+  if (scenario.liquidatorDeposit !== undefined) {
+    const decision = engine.decide({ type: 'Deposit', schemaVersion: SCHEMA_VERSION, commandId: 'stress-deposit', poolId: start.poolId, accountId: scenario.liquidatorId, amount: scenario.liquidatorDeposit }, start, ctx);
+    if (E.isLeft(decision)) return E.left(invalidInput([{ path: 'liquidatorDeposit', message: decision.left.message }]));
+    start = decision.right.reduce<PoolState>((s, event) => engine.evolve(s, event), start) as ActivePool;
+  }
+  if (!start.accounts.has(scenario.liquidatorId)) {
+    return E.left(invalidInput([{ path: 'liquidatorId', message: `pool "${start.poolId}" has no account "${scenario.liquidatorId}" (give liquidatorDeposit to fund one on the copy)` }]));
+  }
+  const origin = scenario.adequacy === false ? undefined : start;
+  return E.right({
+    paths: paths.right,
+    poolId: start.poolId,
+    startMarkets: new Map(start.markets.entries()),
+    before: fundByTranche(start),
+    fundBefore: fundAssets(start),
+    first: origin === undefined ? { state: start } : copyOf(start),
+    origin,
+  });
+};
+
+/**
  * Runs the scenario on a copy of the pool and returns what it did; with `adequacy`, also searches
  * per market for the largest move (in the direction the scenario moves it, down by default) the
  * fund absorbs without ADL, by bisection on multiples of the resolution, every other market held
@@ -579,28 +671,19 @@ export function* stress(
   engine: StressEngine = { decide, evolve },
 ): Generator<StressProgress, E.Either<InvalidInput, { result: StressResult; state: ActivePool }>> {
   if (state.status !== 'active') return E.left(invalidInput([{ path: 'poolId', message: 'the pool does not exist' }]));
-  const paths = pathsOf(state, scenario);
-  if (E.isLeft(paths)) return paths;
-  let start = detachedCopy(state);
+  const prepared = prepare(state, scenario, ctx, engine);
+  if (E.isLeft(prepared)) return prepared;
+  const { paths, poolId, startMarkets, before, fundBefore, first, origin } = prepared.right;
   const runner: Runner = {
     ctx, engine, liquidatorId: scenario.liquidatorId, depth: scenario.depth ?? {},
-    progress: { stepsDone: 0, stepsPlanned: plannedSteps(paths.right), liquidations: 0 },
+    progress: { stepsDone: 0, stepsPlanned: plannedSteps(paths), liquidations: 0 },
   };
-  if (scenario.liquidatorDeposit !== undefined) {
-    const decision = engine.decide({ type: 'Deposit', schemaVersion: SCHEMA_VERSION, commandId: 'stress-deposit', poolId: start.poolId, accountId: scenario.liquidatorId, amount: scenario.liquidatorDeposit }, start, ctx);
-    if (E.isLeft(decision)) return E.left(invalidInput([{ path: 'liquidatorDeposit', message: decision.left.message }]));
-    start = decision.right.reduce<PoolState>((s, event) => engine.evolve(s, event), start) as ActivePool;
-  }
-  if (!start.accounts.has(scenario.liquidatorId)) {
-    return E.left(invalidInput([{ path: 'liquidatorId', message: `pool "${start.poolId}" has no account "${scenario.liquidatorId}" (give liquidatorDeposit to fund one on the copy)` }]));
-  }
-
-  const adequacyMarkets = scenario.adequacy === false ? [] : start.markets.values().map((m) => m.marketId).sort();
+  const adequacyMarkets = origin === undefined ? [] : [...startMarkets.keys()].sort();
   const resolution = scenario.adequacyResolutionPpm ?? DEFAULT_RESOLUTION;
   const direction = (marketId: string): 'down' | 'up' => {
     const entry = scenario.markets?.find((m) => m.marketId === marketId);
     const last = entry?.path?.[entry.path.length - 1];
-    const up = last !== undefined ? last > start.markets.get(marketId)!.mark : (entry?.movePpm ?? scenario.movePpm ?? -1) > 0;
+    const up = last !== undefined ? last > startMarkets.get(marketId)!.mark : (entry?.movePpm ?? scenario.movePpm ?? -1) > 0;
     return up ? 'up' : 'down';
   };
   // Counts for the progress estimate only (small integers: ppm over a ppm resolution, bisection
@@ -608,17 +691,16 @@ export function* stress(
   const levels = (marketId: string) => Math.floor((direction(marketId) === 'down' ? MAX_FALL_PPM : MAX_RISE_PPM) / resolution);
   runner.progress.stepsPlanned += adequacyMarkets.reduce((sum, id) => sum + Math.ceil(Math.log2(levels(id) + 1)) * (scenario.steps ?? DEFAULT_STEPS), 0);
 
-  const before = fundByTranche(start);
-  const main = yield* run(start, { paths: paths.right, stopAtAdl: false }, runner);
+  const main = yield* run(first, { paths, stopAtAdl: false }, runner);
   const { totals } = main;
 
   const adequacy: AdequacyResult[] = [];
   for (const marketId of adequacyMarkets) {
-    const market = start.markets.get(marketId)!;
+    const market = startMarkets.get(marketId)!;
     const sign = direction(marketId) === 'down' ? -1 : 1;
     const absorbs = function* (level: number): Generator<StressProgress, boolean> {
       const path = shockPath(market, sign * level * resolution, scenario.steps ?? DEFAULT_STEPS);
-      const outcome = yield* run(detachedCopy(start), { paths: new Map([[marketId, path]]), stopAtAdl: true }, runner);
+      const outcome = yield* run(copyOf(origin!), { paths: new Map([[marketId, path]]), stopAtAdl: true }, runner);
       return !outcome.totals.stopped;
     };
     // Bisection over levels: lo absorbed (0 always is), hi not (or beyond the range).
@@ -634,10 +716,10 @@ export function* stress(
 
   const after = main.state;
   const result: StressResult = {
-    poolId: start.poolId,
+    poolId,
     liquidatorId: scenario.liquidatorId,
-    marks: [...paths.right.keys()].sort().map((marketId) => ({
-      marketId, from: formatDecimal(start.markets.get(marketId)!.mark), to: formatDecimal(after.markets.get(marketId)!.mark), updates: totals.updates.get(marketId) ?? 0,
+    marks: [...paths.keys()].sort().map((marketId) => ({
+      marketId, from: formatDecimal(startMarkets.get(marketId)!.mark), to: formatDecimal(after.markets.get(marketId)!.mark), updates: totals.updates.get(marketId) ?? 0,
     })),
     steps: totals.steps,
     commands: totals.commands,
@@ -645,7 +727,7 @@ export function* stress(
     belowBankruptcy: totals.belowBankruptcy,
     refused: { count: totals.refusedCount, byCode: totals.refused },
     fund: {
-      before: formatDecimal(fundAssets(start)),
+      before: formatDecimal(fundBefore),
       after: formatDecimal(fundAssets(after)),
       draws: totals.draws,
       drawn: formatDecimal(totals.drawn),

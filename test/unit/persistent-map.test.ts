@@ -48,6 +48,24 @@ describe('PersistentMap', () => {
     }), propertyParameters('persistent map model', 300));
   });
 
+  it('setDistinct holds what setAll holds for values with distinct keys, in the same order, and leaves the older version as it was', () => {
+    const entry = fc.record({ k: fc.nat(40), v: fc.integer() });
+    const distinct = fc.uniqueArray(entry, { selector: (e) => e.k, maxLength: 30 });
+    fc.assert(fc.property(distinct, distinct, (initial, values) => {
+      // given
+      const base = PersistentMap.of(initial.map((e) => [e.k, e] as const));
+      const before = base.entries();
+      // when
+      const distinctWay = base.setDistinct(values, (e) => e.k);
+      const pairsWay = base.setAll(values.map((e) => [e.k, e] as const));
+      // then
+      expect(distinctWay.entries()).toEqual(pairsWay.entries());
+      expect(base.entries()).toEqual(before);
+      expect(distinctWay.entries()).toEqual(pairsWay.entries());
+      expect(distinctWay.size).toBe(new Set([...initial, ...values].map((e) => e.k)).size);
+    }), propertyParameters('persistent map setDistinct', 300));
+  });
+
   it('a set keeps each key once and reports membership per version', () => {
     const a = PersistentSet.empty<string>();
     const b = a.add('x');
