@@ -125,11 +125,18 @@ export const samePostings = (a: ReadonlyArray<Posting>, b: ReadonlyArray<Posting
     return p.amount === q.amount && sameAccount(p.from, q.from) && sameAccount(p.to, q.to);
   });
 
-const realizedOf = (postings: ReadonlyArray<Posting>, accountId: string, marketId: string): Amount => {
+/**
+ * A side's realized PnL as the trade's postings book it: what its position account pays into a
+ * collateral account, less what its collateral pays into a position account. Only what sets those
+ * postings apart from the trade's others (the notional between position accounts, the rebate
+ * between collateral accounts, the fees) is checked; a PnL posting in another market or to another
+ * account's collateral is read all the same, and the rebuild, which books neither, refuses it.
+ */
+const realizedOf = (postings: ReadonlyArray<Posting>, accountId: string): Amount => {
   let pnl = 0n;
   for (const p of postings) {
-    if (p.from.kind === 'position' && p.from.accountId === accountId && p.from.marketId === marketId && p.to.kind === 'collateral' && p.to.accountId === accountId) pnl += p.amount;
-    if (p.from.kind === 'collateral' && p.from.accountId === accountId && p.to.kind === 'position' && p.to.accountId === accountId && p.to.marketId === marketId) pnl -= p.amount;
+    if (p.from.kind === 'position' && p.from.accountId === accountId && p.to.kind === 'collateral') pnl += p.amount;
+    if (p.from.kind === 'collateral' && p.from.accountId === accountId && p.to.kind === 'position') pnl -= p.amount;
   }
   return pnl;
 };
@@ -146,8 +153,8 @@ export const tradeValueFlows = (trade: TradeExecuted): TradeValueFlows | undefin
     parts.set(p.to.trancheId, part);
   }
   const flows: TradeValueFlows = {
-    takerPnl: realizedOf(trade.postings, trade.taker, trade.marketId),
-    makerPnl: realizedOf(trade.postings, trade.maker, trade.marketId),
+    takerPnl: realizedOf(trade.postings, trade.taker),
+    makerPnl: realizedOf(trade.postings, trade.maker),
     fund: [...parts].map(([trancheId, [fromTaker, fromMaker]]) => [trancheId, fromTaker, fromMaker] as const),
   };
   const { postings, ...facts } = trade;

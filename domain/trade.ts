@@ -24,9 +24,10 @@ export const onlyReduces = (before: Size, delta: Size): boolean =>
 export const realizedPnl = (position: Pick<Position, 'size' | 'entryNotional'>, delta: Size, price: Price): Amount => {
   const { size, entryNotional } = position;
   if (size === 0n || (size > 0n) === (delta > 0n)) return 0n;
-  const closed = abs(delta) < abs(size) ? -delta : size; // signed like the position
-  const released = closed === size ? entryNotional : ceilDiv(entryNotional * closed, size);
-  return notional(closed, price) - released;
+  // Signed like the position: the trade's size when it only reduces, the whole position when it
+  // flips. Closing it all releases exactly the entry notional (the division is exact).
+  const closed = onlyReduces(size, delta) ? -delta : size;
+  return notional(closed, price) - ceilDiv(entryNotional * closed, size);
 };
 
 /** The postings of one trade: the notional from buyer to seller, then each side's realized PnL. */
