@@ -16,7 +16,7 @@
 import { evolveOnBook } from '../domain/book/evolve-on-book.js';
 import { PoolBook } from '../domain/book/pool-book.js';
 import {
-  adlQueue, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  adlQueue, canonicalJson, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
   type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState, type Position,
 } from '../domain/index.js';
@@ -696,13 +696,19 @@ const recordMovements = (aggregates: PoolAggregates, event: Event, position: str
   }
 };
 
-/** The change a governance event records, or undefined for other events. */
+/**
+ * The change a governance event records, or undefined for other events. Its fields are given in
+ * canonical order (keys sorted at every level): the order an event's fields arrive in depends on
+ * the path (decided in process, or parsed from the sorted stored text) and, for what a command
+ * carries through (tranches, markets), on the producer's JSON, and a read model must not.
+ */
 const governanceChange = (event: Event, position: string, timestamp: number): GovernanceChange | undefined => {
   if (!isGovernanceEvent(event)) return undefined;
   const { type: _type, schemaVersion: _version, signedCommand: _signed, postings: _postings, governanceSeq: _seq, ...changes } = encodeEvent(event) as Record<string, unknown>;
   return {
     type: event.type, governanceSeq: event.type === 'PoolCreated' ? 0 : event.governanceSeq, position, timestamp,
-    signers: event.signedCommand.signatures.map((s) => s.publicKey), changes,
+    signers: event.signedCommand.signatures.map((s) => s.publicKey),
+    changes: JSON.parse(canonicalJson(changes)) as Record<string, unknown>,
   };
 };
 

@@ -6,7 +6,10 @@
 
 import { createHash } from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeEvent, encodeEvent, type Event } from '../../domain/index.js';
+import { compactTradeText, decodeEvent, encodeEvent, type Event } from '../../domain/index.js';
+import { projectAll } from '../../projections/runner.js';
+import { GENESIS_HASH, sealed, sealedText } from '../../services/ledger/chain.js';
+import { parseStoredText, type StoredEvent } from '../../services/ledger/event-store.js';
 import {
   emptyModel, foldEvent, formatMovement, fundHealthHistory, projectEvent, resolutions, takeDocuments,
   type Collection, type Document, type PoolAggregates, type ProjectionModel, type ProjectionOptions, type Resolution,
@@ -95,6 +98,34 @@ export const foldLogAtOnce = (log: Iterable<LoggedEvent>, options: ProjectionOpt
   const model = emptyModel();
   for (const { poolId, position, timestamp, event } of log) foldEvent(model, poolId, position, timestamp, asStored(event, position), options);
   return { documents: new Map(takeDocuments(model, options).map((d) => [`${d.collection}/${d.id}`, d])), model };
+};
+
+/**
+ * A log as a store keeps it: each event sealed as the pool writer seals it (a trade's data text
+ * written field by field, anything else encoded), its stored text parsed back as a store reads it.
+ */
+export function* storedLog(log: Iterable<LoggedEvent>): Generator<StoredEvent> {
+  const heads = new Map<string, { readonly hash: string; readonly revision: bigint }>();
+  for (const { poolId, position, timestamp, event } of log) {
+    const head = heads.get(poolId) ?? { hash: GENESIS_HASH, revision: -1n };
+    const commandId = `c${position}`;
+    const metadata = { commandId, correlationId: commandId, causationId: commandId, timestamp, actor: 'digest' };
+    const dataText = event.type === 'TradeExecuted' ? compactTradeText(event) : undefined;
+    const record = dataText === undefined
+      ? sealed(head.hash, { type: event.type, data: encodeEvent(event), metadata })
+      : sealedText(head.hash, { type: event.type, dataText, data: () => encodeEvent(event), metadata });
+    const parsed = parseStoredText(record.text, position);
+    if (E.isLeft(parsed)) throw new Error(`event at ${position} does not parse: ${parsed.left.kind}`);
+    const revision = head.revision + 1n;
+    heads.set(poolId, { hash: record.hash, revision });
+    yield { ...parsed.right, text: record.text, hash: record.hash, streamId: `pool-${poolId}`, revision, position };
+  }
+}
+
+/** The same log replayed as the runner catches up: stored text, the runner's decoder and projectAll. */
+export const foldStoredLog = (log: Iterable<LoggedEvent>, options: ProjectionOptions = {}): { documents: Map<string, Document>; model: ProjectionModel } => {
+  const model = emptyModel();
+  return { documents: projectAll(storedLog(log), model, options), model };
 };
 
 /** An event as read back from the log: encoded, JSON text, decoded. */
