@@ -228,10 +228,12 @@ const structureError = (text: string): FieldError | undefined => {
     const ch = text.charCodeAt(i);
     if (ch === 0x22 /* " */) {
       const start = i;
-      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* backslash */) i++;
+      let escaped = false;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* backslash */) { i++; escaped = true; }
       const frame = frames[frames.length - 1];
       if (expectKey && frame?.keys !== undefined) {
-        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        // Without an escape the key is the text between the quotes (JSON.parse has accepted it).
+        const key = escaped ? JSON.parse(text.slice(start, i + 1)) as string : text.slice(start + 1, i);
         frame.key = key;
         if (frame.keys.has(key)) return { path: pathOf(), message: `duplicate key "${key}"` };
         frame.keys.add(key);

@@ -283,7 +283,9 @@ export const startService = async (config: ServiceConfig, logger: Logger = pino(
       checkpointKey: { publicKey: key.signer.publicKey, pem: key.signer.publicKeyPem() }, ...(config.stress === undefined ? {} : { stress: config.stress }),
     });
     if (config.natsUrl !== undefined) {
-      nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger' });
+      // noAsyncTraces: otherwise the client captures two stacks for every request, that is for
+      // every event forwarded; a timeout or error still says what failed.
+      nats = await connect({ ...connectionOptions(config.nats ?? {}), servers: config.natsUrl.split(','), reconnect: true, maxReconnectAttempts: -1, name: 'ledger', noAsyncTraces: true });
       // The forwarder first: it refuses a bus that holds another log's history before any command is taken.
       forwarder = await startEventForwarder(nats, events, { logger, metrics, head: () => projection.lag().seen, ...(feed === undefined ? {} : { feed }) });
       intake = await startNatsIntake(nats, pools, metrics, () => principals.current, { ...(config.natsAckWaitMs === undefined ? {} : { ackWaitMs: config.natsAckWaitMs }), logger });

@@ -41,6 +41,17 @@ interface Row {
 }
 
 /** The format this adapter reads and writes (PRAGMA user_version). */
+
+/** What an append writes of an event: its row (text and hash) and its command index entry. */
+export type AppendRow = Pick<NewEvent, 'text' | 'hash'> & { readonly metadata: Pick<NewEvent['metadata'], 'commandId' | 'fingerprint'> };
+
+/** An event's row alone: what is sent to the append thread (its data and the rest of its metadata are in the text). */
+export const appendRowOf = (event: AppendRow): AppendRow => ({
+  text: event.text,
+  hash: event.hash,
+  metadata: event.metadata.fingerprint === undefined ? { commandId: event.metadata.commandId } : { commandId: event.metadata.commandId, fingerprint: event.metadata.fingerprint },
+});
+
 export const STORE_FORMAT = 2;
 
 /** A store written in another format: readable only after `ledger migrate`. */
@@ -214,7 +225,7 @@ export class SqliteEventStore implements EventStore {
     return row.revision ?? 'no-stream';
   }
 
-  private readonly appendTransaction = (streamId: string, expected: ExpectedRevision, events: ReadonlyArray<NewEvent>): E.Either<StoreError, AppendResult> => {
+  private readonly appendTransaction = (streamId: string, expected: ExpectedRevision, events: ReadonlyArray<AppendRow>): E.Either<StoreError, AppendResult> => {
     const actual = this.headOf(streamId);
     if (actual !== expected) return E.left({ kind: 'revision-conflict', streamId, expected, actual });
     let revision = actual === 'no-stream' ? -1n : actual;
@@ -265,7 +276,8 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  async append(streamId: string, expected: ExpectedRevision, events: ReadonlyArray<NewEvent>): Promise<E.Either<StoreError, AppendResult>> {
+  // Takes any event with what a row holds (a NewEvent is one), so that the append thread is sent only that.
+  async append(streamId: string, expected: ExpectedRevision, events: ReadonlyArray<AppendRow>): Promise<E.Either<StoreError, AppendResult>> {
     if (events.length === 0) return E.left({ kind: 'unavailable', message: 'nothing to append' });
     let result: E.Either<StoreError, AppendResult>;
     try {

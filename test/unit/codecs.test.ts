@@ -95,6 +95,12 @@ describe('JSON at the boundary (parseJson)', () => {
     expect(refusedJson('{"a\\u0062":1,"ab":2}').path).toBe('ab');
   });
 
+  it('compares a plain key with an escaped spelling of it either way round, and keeps escaped keys apart', () => {
+    expect(refusedJson('{"ab":1,"a\\u0062":2}')).toEqual({ path: 'ab', message: 'duplicate key "ab"' });
+    expect(refusedJson('{"a\\"b":1,"a\\u0022b":2}').path).toBe('a"b');
+    expect(parseJson('{"a\\\\b":1,"a\\\\\\\\b":2,"a\\"":3,"a":4}')).toEqual(E.right({ 'a\\b': 1, 'a\\\\b': 2, 'a"': 3, a: 4 }));
+  });
+
   it('accepts the same key in different objects, and quotes and braces inside strings', () => {
     expect(parseJson('[{"a":1},{"a":2},{"b":{"a":"x\\"}{["}}]')).toEqual(E.right([{ a: 1 }, { a: 2 }, { b: { a: 'x"}{[' } }]));
   });
