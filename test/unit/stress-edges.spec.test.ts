@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  decide, decodeScenario, evolve, formatDecimal, initialState, SCHEMA_VERSION, lowerTriggerFirst, higherTriggerFirst, liquidationPrice, nextMark, runToEnd, shockPath, stress, triggerMark, units,
+  compareTriggers, decide, decodeScenario, evolve, formatDecimal, initialState, SCHEMA_VERSION, lowerTriggerFirst, higherTriggerFirst, liquidationPrice, nextMark, runToEnd, shockPath, stress, triggerMark, units,
   StressWatch, WatchHeap,
   type ActivePool, type Command, type PoolState, type StressEngine, type StressProgress, type StressResult, type StressScenario,
 } from '../../domain/index.js';
@@ -213,6 +213,62 @@ describe('stress edges: the watch list', () => {
     // each long 28421.05 (as bea), each short 31428.57 (as eve); mm is flat
     expect(new StressWatch(twins, 'liq').candidates(withMarks(twins, { [BTC]: units('28000') }))).toEqual(['t3', 't1', 't2']);
     expect(new StressWatch(twins, 'liq').candidates(withMarks(twins, { [BTC]: units('32000') }))).toEqual(['s3', 's1', 's2']);
+  });
+
+  describe('triggers closer than a float tells apart', () => {
+    // Six lone positions of 1 BTC at 30000 with 3000 of collateral (3015 less the taker fee of
+    // 15), placed in the order t3 t1 t2 s3 s1 s2; then t1 and s2 hold one unit of 1e-18 less, t2
+    // and s1 one more. Floored triggers: a long with 3000 - 1e-18 at (27000 + 1e-18) / 0.95 =
+    // 28421.052631578947368422 (.1...), with 3000 at 28421.052631578947368421 (.05...), with
+    // 3000 + 1e-18 at 28421.052631578947368420 exactly (540000e18 - 20 = 19 * ...420); a short with 3000 - 1e-18 at
+    // (33000 - 1e-18) / 1.05 = 31428.571428571428571427 (.6...), 3000 at ...428 (.57...), 3000 +
+    // 1e-18 at ...429 (.5...). A float near 2.8e22 or 3.1e22 is exact to 2^22 units only, so
+    // each three have one float: only the exact comparison orders them.
+    const crowded = (() => {
+      const pool = active(standardPool(
+        deposit('mm', '20000'), deposit('t3', '3015'), deposit('t1', '3015'), deposit('t2', '3015'), deposit('s3', '3015'), deposit('s1', '3015'), deposit('s2', '3015'),
+        ...['t3', 't1', 't2'].map((taker) => trade({ taker, maker: 'mm', side: 'buy', size: '1', price: '30000' })),
+        ...['s3', 's1', 's2'].map((taker) => trade({ taker, maker: 'mm', side: 'sell', size: '1', price: '30000' })),
+      ).state);
+      const collateral: Record<string, bigint> = { t1: units('3000') - 1n, t2: units('3000') + 1n, s1: units('3000') + 1n, s2: units('3000') - 1n };
+      return Object.entries(collateral).reduce((p, [id, c]) => ({ ...p, accounts: p.accounts.set(id, { ...p.accounts.get(id)!, collateral: c }) }), pool);
+    })();
+    const triggerOf = (id: string) => {
+      const { collateral, positions: [position] } = crowded.accounts.get(id)!;
+      return triggerMark(collateral, position!.size, position!.entryNotional, 50_000);
+    };
+    const longs = { t1: 28421052631578947368422n, t3: 28421052631578947368421n, t2: 28421052631578947368420n };
+    const shorts = { s2: 31428571428571428571427n, s3: 31428571428571428571428n, s1: 31428571428571428571429n };
+
+    it('given the triggers, then each three differ by a unit of 1e-18 and share one float', () => {
+      for (const [id, at] of Object.entries({ ...longs, ...shorts })) expect(triggerOf(id)).toBe(at);
+      expect(new Set(Object.values(longs).map(Number)).size).toBe(1);
+      expect(new Set(Object.values(shorts).map(Number)).size).toBe(1);
+    });
+
+    it('compares two triggers of one float exactly, and equal triggers as equal', () => {
+      const t = (at: bigint) => ({ at, key: Number(at) });
+      expect(compareTriggers(t(longs.t3), t(longs.t1))).toBe(-1);
+      expect(compareTriggers(t(longs.t1), t(longs.t3))).toBe(1);
+      expect(compareTriggers(t(longs.t3), t(longs.t3))).toBe(0);
+      // floats that differ decide alone: 1 and 3 differ by 2 (the bigints are not read)
+      expect(compareTriggers({ at: 5n, key: 1 }, { at: 0n, key: 3 })).toBe(-2);
+      expect(compareTriggers({ at: 0n, key: 3 }, { at: 5n, key: 1 })).toBe(2);
+    });
+
+    it('lists the sorted longs by falling and shorts by rising exact trigger, not in account order', () => {
+      expect(new StressWatch(crowded, 'liq').candidates(withMarks(crowded, { [BTC]: units('28000') }))).toEqual(['t1', 't3', 't2']);
+      expect(new StressWatch(crowded, 'liq').candidates(withMarks(crowded, { [BTC]: units('32000') }))).toEqual(['s2', 's3', 's1']);
+    });
+
+    it('lists the touched longs and shorts in the same exact order', () => {
+      const watch = new StressWatch(crowded, 'liq');
+      watch.candidates(withMarks(crowded, { [BTC]: units('26000') }));
+      watch.candidates(withMarks(crowded, { [BTC]: units('40000') }));
+      for (const id of ['t2', 't1', 't3', 's2', 's3', 's1']) watch.touched(crowded, id);
+      expect(watch.candidates(withMarks(crowded, { [BTC]: units('28000') }))).toEqual(['t1', 't3', 't2']);
+      expect(watch.candidates(withMarks(crowded, { [BTC]: units('32000') }))).toEqual(['s2', 's3', 's1']);
+    });
   });
 
   it('skips the liquidator, and accounts without positions', () => {
