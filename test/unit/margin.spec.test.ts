@@ -1,7 +1,7 @@
 // Given/when/then specifications of cross-margin figures, with hand-computed numbers.
 
 import { describe, expect, it } from 'vitest';
-import { equityOf, isLiquidatable, marginOf, poolView, units, unrealizedPnl, type MarketLookup } from '../../domain/index.js';
+import { equityOf, isLiquidatable, marginOf, poolView, units, unrealizedPnl, unsettledFunding, type MarketLookup } from '../../domain/index.js';
 import { active, BTC, createPool, deposit, ETH, given, listMarket, mark, trade } from '../support/builders.js';
 
 const noFees = { takerFeePpm: 0, makerFeePpm: 0 };
@@ -54,5 +54,24 @@ describe('cross margin over a long and a short', () => {
     expect(marginOf(orphan, markets, 'initial')).toEqual({ equity: units('10'), requirement: 0n });
     expect(isLiquidatable(orphan, markets)).toBe(false);
     expect(isLiquidatable({ collateral: -1n, positions: orphan.positions }, markets)).toBe(true);
+  });
+
+  it('equity counts the funding accrued since the index a position settled at, not since zero', () => {
+    // The BTC market's index stands at 5 (quote per unit of size) and its mark at 30000.
+    //   long 2 settled at 3:  -2 * (5 - 3) = -4, uPnL 60000 - 60000 = 0
+    //   short 1 settled at 3: +1 * (5 - 3) = +2, uPnL -30000 + 30000 = 0
+    //   long 2 settled at 5:  nothing accrued
+    //   long 2 never settled (absent index, 0): -2 * 5 = -10
+    const at5: MarketLookup = () => ({ ...pool.markets.get(BTC)!, mark: units('30000'), fundingIndex: units('5') });
+    const long = { marketId: BTC, size: units('2'), entryNotional: units('60000'), fundingIndex: units('3') };
+    const short = { marketId: BTC, size: units('-1'), entryNotional: units('-30000'), fundingIndex: units('3') };
+    const market = at5(BTC)!;
+    expect(unsettledFunding(long, market)).toBe(units('-4'));
+    expect(unsettledFunding(short, market)).toBe(units('2'));
+    expect(unsettledFunding({ ...long, fundingIndex: units('5') }, market)).toBe(0n);
+    expect(unsettledFunding({ size: units('2') }, market)).toBe(units('-10'));
+    // Collateral 100: equity 100 - 4 = 96 and 100 + 2 = 102; maintenance 5% of 60000 = 3000.
+    expect(marginOf({ collateral: units('100'), positions: [long] }, at5, 'maintenance')).toEqual({ equity: units('96'), requirement: units('3000') });
+    expect(equityOf({ collateral: units('100'), positions: [short] }, at5)).toBe(units('102'));
   });
 });

@@ -2,7 +2,7 @@
 // mint, the exact cooldown, requests of exactly the free shares, and requests of a written-off epoch.
 
 import { describe, expect, it } from 'vitest';
-import { shareValue, stakeOf, units } from '../../domain/index.js';
+import { shareValue, stakeOf, units, unstakePayout } from '../../domain/index.js';
 import {
   active, apply, at, cancelUnstake, completeUnstake, createPool, ctx, deposit, given, liquidate, listMarket, mark, requestUnstake, stake,
   thenError, thenEvents, trade, when,
@@ -105,5 +105,16 @@ describe('Unstake', () => {
     expect(shareValue(tranche, 1n)).toBe(3n);
     expect(shareValue(tranche, 2n)).toBe(6n);
     expect(shareValue({ ...tranche, shares: 0n }, 1n)).toBe(0n);
+  });
+
+  it('a request pays the lesser of its value at request and its value now, and nothing once its epoch or its tranche is gone', () => {
+    // 4 shares of a tranche of 10 assets over 3 shares are worth floor(40 / 3) = 13 now.
+    const tranche = { trancheId: 't', incomeWeight: 1, assets: 10n, shares: 3n, epoch: 2 } as Parameters<typeof shareValue>[0];
+    const request = { requestId: 'r', stakerId: 's', trancheId: 't', shares: 4n, value: 20n, epoch: 2, requestedAt: 0, availableAt: 0 };
+    expect(unstakePayout(tranche, request)).toBe(13n);
+    expect(unstakePayout(tranche, { ...request, value: 12n })).toBe(12n);
+    expect(unstakePayout(tranche, { ...request, epoch: 1 })).toBe(0n);
+    // The pool view values pending requests by tranche id; a tranche it cannot find pays nothing.
+    expect(unstakePayout(undefined, request)).toBe(0n);
   });
 });
