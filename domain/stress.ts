@@ -212,7 +212,7 @@ export interface Trigger {
 }
 
 /** What the engine's own lists hold: a watched account with its trigger's float. */
-type KeyedWatched = Watched & Trigger;
+export type KeyedWatched = Watched & Trigger;
 
 /**
  * Negative when `a`'s trigger is lower: by the floats first, exactly when they are equal. The
@@ -286,11 +286,9 @@ export const triggerMark = (collateral: Amount, size: bigint, entryNotional: Amo
 /** Slack on the filter for the rounding of margins (a few units of the last decimal). */
 const slack = (mark: bigint) => mark / 1_000_000_000_000n + 1_000n;
 
-export const higherTriggerFirst = (a: Watched, b: Watched) => a.at > b.at;
-export const lowerTriggerFirst = (a: Watched, b: Watched) => a.at < b.at;
-// The same orders, by compareTriggers, for the engine's own entries.
-const higherFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) > 0;
-const lowerFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) < 0;
+/** The orders of the engine's heaps: a long's highest trigger first, a short's lowest (exported for their specification). */
+export const higherTriggerFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) > 0;
+export const lowerTriggerFirst = (a: KeyedWatched, b: KeyedWatched) => compareTriggers(a, b) < 0;
 
 /** The engine's filter of candidates (exported for its specification). */
 export class StressWatch {
@@ -300,7 +298,7 @@ export class StressWatch {
 
   constructor(pool: ActivePool, private readonly liquidatorId: string) {
     for (const market of pool.markets.values()) {
-      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new WatchHeap(higherFirst), moreShorts: new WatchHeap(lowerFirst) });
+      this.byMarket.set(market.marketId, { longs: [], nextLong: 0, shorts: [], nextShort: 0, moreLongs: new WatchHeap(higherTriggerFirst), moreShorts: new WatchHeap(lowerTriggerFirst) });
     }
     for (const account of pool.accounts.values()) this.place(pool, account.accountId, false);
     // compareTriggers: the exact order, ties kept in account order (the sort is stable), at a

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   compareTriggers, decide, decodeScenario, evolve, formatDecimal, initialState, SCHEMA_VERSION, lowerTriggerFirst, higherTriggerFirst, liquidationPrice, nextMark, runToEnd, shockPath, stress, triggerMark, units,
-  StressWatch, WatchHeap,
+  StressWatch, WatchHeap, type KeyedWatched,
   type ActivePool, type Command, type PoolState, type StressEngine, type StressProgress, type StressResult, type StressScenario,
 } from '../../domain/index.js';
 import { active, BTC, createPool, ctx, deposit, ETH, given, listMarket, mark, stake, standardPool, trade } from '../support/builders.js';
@@ -103,7 +103,9 @@ describe('stress edges: the oracle rounds towards the current mark and keeps to 
 
 describe('stress edges: the watch heap', () => {
   const keys = [5n, 1n, 9n, 3n, 7n, 2n, 8n, 6n, 4n, 0n, 11n, 10n];
-  const drain = (heap: WatchHeap) => {
+  // An entry as the engine watches it: its trigger and the trigger's float.
+  const watched = (id: string, at: bigint): KeyedWatched => ({ id, at, key: Number(at) });
+  const drain = (heap: WatchHeap<KeyedWatched>) => {
     const out: bigint[] = [];
     for (let item = heap.pop(); item !== undefined; item = heap.pop()) out.push(item.at);
     return out;
@@ -115,11 +117,11 @@ describe('stress edges: the watch heap', () => {
     expect(longs.top).toBeUndefined();
     expect(longs.pop()).toBeUndefined();
     for (const at of keys) {
-      longs.push({ id: `a${at}`, at });
-      shorts.push({ id: `a${at}`, at });
+      longs.push(watched(`a${at}`, at));
+      shorts.push(watched(`a${at}`, at));
     }
-    expect(longs.top).toEqual({ id: 'a11', at: 11n });
-    expect(shorts.top).toEqual({ id: 'a0', at: 0n });
+    expect(longs.top).toEqual({ id: 'a11', at: 11n, key: 11 });
+    expect(shorts.top).toEqual({ id: 'a0', at: 0n, key: 0 });
     expect(drain(longs)).toEqual([11n, 10n, 9n, 8n, 7n, 6n, 5n, 4n, 3n, 2n, 1n, 0n]);
     expect(drain(shorts)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n]);
     expect(longs.top).toBeUndefined();
@@ -128,9 +130,9 @@ describe('stress edges: the watch heap', () => {
 
   it('keeps its order through pushes between pops', () => {
     const heap = new WatchHeap(higherTriggerFirst);
-    for (const at of [4n, 8n, 2n]) heap.push({ id: String(at), at });
+    for (const at of [4n, 8n, 2n]) heap.push(watched(String(at), at));
     expect(heap.pop()?.at).toBe(8n);
-    for (const at of [9n, 1n, 5n, 7n]) heap.push({ id: String(at), at });
+    for (const at of [9n, 1n, 5n, 7n]) heap.push(watched(String(at), at));
     expect(heap.pop()?.at).toBe(9n);
     expect(heap.top?.at).toBe(7n);
     expect(drain(heap)).toEqual([7n, 5n, 4n, 2n, 1n]);
