@@ -16,9 +16,10 @@
 import { evolveOnBook } from '../domain/book/evolve-on-book.js';
 import { PoolBook } from '../domain/book/pool-book.js';
 import {
-  adlQueue, canonicalJson, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  adlQueue, canonicalJson, encodeEvent, forEachTradePosting, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState, type Position,
+  type Account, type ActivePool, type CompactTrade, type Event, type GovernanceEvent, type PoolState, type Position, type ReplayEvent,
+  type TradePostingSink,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
@@ -594,7 +595,7 @@ export const accountsOfEvent = (event: Event): string[] => {
 };
 
 /** Each account an event concerns (some more than once), without building lists: the fold calls this per event. */
-const forEachTouchedAccount = (event: Event, visit: (accountId: string) => void): void => {
+const forEachTouchedAccount = (event: ReplayEvent, visit: (accountId: string) => void): void => {
   switch (event.type) {
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
@@ -624,10 +625,10 @@ const forEachTouchedAccount = (event: Event, visit: (accountId: string) => void)
   }
 };
 
-const markAccounts = (accounts: Map<string, bigint>, event: Event, position: bigint): void =>
+const markAccounts = (accounts: Map<string, bigint>, event: ReplayEvent, position: bigint): void =>
   forEachTouchedAccount(event, (accountId) => accounts.set(accountId, position));
 
-const marketOf = (event: Event): string | undefined =>
+const marketOf = (event: ReplayEvent): string | undefined =>
   'marketId' in event && typeof event.marketId === 'string' ? event.marketId : undefined;
 
 const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEntry) => {
@@ -656,7 +657,7 @@ const move = (aggregates: PoolAggregates, accountId: string, movement: RawMoveme
 };
 
 /** The movements an event makes in accounts' histories. */
-const recordMovements = (aggregates: PoolAggregates, event: Event, position: string, timestamp: number): void => {
+const recordMovements = (aggregates: PoolAggregates, event: ReplayEvent, position: string, timestamp: number): void => {
   const at = { position, timestamp };
   switch (event.type) {
     case 'CollateralDeposited':
@@ -774,6 +775,28 @@ export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolu
   return (step <= 1 ? inRange : inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1)).map(formatSample);
 };
 
+/** What a trade's postings add to the tranches' income (collateral -> tranche), in posting order. */
+class TrancheIncome implements TradePostingSink {
+  posted = false;
+  constructor(private readonly income: Map<string, bigint>) {}
+  notional(): void {}
+  gain(): void {}
+  loss(): void {}
+  rebate(): void {}
+  feeToTranche(_accountId: string, trancheId: string, amount: bigint): void {
+    this.income.set(trancheId, (this.income.get(trancheId) ?? 0n) + amount);
+    this.posted = true;
+  }
+  feeToTreasury(): void {}
+}
+
+/** Add a stored trade's fee parts to the tranches' income; whether it posted to a tranche. */
+const trancheIncomeOf = (aggregates: PoolAggregates, trade: CompactTrade): boolean => {
+  const income = new TrancheIncome(aggregates.income);
+  forEachTradePosting(trade, trade, income);
+  return income.posted;
+};
+
 /**
  * Apply one event of the log to the model, marking the documents it changes (built by
  * takeDocuments). The model is owned by the fold and mutated in place.
@@ -783,7 +806,7 @@ export const foldEvent = (
   poolId: string,
   position: bigint,
   timestamp: number,
-  event: Event,
+  event: ReplayEvent,
   options: ProjectionOptions = {},
 ): void => {
   // A recorded refusal changes no figure a read model shows.
@@ -813,11 +836,16 @@ export const foldEvent = (
 
   const at = position.toString();
   // Aggregates the documents carry beyond the state.
+  let tranchesPosted = false;
   if ('postings' in event) {
     for (const p of event.postings) {
       if (p.to.kind === 'tranche' && p.from.kind === 'collateral') aggregates.income.set(p.to.trancheId, (aggregates.income.get(p.to.trancheId) ?? 0n) + p.amount);
       if (p.from.kind === 'tranche' && p.to.kind === 'collateral' && event.type !== 'FundPaidOut') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
     }
+    tranchesPosted = event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche');
+  } else if (event.type === 'TradeExecuted') {
+    // A trade as stored: its postings, the same as above, read straight from its value flows.
+    tranchesPosted = trancheIncomeOf(aggregates, event);
   }
   switch (event.type) {
     case 'InsuranceFundDrawn':
@@ -876,7 +904,7 @@ export const foldEvent = (
       break;
   }
   recordMovements(aggregates, event, at, timestamp);
-  const change = governanceChange(event, at, timestamp);
+  const change = event.type === 'TradeExecuted' ? undefined : governanceChange(event, at, timestamp);
   if (change !== undefined) aggregates.governance.push(change);
 
   // The history: every event that changes a fund figure replaces the sample of its bucket, so each
@@ -911,8 +939,7 @@ export const foldEvent = (
   const marketId = marketOf(event);
   if (marketId !== undefined) dirty.markets.set(marketId, position);
   const tranchesChanged = event.type === 'PoolCreated' || event.type === 'TrancheAdded' || event.type === 'ParametersChanged' ||
-    event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' ||
-    ('postings' in event && event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche'));
+    event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' || tranchesPosted;
   if (tranchesChanged) dirty.tranches = position;
   if (fundChanged) dirty.fundHealth = { position, timestamp };
 };
@@ -972,7 +999,7 @@ export const projectEvent = (
   poolId: string,
   position: bigint,
   timestamp: number,
-  event: Event,
+  event: ReplayEvent,
   options: ProjectionOptions = {},
 ): Document[] => {
   foldEvent(model, poolId, position, timestamp, event, options);
