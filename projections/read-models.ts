@@ -178,6 +178,7 @@ export const resolutions: Readonly<Record<Resolution, { readonly ms: number; rea
   '1h': { ms: 3_600_000, keep: 400 * 24 },
   '1d': { ms: 86_400_000, keep: 3650 },
 };
+const RESOLUTIONS = Object.keys(resolutions) as Resolution[];
 
 /** One movement of an account, as its history shows it. */
 export interface Movement {
@@ -734,13 +735,63 @@ interface RawSample {
 /** The pool-wide figures a sample reads (a pool book has them current). */
 type FundFigures = Pick<ActivePool, 'tranches' | 'openInterest' | 'feeShare' | 'treasury' | 'badDebt'>;
 
-const sampleOf = (pool: FundFigures, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
+const sampleOf = (pool: FundFigures, aggregates: PoolAggregates, bucket: number, position: string, assets: bigint, stress: bigint): RawSample => ({
   bucket, position,
   tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
-  fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
+  fundAssets: assets, openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
   draws: { ...aggregates.draws }, adl: { ...aggregates.adl }, deficits: { ...aggregates.deficits }, socialized: { ...aggregates.socialized },
   badDebt: pool.badDebt, stressDeficit: stress,
 });
+
+/** A sample as the fold writes it: the newest of a bucket is rewritten in place (see takeSample). */
+type Writable<T> = { -readonly [K in keyof T]: T[K] extends ReadonlyArray<unknown> ? T[K] : T[K] extends object ? Writable<T[K]> : T[K] };
+
+/** The sample of a bucket, rewritten with the figures after a later event of that bucket. */
+const rewriteSample = (sample: Writable<RawSample>, pool: FundFigures, aggregates: PoolAggregates, position: string, assets: bigint, stress: bigint): void => {
+  sample.position = position;
+  const tranches = pool.tranches;
+  const kept = sample.tranches;
+  if (kept.length === tranches.length && kept.every((t, i) => t.trancheId === tranches[i]!.trancheId)) {
+    for (let i = 0; i < tranches.length; i++) (kept[i] as Writable<RawSample['tranches'][number]>).assets = tranches[i]!.assets;
+  } else {
+    sample.tranches = tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets }));
+  }
+  sample.fundAssets = assets;
+  sample.openInterest = pool.openInterest;
+  sample.fundFeeSharePpm = fundFeeShare(pool);
+  sample.treasury = pool.treasury;
+  sample.draws.count = aggregates.draws.count;
+  sample.draws.total = aggregates.draws.total;
+  sample.adl.count = aggregates.adl.count;
+  sample.adl.fills = aggregates.adl.fills;
+  sample.adl.lossAtMark = aggregates.adl.lossAtMark;
+  sample.adl.deficitCovered = aggregates.adl.deficitCovered;
+  sample.deficits.count = aggregates.deficits.count;
+  sample.deficits.total = aggregates.deficits.total;
+  sample.socialized.count = aggregates.socialized.count;
+  sample.socialized.total = aggregates.socialized.total;
+  sample.badDebt = pool.badDebt;
+  sample.stressDeficit = stress;
+};
+
+/**
+ * Put the figures after an event in a timeline: they replace the sample of its bucket, or open
+ * the next bucket. Every event that changes a fund figure does this, three times (one per
+ * resolution), so the sample of a bucket is rewritten in place rather than made again: samples
+ * are the fold's own (readers format copies of them; the checkpoint encodes them), and no two
+ * timelines share one.
+ */
+const takeSample = (
+  timeline: RawSample[], bucket: number, keep: number, pool: FundFigures, aggregates: PoolAggregates, position: string, assets: bigint, stress: bigint,
+): void => {
+  const newest = timeline[timeline.length - 1];
+  if (newest !== undefined && newest.bucket === bucket) rewriteSample(newest as Writable<RawSample>, pool, aggregates, position, assets, stress);
+  else {
+    timeline.push(sampleOf(pool, aggregates, bucket, position, assets, stress));
+    // Trimmed in batches, so that a full timeline does not shift on every event.
+    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
+  }
+};
 
 const formatSample = (s: RawSample): FundHealthSample => ({
   bucket: s.bucket, position: s.position,
@@ -754,17 +805,6 @@ const formatSample = (s: RawSample): FundHealthSample => ({
   socialized: { count: s.socialized.count, total: formatDecimal(s.socialized.total) },
   badDebt: formatDecimal(s.badDebt), stressDeficit: formatDecimal(s.stressDeficit),
 });
-
-/** Put the newest sample in a timeline: it replaces the one of its bucket, or opens the next bucket. */
-const updateTimeline = (timeline: RawSample[], sample: RawSample, keep: number): void => {
-  const newest = timeline[timeline.length - 1];
-  if (newest !== undefined && newest.bucket === sample.bucket) timeline[timeline.length - 1] = sample;
-  else {
-    timeline.push(sample);
-    // Trimmed in batches, so that a full timeline does not shift on every event.
-    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
-  }
-};
 
 /** Samples from `from` to `to` (inclusive, ms) at a resolution, at most `maxPoints`: the last sample of each group. */
 export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolution, from: number, to: number, maxPoints: number): FundHealthSample[] => {
@@ -917,10 +957,10 @@ export const foldEvent = (
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
     const stress = newMinute || newestMinute === undefined ? stressDeficit(entry.state as ActivePool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
-    const sample = sampleOf(book, aggregates, minute, at, stress);
-    for (const resolution of Object.keys(resolutions) as Resolution[]) {
+    const assets = fundAssets(book);
+    for (const resolution of RESOLUTIONS) {
       const { ms, keep } = resolutions[resolution];
-      updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
+      takeSample(aggregates.timelines[resolution], timestamp - (timestamp % ms), keep, book, aggregates, at, assets, stress);
     }
     // The document's series: one point per bucket (an hour by default), the figures after its last event.
     const bucketMs = options.bucketMs ?? 3_600_000;
@@ -932,7 +972,16 @@ export const foldEvent = (
       const length = options.seriesLength ?? 720;
       if (aggregates.series.length > length + 64) aggregates.series.splice(0, aggregates.series.length - length);
     }
-    aggregates.newestPoint = { bucket, fundAssets: fundAssets(book), openInterest: book.openInterest, badDebt: book.badDebt, stressDeficit: stress };
+    if (newest !== undefined && newest.bucket === bucket) {
+      // Rewritten in place, as the samples are (a document formats it when built).
+      const point = newest as Writable<RawPoint>;
+      point.fundAssets = assets;
+      point.openInterest = book.openInterest;
+      point.badDebt = book.badDebt;
+      point.stressDeficit = stress;
+    } else {
+      aggregates.newestPoint = { bucket, fundAssets: assets, openInterest: book.openInterest, badDebt: book.badDebt, stressDeficit: stress };
+    }
   }
 
   markAccounts(dirty.accounts, event, position);
