@@ -18,7 +18,7 @@ import { PoolBook } from '../domain/book/pool-book.js';
 import {
   adlQueue, canonicalJson, encodeEvent, forEachTradePosting, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type Account, type ActivePool, type CompactTrade, type Event, type GovernanceEvent, type PoolState, type Position, type ReplayEvent,
+  type Account, type ActivePool, type CompactTrade, type Event, type GovernanceEvent, type Market, type PoolState, type Position, type ReplayEvent,
   type TradePostingSink,
 } from '../domain/index.js';
 
@@ -294,6 +294,12 @@ export interface PoolEntry {
 class FoldedPool implements PoolEntry {
   book: PoolBook;
   cover2?: Cover2Cache;
+  /**
+   * The accounts trades, deposits and withdrawals changed since the last Cover-2 scan (the only
+   * accounts they change), or 'all' after any other event, or a new state: the scan then checks
+   * every account.
+   */
+  cover2Changed: Set<string> | 'all' = 'all';
   /** Each account's positions as its document last showed them (a cache: see positionsDocument). */
   readonly positionDocuments = new Map<string, PositionDocuments>();
 
@@ -307,6 +313,40 @@ class FoldedPool implements PoolEntry {
 
   set state(state: PoolState) {
     this.book = PoolBook.of(state);
+    this.cover2Changed = 'all';
+  }
+
+  /** Note what an event changed for the next Cover-2 scan. */
+  noteForCover2(event: ReplayEvent): void {
+    const changed = this.cover2Changed;
+    if (changed === 'all') return;
+    switch (event.type) {
+      case 'TradeExecuted':
+        // A trade's draft touches its two sides and nothing else of the accounts.
+        changed.add(event.taker);
+        changed.add(event.maker);
+        return;
+      case 'CollateralDeposited':
+      case 'CollateralWithdrawn':
+        changed.add(event.accountId);
+        return;
+      case 'MarkPriceUpdated':
+      case 'CommandRejected':
+        return;
+      default:
+        this.cover2Changed = 'all';
+    }
+  }
+
+  /** Cover-2 now, from the book: the rows of the accounts changed since the last scan brought up to date first. */
+  stressDeficit(shock: (marketId: string) => number): bigint {
+    const cache = (this.cover2 ??= emptyCover2Cache());
+    const book = this.book;
+    const changed = this.cover2Changed;
+    // A new account (no row yet) takes its place in the pool's order: the persistent state says where.
+    if (changed === 'all' || !refreshAccounts(cache, book, changed)) sweepAccounts(cache, this.state as ActivePool);
+    this.cover2Changed = new Set();
+    return deficitOfLargestTwo(book, book.active!.markets.keys(), shock, cache);
   }
 }
 
@@ -316,15 +356,27 @@ const emptyDirtySet = (): DirtySet => ({ accounts: new Map(), markets: new Map()
 
 const docId = (poolId: string, id: string) => `${poolId}/${id}`;
 
+/** What Cover-2 reads of a pool: its accounts and markets by id (a persistent state or the fold's book). */
+interface Cover2Pool {
+  readonly accounts: { get(accountId: string): Account | undefined };
+  readonly markets: { get(marketId: string): Market | undefined };
+}
+
 /**
  * Cover-2: the two accounts with the largest notional, valued after every mark moves against
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  * Of accounts with equal notional the first met counts. Only those two are valued under the shock.
  */
 export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number), cache: Cover2Cache = emptyCover2Cache()): bigint => {
+  sweepAccounts(cache, pool);
+  return deficitOfLargestTwo(pool, pool.markets.keys(), shock, cache);
+};
+
+/** The two largest accounts' shortfall under the shock. */
+const deficitOfLargestTwo = (pool: Cover2Pool, listed: ReadonlyArray<string>, shock: number | ((marketId: string) => number), cache: Cover2Cache): bigint => {
   const shockOf = typeof shock === 'number' ? () => shock : shock;
   const markets = marketsOf(pool);
-  const [first, second] = largestTwo(pool, cache);
+  const [first, second] = largestTwo(pool, listed, cache);
   const shortfall = (account: Account): bigint => {
     let shocked = account.collateral;
     for (const p of account.positions) {
@@ -341,93 +393,137 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
 };
 
 /**
- * What Cover-2 scans of one pool keep from scan to scan: market ids as small integers (slots), and
- * by account the account value last scanned with each of its positions' slot and |size| as a
- * double, in position order. Account and position values are never changed (a change makes new
- * ones), so an entry holds while its account value is the pool's, and a new account value reuses
- * the doubles of every position it shares with the old one: a scan converts only what events
- * changed since the one before. Only ever a cache: a fresh one gives the same result.
+ * What Cover-2 scans of one pool keep from scan to scan, densely: every account of the pool has a
+ * row, in the order the pool's accounts iterate (the order ties go by), with the account value its
+ * figures are from, its number of positions, and in one column per market (slot) the |size| of its
+ * position there as a double (0 for none). Account values are never changed (a change makes a new
+ * one), so a row holds while its account value is the pool's: a scan converts only the accounts
+ * events changed since the one before, then runs down the columns. Only ever a cache: a fresh one
+ * gives the same result.
  */
 export interface Cover2Cache {
   readonly slots: Map<string, number>;
-  readonly accounts: Map<string, Exposure>;
+  readonly rows: Map<string, number>;
+  readonly accounts: Account[];
+  readonly counts: number[];
+  /** By slot, by row: |size| as a double; each as long as `capacity`. */
+  readonly columns: Float64Array[];
+  capacity: number;
 }
 
-interface Exposure {
-  readonly account: Account;
-  readonly slots: number[];
-  readonly sizes: number[];
-}
-
-export const emptyCover2Cache = (): Cover2Cache => ({ slots: new Map(), accounts: new Map() });
+export const emptyCover2Cache = (): Cover2Cache => ({ slots: new Map(), rows: new Map(), accounts: [], counts: [], columns: [], capacity: 0 });
 
 const slotOf = (cache: Cover2Cache, marketId: string): number => {
   let slot = cache.slots.get(marketId);
   if (slot === undefined) {
     slot = cache.slots.size;
     cache.slots.set(marketId, slot);
+    cache.columns.push(new Float64Array(cache.capacity));
   }
   return slot;
 };
 
-const exposureOf = (cache: Cover2Cache, account: Account): Exposure => {
-  const previous = cache.accounts.get(account.accountId);
-  if (previous !== undefined && previous.account === account) return previous;
-  const positions = account.positions;
-  const n = positions.length;
-  const slots: number[] = new Array<number>(n);
-  const sizes: number[] = new Array<number>(n);
-  const before = previous?.account.positions;
-  for (let i = 0; i < n; i++) {
-    const p = positions[i]!;
-    const k = before === undefined ? -1 : before.indexOf(p);
-    if (k >= 0) {
-      slots[i] = previous!.slots[k]!;
-      sizes[i] = previous!.sizes[k]!;
-    } else {
-      slots[i] = slotOf(cache, p.marketId);
-      sizes[i] = Math.abs(Number(p.size));
+const clearCover2Cache = (cache: Cover2Cache): void => {
+  cache.rows.clear();
+  cache.accounts.length = 0;
+  cache.counts.length = 0;
+  for (const column of cache.columns) column.fill(0);
+};
+
+/** Give `account` (a new value of the row's account, or a new account at the end) its figures. */
+const writeRow = (cache: Cover2Cache, row: number, account: Account): void => {
+  if (row >= cache.capacity) {
+    const capacity = Math.max(1024, cache.capacity * 2, row + 1);
+    for (let slot = 0; slot < cache.columns.length; slot++) {
+      const wider = new Float64Array(capacity);
+      wider.set(cache.columns[slot]!);
+      cache.columns[slot] = wider;
     }
+    cache.capacity = capacity;
   }
-  const exposure = { account, slots, sizes };
-  cache.accounts.set(account.accountId, exposure);
-  return exposure;
+  if (row < cache.accounts.length) for (const p of cache.accounts[row]!.positions) cache.columns[slotOf(cache, p.marketId)]![row] = 0;
+  for (const p of account.positions) cache.columns[slotOf(cache, p.marketId)]![row]! += Math.abs(Number(p.size));
+  cache.accounts[row] = account;
+  cache.counts[row] = account.positions.length;
+};
+
+/**
+ * Bring every row up to date with `pool`: rows for every account in the pool's iteration order,
+ * each holding the pool's account value. Rows are rebuilt from scratch if the pool's order is not
+ * theirs (a cache used with another pool).
+ */
+const sweepAccounts = (cache: Cover2Cache, pool: ActivePool): void => {
+  const accounts = pool.accounts.values();
+  let row = 0;
+  for (const account of accounts) {
+    const kept = cache.rows.get(account.accountId);
+    if (kept !== row) {
+      if (kept !== undefined || row !== cache.accounts.length) {
+        clearCover2Cache(cache);
+        sweepAccounts(cache, pool);
+        return;
+      }
+      cache.rows.set(account.accountId, row);
+      writeRow(cache, row, account);
+    } else if (cache.accounts[row] !== account) {
+      writeRow(cache, row, account);
+    }
+    row++;
+  }
+  if (row !== cache.accounts.length) {
+    clearCover2Cache(cache);
+    sweepAccounts(cache, pool);
+  }
+};
+
+/**
+ * Bring the rows of the given accounts up to date from a view of the pool (the fold's book), when
+ * those are the only accounts changed since the rows were last brought up to date; false when
+ * one of them has no row (a new account: its place in the pool's order is the pool's to say).
+ */
+const refreshAccounts = (cache: Cover2Cache, pool: Cover2Pool, changed: Iterable<string>): boolean => {
+  for (const accountId of changed) {
+    const row = cache.rows.get(accountId);
+    const account = pool.accounts.get(accountId);
+    if (row === undefined || account === undefined) return false;
+    if (cache.accounts[row] !== account) writeRow(cache, row, account);
+  }
+  return true;
 };
 
 /**
  * The two accounts with positions whose notional at mark (the sum of |size| * mark / 1e18, each
  * rounded down) is largest; of equal ones, the first met. Every account is scanned, so notionals
  * are first estimated in doubles: with n positions the estimate of the sum of products P is
- * within (n + 3) roundings of P (two conversions and a product per term, n - 1 additions), and
- * the floors take at most n units off. The bounds below allow four times that. Only accounts
- * whose upper bound reaches the second-largest lower bound can be among the two; those are
- * compared exactly, in the order met.
+ * within (n + 3) roundings of P (two conversions and a product per term, n - 1 additions; the
+ * terms of markets an account holds no position in are exact zeros, and add nothing), and the
+ * floors take at most n units off. The bounds below allow four times that. Only accounts whose
+ * upper bound reaches the second-largest lower bound can be among the two; those are compared
+ * exactly, in the order met. The rows must be up to date.
  */
-const largestTwo = (pool: ActivePool, cache: Cover2Cache): [Account | undefined, Account | undefined] => {
-  const marks = new Map<string, { readonly exact: bigint; readonly approx: number }>();
-  for (const market of pool.markets.values()) {
-    marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
-    slotOf(cache, market.marketId);
+const largestTwo = (pool: Cover2Pool, listed: ReadonlyArray<string>, cache: Cover2Cache): [Account | undefined, Account | undefined] => {
+  const marks = new Map<string, bigint>();
+  const rows = cache.accounts.length;
+  // Each row's sum of |size| * mark over the listed markets, one column at a time.
+  const products = new Float64Array(rows);
+  for (const marketId of listed) {
+    const market = pool.markets.get(marketId);
+    if (market === undefined) continue;
+    marks.set(marketId, market.mark);
+    const approx = Number(market.mark);
+    const column = cache.columns[slotOf(cache, marketId)]!;
+    for (let row = 0; row < rows; row++) products[row]! += column[row]! * approx;
   }
-  // Each listed market's mark as a double, by slot; 0 for the slot of a market not listed, so
-  // its term adds +0 to a sum of non-negative terms, exactly as when the term was skipped.
-  const approx: number[] = new Array<number>(cache.slots.size).fill(0);
-  for (const [marketId, mark] of marks) approx[slotOf(cache, marketId)] = mark.approx;
-  const accounts: Account[] = [];
-  const uppers: number[] = [];
+  const uppers = new Float64Array(rows);
   let lower1 = -Infinity;
   let lower2 = -Infinity;
-  for (const account of pool.accounts.values()) {
-    const n = account.positions.length;
+  for (let row = 0; row < rows; row++) {
+    const n = cache.counts[row]!;
     if (n === 0) continue;
-    // The same terms, in the same order, as |Number(size)| * Number(mark) over the positions.
-    const { slots, sizes } = exposureOf(cache, account);
-    let products = 0;
-    for (let i = 0; i < n; i++) products += sizes[i]! * (approx[slots[i]!] ?? 0);
-    const tolerance = products * (n + 3) * 2 ** -50;
-    const lower = products - 2 * tolerance - 4 * (n + 1) * 1e18;
-    accounts.push(account);
-    uppers.push(products + 2 * tolerance);
+    const estimate = products[row]!;
+    const tolerance = estimate * (n + 3) * 2 ** -50;
+    const lower = estimate - 2 * tolerance - 4 * (n + 1) * 1e18;
+    uppers[row] = estimate + 2 * tolerance;
     if (lower > lower1) {
       lower2 = lower1;
       lower1 = lower;
@@ -437,12 +533,13 @@ const largestTwo = (pool: ActivePool, cache: Cover2Cache): [Account | undefined,
   }
   let first: { readonly account: Account; readonly notional: bigint } | undefined;
   let second: { readonly account: Account; readonly notional: bigint } | undefined;
-  for (const [i, account] of accounts.entries()) {
-    if (uppers[i]! < lower2) continue;
+  for (let row = 0; row < rows; row++) {
+    if (cache.counts[row] === 0 || uppers[row]! < lower2) continue;
+    const account = cache.accounts[row]!;
     let exposure = 0n;
     for (const p of account.positions) {
       const mark = marks.get(p.marketId);
-      if (mark !== undefined) exposure += notional(p.size < 0n ? -p.size : p.size, mark.exact);
+      if (mark !== undefined) exposure += notional(p.size < 0n ? -p.size : p.size, mark);
     }
     if (first === undefined || exposure > first.notional) {
       second = first;
@@ -870,6 +967,7 @@ export const foldEvent = (
   }
   const { aggregates, dirty, book } = entry;
   evolveOnBook(book, event);
+  entry.noteForCover2(event);
   // The book's figures (tranches, totals, fee share) are current; its accounts and markets are
   // read through `entry.state`, which folds them into a persistent state.
   if (book.active === undefined) return;
@@ -956,7 +1054,7 @@ export const foldEvent = (
   const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
-    const stress = newMinute || newestMinute === undefined ? stressDeficit(entry.state as ActivePool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
+    const stress = newMinute || newestMinute === undefined ? entry.stressDeficit(shockOf(options)) : newestMinute.stressDeficit;
     const assets = fundAssets(book);
     for (const resolution of RESOLUTIONS) {
       const { ms, keep } = resolutions[resolution];
