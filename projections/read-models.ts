@@ -430,6 +430,13 @@ const clearCover2Cache = (cache: Cover2Cache): void => {
   for (const column of cache.columns) column.fill(0);
 };
 
+/** A row's |size| in one market: over the account's positions there (one, or none). */
+const sumMarket = (cache: Cover2Cache, row: number, positions: ReadonlyArray<Position>, marketId: string): void => {
+  let size = 0;
+  for (const p of positions) if (p.marketId === marketId) size += Math.abs(Number(p.size));
+  cache.columns[slotOf(cache, marketId)]![row] = size;
+};
+
 /** Give `account` (a new value of the row's account, or a new account at the end) its figures. */
 const writeRow = (cache: Cover2Cache, row: number, account: Account): void => {
   if (row >= cache.capacity) {
@@ -441,8 +448,12 @@ const writeRow = (cache: Cover2Cache, row: number, account: Account): void => {
     }
     cache.capacity = capacity;
   }
-  if (row < cache.accounts.length) for (const p of cache.accounts[row]!.positions) cache.columns[slotOf(cache, p.marketId)]![row] = 0;
-  for (const p of account.positions) cache.columns[slotOf(cache, p.marketId)]![row]! += Math.abs(Number(p.size));
+  // Position values are never changed either: only the markets where one came or went are
+  // summed again (a trade changes one), each from every position the account holds there.
+  const before = row < cache.accounts.length ? cache.accounts[row]!.positions : [];
+  const positions = account.positions;
+  for (const p of before) if (!positions.includes(p)) sumMarket(cache, row, positions, p.marketId);
+  for (const p of positions) if (!before.includes(p)) sumMarket(cache, row, positions, p.marketId);
   cache.accounts[row] = account;
   cache.counts[row] = account.positions.length;
 };
