@@ -187,16 +187,21 @@ export class ChangeDraft {
         else this.externalOut += delta;
         return;
       case 'collateral':
-        this.moveCollateral(account.accountId, delta);
+        this.draftAccount(account.accountId).collateral += delta;
         return;
       case 'position':
-        this.movePosition(account.accountId, account.marketId, delta);
+        // A position account's balance is -entryNotional.
+        this.draftPosition(account.accountId, account.marketId).entryNotional -= delta;
         return;
-      case 'tranche':
-        this.moveTranche(account.trancheId, delta);
+      case 'tranche': {
+        const tranches = (this.tranches ??= this.base.tranches.map((t) => ({ ...t })));
+        const tranche = tranches.find((t) => t.trancheId === account.trancheId);
+        // An unknown tranche cannot come from `decide`; the audit's conservation check reports it.
+        if (tranche !== undefined) tranche.assets += delta;
         return;
+      }
       case 'treasury':
-        this.moveTreasury(delta);
+        this.treasury += delta;
         return;
       case 'badDebt':
         // The account's balance is minus the outstanding bad debt.
@@ -214,6 +219,9 @@ export class ChangeDraft {
     }
   }
 
+  // The moves of a trade's postings one by one, for `postTrade`: each the sum `move` makes for
+  // that kind of ledger account (property-tested against `postAll` of the rebuilt postings).
+
   /** Value into (delta > 0) or out of an account's collateral. */
   moveCollateral(accountId: string, delta: bigint): void {
     this.draftAccount(accountId).collateral += delta;
@@ -227,7 +235,6 @@ export class ChangeDraft {
   moveTranche(trancheId: string, delta: bigint): void {
     const tranches = (this.tranches ??= this.base.tranches.map((t) => ({ ...t })));
     const tranche = tranches.find((t) => t.trancheId === trancheId);
-    // An unknown tranche cannot come from `decide`; the audit's conservation check reports it.
     if (tranche !== undefined) tranche.assets += delta;
   }
 
