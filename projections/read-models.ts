@@ -450,10 +450,18 @@ const writeRow = (cache: Cover2Cache, row: number, account: Account): void => {
   }
   // Position values are never changed either: only the markets where one came or went are
   // summed again (a trade changes one), each from every position the account holds there.
+  // A draft keeps the positions it did not change in their order and puts the changed ones last,
+  // so each list is first looked for in place or one step off, then anywhere.
   const before = row < cache.accounts.length ? cache.accounts[row]!.positions : [];
   const positions = account.positions;
-  for (const p of before) if (!positions.includes(p)) sumMarket(cache, row, positions, p.marketId);
-  for (const p of positions) if (!before.includes(p)) sumMarket(cache, row, positions, p.marketId);
+  for (let k = 0; k < before.length; k++) {
+    const p = before[k]!;
+    if (positions[k] !== p && positions[k - 1] !== p && !positions.includes(p)) sumMarket(cache, row, positions, p.marketId);
+  }
+  for (let k = 0; k < positions.length; k++) {
+    const p = positions[k]!;
+    if (before[k] !== p && before[k + 1] !== p && !before.includes(p)) sumMarket(cache, row, positions, p.marketId);
+  }
   cache.accounts[row] = account;
   cache.counts[row] = account.positions.length;
 };
