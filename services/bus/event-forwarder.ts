@@ -4,10 +4,11 @@
 // Its checkpoint is the stream itself: every message carries its log position in a header, so on
 // start the forwarder reads the last message and resumes after that position. It publishes a
 // window of events (256 by default) before it waits for the first one's acknowledgement, written
-// to the socket together, and each publish names the stream sequence it must follow (JetStream's
-// expected last sequence): the server refuses a publish whose predecessor is not the stream's last
-// message, so when one event fails every later one in flight is refused too, and the stream always
-// holds an unbroken prefix of the log. After a failure the forwarder reads the stream's last
+// to the socket together, and each publish names the message it must follow (JetStream's expected
+// last sequence, and the expected last message id but on the first publish after reading the
+// stream): the server refuses a publish whose predecessor is not the stream's last message, so
+// when one event fails every later one in flight is refused too, and the stream always holds an
+// unbroken prefix of the log. After a failure the forwarder reads the stream's last
 // message again, as on start, and publishes again, in order, whatever the stream does not hold
 // (from the log, should the stream have lost events it had acknowledged). The message id is the
 // event id, so a publish repeated after a crash (or a timed-out ack) is dropped by JetStream's
@@ -200,12 +201,17 @@ interface Outgoing {
 }
 
 /**
- * Publish the message as the successor of the stream's message at `follows`: anything else
- * (the server refused it, no answer in time, or it was already in the duplicate window, so the
- * stream's last sequence did not move) is a failure.
+ * Publish the message as the successor of the stream's message at `follows`, whose message id is
+ * `followsId` when the forwarder published it since it last read the stream (JetStream keeps the
+ * last message id only while it runs, and within the duplicate window across a restart). The
+ * sequence alone would let a stranger's message stand in for a refused event; the id does not.
+ * Anything else than stored right there (the server refused it, no answer in time, or it was
+ * already in the duplicate window, so the stream's last sequence did not move) is a failure.
  */
-const publishAfter = (js: JetStreamClient, message: Message, follows: number): Promise<Answer> =>
-  js.publish(message.subject, message.body, { msgID: message.msgID, headers: message.headers, expect: { lastSequence: follows } }).then(
+const publishAfter = (js: JetStreamClient, message: Message, follows: number, followsId: string | undefined): Promise<Answer> =>
+  js.publish(message.subject, message.body, {
+    msgID: message.msgID, headers: message.headers, expect: followsId === undefined ? { lastSequence: follows } : { lastSequence: follows, lastMsgID: followsId },
+  }).then(
     (ack): Answer => (!ack.duplicate && ack.seq === follows + 1 ? STORED
       : { kind: 'failed', error: new Error(`JetStream already held event ${message.msgID} (sequence ${ack.seq}) though the stream's last sequence was ${follows}`) }),
     (error: unknown): Answer => ({ kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) }),
@@ -226,6 +232,8 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
   let taken = start.position;
   /** The stream's last sequence once every message sent is stored: the next publish follows it. */
   let lastSequence = start.sequence;
+  /** The message id at `lastSequence`, once the forwarder has published since it read the stream. */
+  let lastMsgId: string | undefined;
   // Known once the log has an event; every message names it.
   let identity = await logIdentity(events);
   await bindStreams(jsm, identity);
@@ -288,8 +296,9 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
       out.answer = STORED_NOW;
       return;
     }
-    out.answer = publishAfter(js, out.message, lastSequence);
+    out.answer = publishAfter(js, out.message, lastSequence, lastMsgId);
     lastSequence += 1;
+    lastMsgId = out.message.msgID;
   };
 
   // Taken, in log order, not yet acknowledged; the last `unsent` of them not yet published.
@@ -362,6 +371,7 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
         try {
           const tail = await streamTail(jsm, events);
           lastSequence = tail.sequence;
+          lastMsgId = undefined;
           // The stream holds everything up to its last message's position.
           while (window.length > 0 && !isAfter(window[0]!.event.position, tail.position)) upTo = window.shift()!.event.position;
           if (tail.position !== 'start' && !isAfter(tail.position, taken)) taken = tail.position;
