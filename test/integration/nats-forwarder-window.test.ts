@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import pino, { type Logger } from 'pino';
 import { connect, headers, type JetStreamManager } from 'nats';
@@ -23,6 +24,7 @@ import { eventIdOf, GENESIS_HASH, sealed } from '../../services/ledger/chain.js'
 import type { StoredEvent } from '../../services/ledger/event-store.js';
 import { DEFAULT_READINESS_LIMITS } from '../../services/health.js';
 import { NatsServer, natsServerMissing } from '../support/nats-server.js';
+import { propertyParameters } from '../support/property.js';
 
 const missing = natsServerMissing();
 if (missing !== undefined) console.log(`NATS forwarder window suite skipped: ${missing}.`);
@@ -300,4 +302,42 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     expect(forwarder.forwarded()).toBe(log[log.length - 1]!.position);
     expect(await forwarder.check(Date.now(), DEFAULT_READINESS_LIMITS)).toMatchObject({ failing: { position: poolEventsOf(more)[0]!.position.toString() } });
   }, 60_000);
+
+  it('property: whatever the window, the log and the events the stream refuses for a while, the stream is a prefix of the log, then all of it', async () => {
+    const b = await setup('property');
+    let run = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 1, max: 48 }), fc.integer({ min: 20, max: 160 }), fc.uniqueArray(fc.integer({ min: 0, max: 100 }), { maxLength: 3 }), fc.boolean(),
+      async (window, count, large, fromFeed) => {
+        const store = new SqliteEventStore(join(tmpdir(), `ledger-fwd-property-${process.pid}-${run++}.sqlite`));
+        const log = await appendLog(store, count, { large: new Set(large) });
+        const pool = poolEventsOf(log);
+        const firstRefused = Math.min(pool.length, ...large);
+        await b.jsm.streams.delete(EVENT_STREAM).catch(() => undefined);
+        await ensureEventStream(b.jsm);
+        const config = (await b.jsm.streams.info(EVENT_STREAM)).config;
+        await b.jsm.streams.update(EVENT_STREAM, { ...config, max_msg_size: 1_024 });
+        const feed = testFeed();
+        const forwarder = await startEventForwarder(b.nc, store, { window, maxBackoffMs: 100, ...(fromFeed ? { feed } : {}) });
+        try {
+          if (firstRefused < pool.length) {
+            await eventually(async () => (((await forwarder.check(Date.now(), DEFAULT_READINESS_LIMITS)) as { failing?: { attempts: number } }).failing?.attempts ?? 0) >= 2 ? true : undefined, 'failed attempts');
+            const held = await streamed(b.jsm);
+            expectPrefix(held, log);
+            expect(held).toHaveLength(firstRefused);
+          }
+          await b.jsm.streams.update(EVENT_STREAM, { ...config, max_msg_size: -1 });
+          await caughtUp(forwarder, log);
+          const all = await streamed(b.jsm);
+          expectPrefix(all, log);
+          expect(all).toHaveLength(pool.length);
+        } finally {
+          await forwarder.stop();
+          await store.close();
+          rmSync(store.path, { force: true });
+          for (const suffix of ['-wal', '-shm']) rmSync(store.path + suffix, { force: true });
+        }
+      },
+    ), propertyParameters('forwarder window', 8));
+  }, 120_000);
 });
