@@ -28,8 +28,8 @@
 // the feed runs too far ahead of NATS, it lets the queue go and reads the store again from where
 // it is (memory stays bounded while NATS is away).
 
-import type { JetStreamClient, JetStreamManager, MsgHdrs, NatsConnection } from 'nats';
-import { headers as natsHeaders } from 'nats';
+import type { JetStreamManager, MsgHdrs, NatsConnection } from 'nats';
+import { createInbox, headers as natsHeaders } from 'nats';
 import type { Logger } from 'pino';
 import * as E from 'fp-ts/lib/Either.js';
 import { describeStoreError, type EventStore, type StoredEvent, type Subscription } from '../ledger/event-store.js';
@@ -200,22 +200,93 @@ interface Outgoing {
   answer: Promise<Answer> | undefined;
 }
 
+/** How long a publish waits for JetStream's answer, ms (as the client's own publish). */
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+/** JetStream's answer to a publish: a PubAck, or an error. */
+interface PubAnswer {
+  readonly seq?: number;
+  readonly duplicate?: boolean;
+  readonly error?: { readonly code?: number; readonly err_code?: number; readonly description?: string };
+}
+
 /**
- * Publish the message as the successor of the stream's message at `follows`, whose message id is
- * `followsId` when the forwarder published it since it last read the stream (JetStream keeps the
- * last message id only while it runs, and within the duplicate window across a restart). The
- * sequence alone would let a stranger's message stand in for a refused event; the id does not.
- * Anything else than stored right there (the server refused it, no answer in time, or it was
- * already in the duplicate window, so the stream's last sequence did not move) is a failure.
+ * Publishes to the event stream whose answers come to one subscription of the forwarder's own,
+ * each told from the others by its reply subject: what the client's JetStream publish does per
+ * message (a request with its own timer and promises, and an error object built for every
+ * answer, even a good one) is most of the forwarder's client work, so one check of the oldest
+ * unanswered publish, four times a second, stands in for the timers.
  */
-const publishAfter = (js: JetStreamClient, message: Message, follows: number, followsId: string | undefined): Promise<Answer> =>
-  js.publish(message.subject, message.body, {
-    msgID: message.msgID, headers: message.headers, expect: followsId === undefined ? { lastSequence: follows } : { lastSequence: follows, lastMsgID: followsId },
-  }).then(
-    (ack): Answer => (!ack.duplicate && ack.seq === follows + 1 ? STORED
-      : { kind: 'failed', error: new Error(`JetStream already held event ${message.msgID} (sequence ${ack.seq}) though the stream's last sequence was ${follows}`) }),
-    (error: unknown): Answer => ({ kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) }),
-  );
+const streamPublisher = (nc: NatsConnection, inboxPrefix: string | undefined) => {
+  const inbox = createInbox(inboxPrefix);
+  const waiting = new Map<number, { readonly sentAt: number; readonly answer: (answer: Answer) => void; readonly check: (ack: PubAnswer) => Answer }>();
+  let next = 0;
+  const failed = (message: string): Answer => ({ kind: 'failed', error: new Error(message) });
+  const answers = nc.subscribe(`${inbox}.*`, {
+    callback: (error, msg) => {
+      if (error !== null) return;
+      const token = Number(msg.subject.slice(inbox.length + 1));
+      const publish = waiting.get(token);
+      if (publish === undefined) return;
+      waiting.delete(token);
+      if (msg.data.length === 0) {
+        publish.answer(failed(`no answer from JetStream (${msg.headers?.code ?? '?'} ${msg.headers?.description ?? ''})`.trim()));
+        return;
+      }
+      let ack: PubAnswer;
+      try {
+        ack = JSON.parse(msg.string()) as PubAnswer;
+      } catch {
+        publish.answer(failed(`JetStream's answer is not JSON: ${msg.string().slice(0, 200)}`));
+        return;
+      }
+      publish.answer(ack.error === undefined ? publish.check(ack) : failed(`${ack.error.description ?? 'refused'} (${ack.error.code ?? '?'}/${ack.error.err_code ?? '?'})`));
+    },
+  });
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    for (const [token, publish] of waiting) {
+      if (now - publish.sentAt < PUBLISH_TIMEOUT_MS) break;
+      waiting.delete(token);
+      publish.answer(failed(`JetStream did not answer within ${PUBLISH_TIMEOUT_MS} ms`));
+    }
+  }, 250);
+  watchdog.unref();
+  return {
+    /**
+     * Publish the message as the successor of the stream's message at `follows`, whose message
+     * id is `followsId` when the forwarder published it since it last read the stream (JetStream
+     * keeps the last message id only while it runs, and within the duplicate window across a
+     * restart). The sequence alone would let a stranger's message stand in for a refused event;
+     * the id does not. Anything else than stored right there (the server refused it, no answer
+     * in time, or it was already in the duplicate window, so the stream's last sequence did not
+     * move) is a failure.
+     */
+    publish: (message: Message, follows: number, followsId: string | undefined): Promise<Answer> => new Promise<Answer>((answer) => {
+      const h = message.headers;
+      h.set('Nats-Msg-Id', message.msgID);
+      if (followsId === undefined) h.delete('Nats-Expected-Last-Msg-Id');
+      else h.set('Nats-Expected-Last-Msg-Id', followsId);
+      h.set('Nats-Expected-Last-Sequence', String(follows));
+      const token = next++;
+      waiting.set(token, {
+        sentAt: Date.now(), answer,
+        check: (ack) => (ack.duplicate !== true && ack.seq === follows + 1 ? STORED
+          : failed(`JetStream already held event ${message.msgID} (sequence ${ack.seq}) though the stream's last sequence was ${follows}`)),
+      });
+      try {
+        nc.publish(message.subject, message.body, { reply: `${inbox}.${token}`, headers: h });
+      } catch (error) {
+        waiting.delete(token);
+        answer({ kind: 'failed', error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    }),
+    close: (): void => {
+      clearInterval(watchdog);
+      answers.unsubscribe();
+    },
+  };
+};
 
 const isAfter = (position: bigint, than: bigint | 'start'): boolean => than === 'start' || position > than;
 
@@ -224,7 +295,6 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
   const windowSize = Math.max(1, options.window ?? DEFAULT_WINDOW);
   const jsm = await nc.jetstreamManager();
   await ensureEventStream(jsm);
-  const js = nc.jetstream();
   const start = await streamTail(jsm, events);
   /** The last position acknowledged (with every one before it). */
   let upTo = start.position;
@@ -237,6 +307,9 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
   // Known once the log has an event; every message names it.
   let identity = await logIdentity(events);
   await bindStreams(jsm, identity);
+  // The answers come to the connection's inbox prefix, as the client's own requests do (the
+  // principal may subscribe there only).
+  const publisher = streamPublisher(nc, (nc as Partial<{ readonly options: { readonly inboxPrefix?: string } }>).options?.inboxPrefix);
   let boundTo_: string | undefined = identity;
   const bind = async (): Promise<void> => {
     if (identity === undefined) return;
@@ -296,7 +369,7 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
       out.answer = STORED_NOW;
       return;
     }
-    out.answer = publishAfter(js, out.message, lastSequence, lastMsgId);
+    out.answer = publisher.publish(out.message, lastSequence, lastMsgId);
     lastSequence += 1;
     lastMsgId = out.message.msgID;
   };
@@ -533,6 +606,7 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
       await subscription.stop();
       // The answers to what is in flight still count (forwarded() says what the stream holds).
       await settling;
+      publisher.close();
     },
   };
 };
