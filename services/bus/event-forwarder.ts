@@ -447,7 +447,8 @@ export const startEventForwarder = async (nc: NatsConnection, events: EventStore
           lastMsgId = undefined;
           // The stream holds everything up to its last message's position.
           while (window.length > 0 && !isAfter(window[0]!.event.position, tail.position)) upTo = window.shift()!.event.position;
-          if (tail.position !== 'start' && !isAfter(tail.position, taken)) taken = tail.position;
+          // (Beyond what it took only if someone else published this log's events.)
+          if (tail.position !== 'start' && isAfter(tail.position, taken)) taken = tail.position;
           makeRoom();
           if (upTo !== 'start' && isAfter(upTo, tail.position)) {
             const through = upTo;

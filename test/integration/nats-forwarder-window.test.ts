@@ -230,6 +230,36 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     expect((await forwarder.check(Date.now(), DEFAULT_READINESS_LIMITS)).ok).toBe(true);
   }, 60_000);
 
+  it('after a failure, takes nothing twice from the feed or from reading the store again', async () => {
+    const b = await setup('reread');
+    const log = await appendLog(b.store, 60, { large: new Set([10]) });
+    await ensureEventStream(b.jsm);
+    const config = (await b.jsm.streams.info(EVENT_STREAM)).config;
+    await b.jsm.streams.update(EVENT_STREAM, { ...config, max_msg_size: 1_024 });
+    const { lines, logger } = capture();
+    const feed = testFeed();
+    const forwarder = await b.forwarder({ window: 16, logger, feed, maxQueued: 20 });
+    await eventually(async () => (((await forwarder.check(Date.now(), DEFAULT_READINESS_LIMITS)) as { failing?: unknown }).failing === undefined ? undefined : true), 'a failed attempt');
+    // More than the feed may hold while it waits: it will read the store again.
+    for (let i = 0; i < 10; i++) {
+      const batch = await appendLog(b.store, 10);
+      log.push(...batch);
+      feed.tell(batch);
+    }
+    await b.jsm.streams.update(EVENT_STREAM, { ...config, max_msg_size: -1 });
+    await caughtUp(forwarder, log);
+    const more = await appendLog(b.store, 30);
+    feed.tell(more);
+    const all = [...log, ...more];
+    await caughtUp(forwarder, all);
+    const final = await streamed(b.jsm);
+    expectPrefix(final, all);
+    expect(final).toHaveLength(poolEventsOf(all).length);
+    const errors = lines.filter((l) => l.level === 50).map((l) => String((l.err as { message?: string } | undefined)?.message));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.filter((m) => !/message size exceeds maximum/.test(m))).toEqual([]);
+  }, 60_000);
+
   it('ends with the whole log, nothing twice, when nats-server is killed and restarted while it forwards', async () => {
     const b = await setup('killed');
     const feed = testFeed();
