@@ -20,7 +20,10 @@ interface DraftPosition {
   fundingIndex: bigint;
 }
 
-const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
+/** A position as a draft changed it (read-only to the draft's readers). */
+export type ChangedPosition = Readonly<Pick<DraftPosition, 'size' | 'entryNotional' | 'fundingIndex'>>;
+
+export const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
 
 interface DraftAccount {
   readonly accountId: string;
@@ -31,13 +34,15 @@ interface DraftAccount {
   readonly changed: DraftPosition[];
 }
 
+const isChanged = (changed: ReadonlyArray<DraftPosition>, marketId: string): boolean => {
+  for (const c of changed) if (c.marketId === marketId) return true;
+  return false;
+};
+
 /** The account's positions with the draft's changes, closed ones dropped. */
 const positionsOf = (draft: DraftAccount): Position[] => {
   const positions: Position[] = [];
-  for (const p of draft.before) {
-    if (draft.changed.some((c) => c.marketId === p.marketId)) continue;
-    positions.push(p);
-  }
+  for (const p of draft.before) if (!isChanged(draft.changed, p.marketId)) positions.push(p);
   // A position with size and basis both zero is closed; anything else stays visible.
   for (const c of draft.changed) {
     if (!isOpen(c)) continue;
@@ -133,6 +138,18 @@ export class ChangeDraft {
   /** An account's collateral as the draft has it (the pool's, if the draft has not touched it). */
   collateralOf(accountId: string): bigint {
     return this.accounts.get(accountId)?.collateral ?? this.base.accounts.get(accountId)?.collateral ?? 0n;
+  }
+
+  /**
+   * An account's position in one market as the draft has it, when it is the only position of the
+   * account the draft changed (undefined otherwise): with the positions it did not change, read
+   * before the draft, it is the account's every position (one that is not open is dropped).
+   */
+  soleChangedPosition(accountId: string, marketId: string): ChangedPosition | undefined {
+    const changed = this.accounts.get(accountId)?.changed;
+    if (changed === undefined || changed.length !== 1) return undefined;
+    const position = changed[0]!;
+    return position.marketId === marketId ? position : undefined;
   }
 
   /** Start from accounts the caller already looked up, sparing the draft a lookup each. */
