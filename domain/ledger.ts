@@ -179,44 +179,53 @@ export class ChangeDraft {
   }
 
   post(posting: Posting): void {
-    this.move(posting.from, -posting.amount);
-    this.move(posting.to, posting.amount);
+    this.move(posting.from, posting.amount, false);
+    this.move(posting.to, posting.amount, true);
   }
 
   postAll(postings: ReadonlyArray<Posting>): void {
     for (const p of postings) this.post(p);
   }
 
-  private move(account: LedgerAccount, delta: bigint): void {
+  /**
+   * Move `amount` into (`into`) or out of an account: the same sums as adding a signed delta,
+   * without making the negated amount of every posting's source (a bigint each).
+   */
+  private move(account: LedgerAccount, amount: bigint, into: boolean): void {
     switch (account.kind) {
       case 'external':
-        // Value leaving `external` came in; value arriving there went out.
-        if (delta < 0n) this.externalIn -= delta;
-        else this.externalOut += delta;
+        // Value leaving `external` came in; value arriving there went out (a negative amount the other way).
+        if (into ? amount < 0n : amount > 0n) this.externalIn += into ? -amount : amount;
+        else this.externalOut += into ? amount : -amount;
         return;
-      case 'collateral':
-        this.draftAccount(account.accountId).collateral += delta;
+      case 'collateral': {
+        const draft = this.draftAccount(account.accountId);
+        draft.collateral = into ? draft.collateral + amount : draft.collateral - amount;
         return;
-      case 'position':
+      }
+      case 'position': {
         // A position account's balance is -entryNotional.
-        this.draftPosition(account.accountId, account.marketId).entryNotional -= delta;
+        const position = this.draftPosition(account.accountId, account.marketId);
+        position.entryNotional = into ? position.entryNotional - amount : position.entryNotional + amount;
         return;
+      }
       case 'tranche': {
         const tranches = (this.tranches ??= this.base.tranches.map((t) => ({ ...t })));
         const tranche = tranches.find((t) => t.trancheId === account.trancheId);
         // An unknown tranche cannot come from `decide`; the audit's conservation check reports it.
-        if (tranche !== undefined) tranche.assets += delta;
+        if (tranche !== undefined) tranche.assets = into ? tranche.assets + amount : tranche.assets - amount;
         return;
       }
       case 'treasury':
-        this.treasury += delta;
+        this.treasury = into ? this.treasury + amount : this.treasury - amount;
         return;
       case 'badDebt':
         // The account's balance is minus the outstanding bad debt.
-        this.badDebt -= delta;
+        this.badDebt = into ? this.badDebt - amount : this.badDebt + amount;
         return;
       case 'funding': {
         const deltas = (this.fundingBalanceDelta ??= new Map());
+        const delta = into ? amount : -amount;
         deltas.set(account.marketId, (deltas.get(account.marketId) ?? 0n) + delta);
         return;
       }
