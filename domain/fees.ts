@@ -40,10 +40,10 @@ const pushFundIncomePostings = (postings: Posting[], pool: Pick<ActivePool, 'tra
     return;
   }
   const parts = largestRemainderSplit(amount, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
-  for (let i = 0; i < pool.tranches.length; i++) {
-    const part = parts[i]!;
-    if (part > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: pool.tranches[i]!.trancheId }, amount: part });
-  }
+  pool.tranches.forEach((tranche, i) => {
+    const part = parts[i] ?? 0n;
+    if (part > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount: part });
+  });
 };
 
 /**

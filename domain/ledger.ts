@@ -23,7 +23,7 @@ interface DraftPosition {
 /** A position as a draft changed it (read-only to the draft's readers). */
 export type ChangedPosition = Readonly<Pick<DraftPosition, 'size' | 'entryNotional' | 'fundingIndex'>>;
 
-export const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
+const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
 
 interface DraftAccount {
   readonly accountId: string;

@@ -12,9 +12,9 @@ import { decide, decideTrade, deposit, marginAfterTrade, updateMarkPrice, withdr
 import type { DomainError } from '../errors.js';
 import type { Event } from '../events.js';
 import { applyValueEvent } from '../evolve.js';
-import { ChangeDraft, isOpen } from '../ledger.js';
-import { settledIndexOf, marketsOf, withOpenInterest, type Account } from '../state.js';
-import { addCollateralTerm, addPositionTerms, certainlyMeets, certainlyMeetsTradeMargin, emptyFloatMargin, type FloatMargin } from './margin-filter.js';
+import { ChangeDraft } from '../ledger.js';
+import { settledIndexOf, withOpenInterest, type Account } from '../state.js';
+import { addCollateralTerm, addPositionTerms, certainlyMeets, emptyFloatMargin, type FloatMargin } from './margin-filter.js';
 import { deltaOfChanges, type BookDelta, type PoolBook } from './pool-book.js';
 
 /** A hot command's outcome: refused, or its events and the delta they make. */
@@ -41,17 +41,17 @@ const needsSettling = (book: PoolBook, account: Account | undefined): boolean =>
 
 /**
  * Whether a side, as the draft leaves it, certainly meets the margin rule: its untraded positions'
- * terms (`before`) plus its traded position and collateral from the draft; the filter over the
- * draft's whole account should the draft have changed any other position of it.
+ * terms (`before`) plus its traded position and collateral from the draft. Not certain (decide
+ * exactly) should the draft have changed any other position of it. The traded position's funding
+ * is settled: `settledTerms` found the account's position in that market settled, or none (the
+ * draft then starts it at the market's index). A closed one adds only zero terms (and one to n:
+ * a wider bound, never a wrong pass).
  */
 const certainlyMeetsAfterTrade = (draft: ChangeDraft, book: PoolBook, before: FloatMargin, accountId: string, marketId: string, reducedOnly: boolean): boolean => {
   const traded = draft.soleChangedPosition(accountId, marketId);
-  if (traded === undefined) return certainlyMeetsTradeMargin(draft.account(accountId), marketsOf(book), reducedOnly);
-  const market = book.markets.get(marketId);
-  if (market !== undefined && isOpen(traded)) {
-    if (market.fundingIndex !== traded.fundingIndex) return false;
-    addPositionTerms(before, traded.size, traded.entryNotional, market);
-  }
+  if (traded === undefined) return false;
+  // The trade was decided in this market, so it is listed.
+  addPositionTerms(before, traded.size, traded.entryNotional, book.markets.get(marketId)!);
   addCollateralTerm(before, draft.collateralOf(accountId));
   return certainlyMeets(before, reducedOnly);
 };
@@ -62,10 +62,7 @@ const trade = (command: ExecuteTrade, book: PoolBook, taker: FloatMargin, maker:
     certainlyMeetsAfterTrade(draft, book, accountId === command.taker ? taker : maker, accountId, command.marketId, reducedOnly)
       ? undefined
       : marginAfterTrade(draft, pool, accountId, reducedOnly, field);
-  return withTradeDelta(book, decideTrade(command, book, () => new ChangeDraft(book), filteredMargin));
-};
-
-const withTradeDelta = (book: PoolBook, decided: ReturnType<typeof decideTrade<ChangeDraft>>): HotDecision => {
+  const decided = decideTrade(command, book, () => new ChangeDraft(book), filteredMargin);
   if (E.isLeft(decided)) return decided;
   const { event, draft } = decided.right;
   return E.right({ events: [event], delta: deltaOfChanges(draft.changes(), book.markEpoch, event.tradeId) });
@@ -109,7 +106,7 @@ export const decideHot = (command: Command, book: PoolBook): HotDecision | undef
     case 'ExecuteTrade':
     {
       // A self-trade is refused before any margin check, whatever its funding.
-      if (command.taker === command.maker) return withTradeDelta(book, decideTrade(command, book, () => new ChangeDraft(book), marginAfterTrade));
+      if (command.taker === command.maker) return trade(command, book, emptyFloatMargin(), emptyFloatMargin());
       const taker = settledTerms(book, book.accounts.get(command.taker), command.marketId);
       if (taker === undefined) return undefined;
       const maker = settledTerms(book, book.accounts.get(command.maker), command.marketId);

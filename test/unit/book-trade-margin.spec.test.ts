@@ -80,6 +80,17 @@ describe('a trade\'s margins on the pool book', () => {
     expect(refused.exactCalls).toBe(1);
   });
 
+  it('given a side adding to its position in the traded market, only the position after the trade counts', () => {
+    const state = pool();
+    // alice buys 10 more ETH: 30 ETH need 6000 against 9980 - 10 of fee = 9970 (with the 20 she
+    // held before counted again, 10000 would not certainly pass)
+    const more = trade({ taker: 'alice', maker: 'carol', side: 'buy', size: '10', price: '2000', marketId: ETH });
+    const { decision, exactCalls } = onBook(state, more);
+    expect(decision).toEqual(decide(more, state, ctx));
+    expect(E.isRight(decision)).toBe(true);
+    expect(exactCalls).toBe(0);
+  });
+
   it('given a side that reduces or closes its position in the traded market, the filter passes it on equity alone', () => {
     const state = pool();
     const reduce = trade({ taker: 'alice', maker: 'carol', side: 'sell', size: '10', price: '2000', marketId: ETH });
