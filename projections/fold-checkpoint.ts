@@ -422,6 +422,21 @@ export const openFoldCheckpoint = (text: string, publicKey: string): E.Either<st
   return E.right({ header: h, content });
 };
 
+/**
+ * The position a checkpoint file's header names, before anything is checked (undefined when it
+ * has none): where to start verifying the log while the file is checked, never trusted itself.
+ */
+export const claimedPosition = (text: string): bigint | undefined => {
+  const newline = text.indexOf('\n');
+  if (newline < 0) return undefined;
+  try {
+    const header = decodeWith(HeaderCodec)(JSON.parse(text.slice(0, newline)));
+    return E.isRight(header) ? header.right.position : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** Read a checkpoint file: undefined when there is none. */
 export const readFoldCheckpointFile = (path: string): E.Either<string, string | undefined> => {
   try {
