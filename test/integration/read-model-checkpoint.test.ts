@@ -14,7 +14,7 @@ import { runLines } from '../../services/cli.js';
 import { CheckpointSigner } from '../../services/ledger/checkpoints.js';
 import { GENESIS_HASH, sealed, verifyChainsTo } from '../../services/ledger/chain.js';
 import { canonicalState } from '../../domain/index.js';
-import { openFoldCheckpoint, sealFoldCheckpoint } from '../../projections/fold-checkpoint.js';
+import { decodeFoldState, encodeFoldState, openFoldCheckpoint, sealFoldCheckpoint } from '../../projections/fold-checkpoint.js';
 import { ChainBrokenError, ProjectionRunner, type FoldCheckpointOptions } from '../../projections/runner.js';
 import type { PoolAggregates, ProjectionModel } from '../../projections/read-models.js';
 import { exampleRootGovernors } from '../support/example-root.js';
@@ -87,6 +87,25 @@ describe('the read-model checkpoint', () => {
     expect(again.used.length).toBe(1);
     expect(again.used[0]!).toBeGreaterThan(BigInt(header.position));
     expect(again.digest).toBe(full.digest);
+  });
+
+  it('a checkpoint written in format 1 (movements as JSON arrays) is still used, with the same read models', async () => {
+    const { file, path } = await logWithCheckpoint();
+    const opened = openFoldCheckpoint(readFileSync(path, 'utf8'), signer.publicKey);
+    if (E.isLeft(opened)) throw new Error(opened.left);
+    const { header, content } = opened.right;
+    expect(header.format).toBe(2);
+    const decoded = decodeFoldState(content);
+    if (E.isLeft(decoded)) throw new Error(decoded.left);
+    const formatOne = encodeFoldState(decoded.right.model, decoded.right.index, 1);
+    expect(formatOne).toMatch(/^\{"format":1,/);
+    writeFileSync(path, sealFoldCheckpoint(signer, header.position, header.pools, formatOne, 1));
+    const full = await startOn(file, undefined);
+    const resumed = await startOn(file, { path });
+    expect(resumed.warnings).toEqual([]);
+    expect(resumed.used).toEqual([header.position]);
+    expect(resumed.digest).toBe(full.digest);
+    expect(resumed.states).toEqual(full.states);
   });
 
   const refused = async (tamper: (files: { readonly file: string; readonly path: string; readonly text: string }) => void, reason: RegExp, checkpoint: Partial<FoldCheckpointOptions> = {}) => {
