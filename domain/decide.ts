@@ -8,7 +8,7 @@ import { domainError, type DomainError } from './errors.js';
 import { fail, knownAccount, knownMarket, ok, precisionError, type Decision } from './decision.js';
 import type { TradeExecuted } from './events.js';
 import { applyTrade, commitTrade, rememberNextState } from './evolve.js';
-import { feePostings, fundFeeShare, rebatePostings } from './fees.js';
+import { fundFeeShare, pushFeePostings, pushRebatePosting } from './fees.js';
 import { afterSettling, applyFunding, settleFunding } from './funding.js';
 import { LedgerDraft, type ChangeDraft, type LedgerBase } from './ledger.js';
 import { marginOf } from './margin.js';
@@ -86,6 +86,9 @@ export const withdraw = (command: Withdraw, pool: HotPoolView): Decision => {
   });
 };
 
+/** No position in a market (a side opening one). */
+const NO_POSITION = { size: 0n, entryNotional: 0n } as const;
+
 /** The margin rule of one side after a trade: an error, or undefined when the side may trade. */
 export type TradeMarginCheck = (draft: ChangeDraft, pool: HotPoolView, accountId: string, reducedOnly: boolean, field: string) => DomainError | undefined;
 
@@ -131,16 +134,24 @@ export const decideTrade = <D extends ChangeDraft>(
 
   const { size, price, marketId } = command;
   const takerDelta = command.takerSide === 'buy' ? size : -size;
-  const takerBefore = positionIn(taker, marketId) ?? { size: 0n, entryNotional: 0n };
-  const makerBefore = positionIn(maker, marketId) ?? { size: 0n, entryNotional: 0n };
-  const [buyer, seller] = command.takerSide === 'buy' ? [command.taker, command.maker] : [command.maker, command.taker];
+  const takerBefore = positionIn(taker, marketId) ?? NO_POSITION;
+  const makerBefore = positionIn(maker, marketId) ?? NO_POSITION;
+  const takerBuys = command.takerSide === 'buy';
   const takerFee = ppmOfNotionalCeil(size, price, market.takerFeePpm);
   const makerFee = market.makerFeePpm > 0 ? ppmOfNotionalCeil(size, price, market.makerFeePpm) : 0n;
   // A negative maker rate is a rebate out of the taker's fee: rounded down (a payout), so with
   // |maker rate| <= taker rate it never exceeds the taker fee, which is rounded up.
   const makerRebate = market.makerFeePpm < 0 ? mulDivFloor(notional(size, price), BigInt(-market.makerFeePpm), PPM) : 0n;
   const fundSharePpm = fundFeeShare(pool);
-  const event: TradeExecuted = {
+  // The postings in one array, in the order of docs/design.md section 5 (domain/postings.ts lists it).
+  const postings = tradePostings(marketId, takerBuys ? command.taker : command.maker, takerBuys ? command.maker : command.taker, size, price, [
+    { accountId: command.taker, amount: realizedPnl(takerBefore, takerDelta, price) },
+    { accountId: command.maker, amount: realizedPnl(makerBefore, -takerDelta, price) },
+  ]);
+  pushRebatePosting(postings, command.taker, command.maker, makerRebate);
+  pushFeePostings(postings, pool, command.taker, takerFee - makerRebate, fundSharePpm);
+  pushFeePostings(postings, pool, command.maker, makerFee, fundSharePpm);
+  const facts = {
     type: 'TradeExecuted',
     schemaVersion: SCHEMA_VERSION,
     tradeId: command.tradeId,
@@ -153,17 +164,9 @@ export const decideTrade = <D extends ChangeDraft>(
     takerFee,
     makerFee,
     fundSharePpm,
-    postings: [
-      ...tradePostings(marketId, buyer, seller, size, price, [
-        { accountId: command.taker, amount: realizedPnl(takerBefore, takerDelta, price) },
-        { accountId: command.maker, amount: realizedPnl(makerBefore, -takerDelta, price) },
-      ]),
-      ...rebatePostings(command.taker, command.maker, makerRebate),
-      ...feePostings(pool, command.taker, takerFee - makerRebate, fundSharePpm),
-      ...feePostings(pool, command.maker, makerFee, fundSharePpm),
-    ],
-    ...(makerRebate > 0n ? { makerRebate } : {}),
-  };
+    postings,
+  } as const;
+  const event: TradeExecuted = makerRebate > 0n ? { ...facts, makerRebate } : facts;
   const draft = newDraft().withAccounts(taker, maker);
   applyTrade(draft, event);
   const marginError =

@@ -27,15 +27,23 @@ export const fundFeeShare = (pool: Pick<ActivePool, 'feeShare' | 'tranches' | 'o
  * than vanish.
  */
 export const fundIncomePostings = (pool: Pick<ActivePool, 'tranches'>, from: LedgerAccount, amount: Amount): Posting[] => {
-  if (amount === 0n) return [];
-  if (pool.tranches.length === 0) return [{ from, to: { kind: 'treasury' }, amount }];
-  const parts = largestRemainderSplit(amount, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
   const postings: Posting[] = [];
+  pushFundIncomePostings(postings, pool, from, amount);
+  return postings;
+};
+
+/** `fundIncomePostings`, appended to `postings` (a trade's postings are built in one array). */
+const pushFundIncomePostings = (postings: Posting[], pool: Pick<ActivePool, 'tranches'>, from: LedgerAccount, amount: Amount): void => {
+  if (amount === 0n) return;
+  if (pool.tranches.length === 0) {
+    postings.push({ from, to: { kind: 'treasury' }, amount });
+    return;
+  }
+  const parts = largestRemainderSplit(amount, pool.tranches.map((t) => ({ key: t.trancheId, weight: BigInt(t.incomeWeight) })));
   pool.tranches.forEach((tranche, i) => {
     const part = parts[i] ?? 0n;
     if (part > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: tranche.trancheId }, amount: part });
   });
-  return postings;
 };
 
 /**
@@ -43,13 +51,20 @@ export const fundIncomePostings = (pool: Pick<ActivePool, 'tranches'>, from: Led
  * the tranches, the rest to the treasury.
  */
 export const feePostings = (pool: Pick<ActivePool, 'tranches'>, accountId: string, fee: Amount, fundSharePpm: Ppm): Posting[] => {
-  const from = { kind: 'collateral', accountId } as const;
-  const toFund = ppmOfFloor(fee, fundSharePpm);
-  const postings = fundIncomePostings(pool, from, toFund);
-  if (fee > toFund) postings.push({ from, to: { kind: 'treasury' }, amount: fee - toFund });
+  const postings: Posting[] = [];
+  pushFeePostings(postings, pool, accountId, fee, fundSharePpm);
   return postings;
 };
 
-/** A maker rebate, paid out of the taker's fee straight into the maker's collateral. */
-export const rebatePostings = (taker: string, maker: string, rebate: Amount): Posting[] =>
-  rebate > 0n ? [{ from: { kind: 'collateral', accountId: taker }, to: { kind: 'collateral', accountId: maker }, amount: rebate }] : [];
+/** `feePostings`, appended to `postings`. */
+export const pushFeePostings = (postings: Posting[], pool: Pick<ActivePool, 'tranches'>, accountId: string, fee: Amount, fundSharePpm: Ppm): void => {
+  const from = { kind: 'collateral', accountId } as const;
+  const toFund = ppmOfFloor(fee, fundSharePpm);
+  pushFundIncomePostings(postings, pool, from, toFund);
+  if (fee > toFund) postings.push({ from, to: { kind: 'treasury' }, amount: fee - toFund });
+};
+
+/** A maker rebate, paid out of the taker's fee straight into the maker's collateral (appended to `postings`). */
+export const pushRebatePosting = (postings: Posting[], taker: string, maker: string, rebate: Amount): void => {
+  if (rebate > 0n) postings.push({ from: { kind: 'collateral', accountId: taker }, to: { kind: 'collateral', accountId: maker }, amount: rebate });
+};

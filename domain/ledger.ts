@@ -20,6 +20,9 @@ interface DraftPosition {
   fundingIndex: bigint;
 }
 
+/** A position as a draft changed it (read-only to the draft's readers). */
+export type ChangedPosition = Readonly<Pick<DraftPosition, 'size' | 'entryNotional' | 'fundingIndex'>>;
+
 const isOpen = (p: { readonly size: bigint; readonly entryNotional: bigint }): boolean => p.size !== 0n || p.entryNotional !== 0n;
 
 interface DraftAccount {
@@ -31,13 +34,15 @@ interface DraftAccount {
   readonly changed: DraftPosition[];
 }
 
+const isChanged = (changed: ReadonlyArray<DraftPosition>, marketId: string): boolean => {
+  for (const c of changed) if (c.marketId === marketId) return true;
+  return false;
+};
+
 /** The account's positions with the draft's changes, closed ones dropped. */
 const positionsOf = (draft: DraftAccount): Position[] => {
   const positions: Position[] = [];
-  for (const p of draft.before) {
-    if (draft.changed.some((c) => c.marketId === p.marketId)) continue;
-    positions.push(p);
-  }
+  for (const p of draft.before) if (!isChanged(draft.changed, p.marketId)) positions.push(p);
   // A position with size and basis both zero is closed; anything else stays visible.
   for (const c of draft.changed) {
     if (!isOpen(c)) continue;
@@ -135,6 +140,18 @@ export class ChangeDraft {
     return this.accounts.get(accountId)?.collateral ?? this.base.accounts.get(accountId)?.collateral ?? 0n;
   }
 
+  /**
+   * An account's position in one market as the draft has it, when it is the only position of the
+   * account the draft changed (undefined otherwise): with the positions it did not change, read
+   * before the draft, it is the account's every position (one that is not open is dropped).
+   */
+  soleChangedPosition(accountId: string, marketId: string): ChangedPosition | undefined {
+    const changed = this.accounts.get(accountId)?.changed;
+    if (changed === undefined || changed.length !== 1) return undefined;
+    const position = changed[0]!;
+    return position.marketId === marketId ? position : undefined;
+  }
+
   /** Start from accounts the caller already looked up, sparing the draft a lookup each. */
   withAccounts(...accounts: ReadonlyArray<Account>): this {
     for (const a of accounts) this.accounts.set(a.accountId, { accountId: a.accountId, collateral: a.collateral, before: a.positions, changed: [] });
@@ -162,44 +179,53 @@ export class ChangeDraft {
   }
 
   post(posting: Posting): void {
-    this.move(posting.from, -posting.amount);
-    this.move(posting.to, posting.amount);
+    this.move(posting.from, posting.amount, false);
+    this.move(posting.to, posting.amount, true);
   }
 
   postAll(postings: ReadonlyArray<Posting>): void {
     for (const p of postings) this.post(p);
   }
 
-  private move(account: LedgerAccount, delta: bigint): void {
+  /**
+   * Move `amount` into (`into`) or out of an account: the same sums as adding a signed delta,
+   * without making the negated amount of every posting's source (a bigint each).
+   */
+  private move(account: LedgerAccount, amount: bigint, into: boolean): void {
     switch (account.kind) {
       case 'external':
-        // Value leaving `external` came in; value arriving there went out.
-        if (delta < 0n) this.externalIn -= delta;
-        else this.externalOut += delta;
+        // Value leaving `external` came in; value arriving there went out (a negative amount the other way).
+        if (into ? amount < 0n : amount > 0n) this.externalIn += into ? -amount : amount;
+        else this.externalOut += into ? amount : -amount;
         return;
-      case 'collateral':
-        this.draftAccount(account.accountId).collateral += delta;
+      case 'collateral': {
+        const draft = this.draftAccount(account.accountId);
+        draft.collateral = into ? draft.collateral + amount : draft.collateral - amount;
         return;
-      case 'position':
+      }
+      case 'position': {
         // A position account's balance is -entryNotional.
-        this.draftPosition(account.accountId, account.marketId).entryNotional -= delta;
+        const position = this.draftPosition(account.accountId, account.marketId);
+        position.entryNotional = into ? position.entryNotional - amount : position.entryNotional + amount;
         return;
+      }
       case 'tranche': {
         const tranches = (this.tranches ??= this.base.tranches.map((t) => ({ ...t })));
         const tranche = tranches.find((t) => t.trancheId === account.trancheId);
         // An unknown tranche cannot come from `decide`; the audit's conservation check reports it.
-        if (tranche !== undefined) tranche.assets += delta;
+        if (tranche !== undefined) tranche.assets = into ? tranche.assets + amount : tranche.assets - amount;
         return;
       }
       case 'treasury':
-        this.treasury += delta;
+        this.treasury = into ? this.treasury + amount : this.treasury - amount;
         return;
       case 'badDebt':
         // The account's balance is minus the outstanding bad debt.
-        this.badDebt -= delta;
+        this.badDebt = into ? this.badDebt - amount : this.badDebt + amount;
         return;
       case 'funding': {
         const deltas = (this.fundingBalanceDelta ??= new Map());
+        const delta = into ? amount : -amount;
         deltas.set(account.marketId, (deltas.get(account.marketId) ?? 0n) + delta);
         return;
       }

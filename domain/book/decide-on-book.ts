@@ -13,28 +13,55 @@ import type { DomainError } from '../errors.js';
 import type { Event } from '../events.js';
 import { applyValueEvent } from '../evolve.js';
 import { ChangeDraft } from '../ledger.js';
-import { settledIndexOf, marketsOf, withOpenInterest, type Account } from '../state.js';
-import { certainlyMeetsTradeMargin } from './margin-filter.js';
+import { settledIndexOf, withOpenInterest, type Account } from '../state.js';
+import { addCollateralTerm, addPositionTerms, certainlyMeets, emptyFloatMargin, type FloatMargin } from './margin-filter.js';
 import { deltaOfChanges, type BookDelta, type PoolBook } from './pool-book.js';
 
 /** A hot command's outcome: refused, or its events and the delta they make. */
 export type HotDecision = E.Either<DomainError, { readonly events: ReadonlyArray<Event>; readonly delta: BookDelta }>;
 
-/** Whether an account holds a position whose funding `decide` would settle before a trade or withdrawal. */
-const needsSettling = (book: PoolBook, account: Account | undefined): boolean => {
-  if (account === undefined) return false;
+/**
+ * One walk over an account's positions: undefined when `decide` would settle funding before a
+ * trade or withdrawal (a position whose market's index has moved past it); otherwise the float
+ * filter's terms of its positions outside `tradedMarketId` (the only one a trade changes).
+ */
+const settledTerms = (book: PoolBook, account: Account | undefined, tradedMarketId?: string): FloatMargin | undefined => {
+  const sums = emptyFloatMargin();
+  if (account === undefined) return sums;
   for (const position of account.positions) {
     const market = book.markets.get(position.marketId);
-    if (market !== undefined && market.fundingIndex !== settledIndexOf(position)) return true;
+    if (market === undefined) continue;
+    if (market.fundingIndex !== settledIndexOf(position)) return undefined;
+    if (position.marketId !== tradedMarketId) addPositionTerms(sums, position.size, position.entryNotional, market);
   }
-  return false;
+  return sums;
 };
 
-/** The exact margin rule behind the certified float filter: the filter may only say "passes". */
-const filteredMargin: TradeMarginCheck = (draft, pool, accountId, reducedOnly, field) =>
-  certainlyMeetsTradeMargin(draft.account(accountId), marketsOf(pool), reducedOnly) ? undefined : marginAfterTrade(draft, pool, accountId, reducedOnly, field);
+const needsSettling = (book: PoolBook, account: Account | undefined): boolean => settledTerms(book, account) === undefined;
 
-const trade = (command: ExecuteTrade, book: PoolBook): HotDecision => {
+/**
+ * Whether a side, as the draft leaves it, certainly meets the margin rule: its untraded positions'
+ * terms (`before`) plus its traded position and collateral from the draft. Not certain (decide
+ * exactly) should the draft have changed any other position of it. The traded position's funding
+ * is settled: `settledTerms` found the account's position in that market settled, or none (the
+ * draft then starts it at the market's index). A closed one adds only zero terms (and one to n:
+ * a wider bound, never a wrong pass).
+ */
+const certainlyMeetsAfterTrade = (draft: ChangeDraft, book: PoolBook, before: FloatMargin, accountId: string, marketId: string, reducedOnly: boolean): boolean => {
+  const traded = draft.soleChangedPosition(accountId, marketId);
+  if (traded === undefined) return false;
+  // The trade was decided in this market, so it is listed.
+  addPositionTerms(before, traded.size, traded.entryNotional, book.markets.get(marketId)!);
+  addCollateralTerm(before, draft.collateralOf(accountId));
+  return certainlyMeets(before, reducedOnly);
+};
+
+/** A trade between two accounts with settled funding, its margins through the certified float filter first. */
+const trade = (command: ExecuteTrade, book: PoolBook, taker: FloatMargin, maker: FloatMargin): HotDecision => {
+  const filteredMargin: TradeMarginCheck = (draft, pool, accountId, reducedOnly, field) =>
+    certainlyMeetsAfterTrade(draft, book, accountId === command.taker ? taker : maker, accountId, command.marketId, reducedOnly)
+      ? undefined
+      : marginAfterTrade(draft, pool, accountId, reducedOnly, field);
   const decided = decideTrade(command, book, () => new ChangeDraft(book), filteredMargin);
   if (E.isLeft(decided)) return decided;
   const { event, draft } = decided.right;
@@ -77,8 +104,14 @@ export const decideHot = (command: Command, book: PoolBook): HotDecision | undef
   if (pool === undefined || command.type === 'CreatePool' || command.poolId !== pool.poolId) return undefined;
   switch (command.type) {
     case 'ExecuteTrade':
-      if (command.taker !== command.maker && (needsSettling(book, book.accounts.get(command.taker)) || needsSettling(book, book.accounts.get(command.maker)))) return undefined;
-      return trade(command, book);
+    {
+      // A self-trade is refused before any margin check, whatever its funding.
+      if (command.taker === command.maker) return trade(command, book, emptyFloatMargin(), emptyFloatMargin());
+      const taker = settledTerms(book, book.accounts.get(command.taker), command.marketId);
+      if (taker === undefined) return undefined;
+      const maker = settledTerms(book, book.accounts.get(command.maker), command.marketId);
+      return maker === undefined ? undefined : trade(command, book, taker, maker);
+    }
     case 'UpdateMarkPrice':
       return mark(command, book);
     case 'Deposit':

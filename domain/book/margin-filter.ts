@@ -11,8 +11,8 @@
 //   - requirement term |value| * ppm / 1e6: a further product and division -> < 6.01u|value| * ppm/1e6
 //     relative, plus 1 for the ceiling.
 //   - entryNotional and collateral: one conversion each, <= u of their magnitude.
-//   - summing the 3n + 1 terms and the final difference: each addition errs by at most u times
-//     the running magnitude, itself at most M = |collateral| + sum(|value| + |entry| + req).
+//   - summing the 3n + 1 terms (in any order) and the final difference: each addition errs by at
+//     most u times the running magnitude, itself at most M = |collateral| + sum(|value| + |entry| + req).
 // Altogether |computed - exact| < (4n + 16) * 1.01 * u * M + 2n + 1. The filter requires a margin of
 // (8n + 64) u M + 2n + 2, more than twice that, so a pass is always a pass of the exact rule.
 // Doubles cannot overflow here: every magnitude is below 10^42 * 10^42 / 10^18.
@@ -20,6 +20,45 @@
 import { settledIndexOf, type Account, type Market } from '../state.js';
 
 const U = 2 ** -53;
+
+/**
+ * The filter's running sums over an account's terms, in doubles: the collateral and every
+ * position's value minus entry (equity), the requirements, the magnitude M of the bound and the
+ * number of positions n. Terms may be added in any order (the bound holds for any order), so the
+ * pool book adds an account's untraded positions before the trade and the rest after it.
+ */
+export interface FloatMargin {
+  equity: number;
+  required: number;
+  magnitude: number;
+  n: number;
+}
+
+export const emptyFloatMargin = (): FloatMargin => ({ equity: 0, required: 0, magnitude: 0, n: 0 });
+
+/** Add the collateral's term to the sums. */
+export const addCollateralTerm = (sums: FloatMargin, collateral: bigint): void => {
+  const value = Number(collateral);
+  sums.equity += value;
+  sums.magnitude += Math.abs(value);
+};
+
+/** Add one position's terms (its funding settled in `market`) to the sums. */
+export const addPositionTerms = (sums: FloatMargin, size: bigint, entryNotional: bigint, market: Market): void => {
+  const value = (Number(size) * Number(market.mark)) / 1e18;
+  const entry = Number(entryNotional);
+  const requirement = (Math.abs(value) * market.initialMarginPpm) / 1e6;
+  sums.equity += value - entry;
+  sums.required += requirement;
+  sums.magnitude += Math.abs(value) + Math.abs(entry) + requirement;
+  sums.n++;
+};
+
+/** Whether sums holding every term of an account certainly meet the rule (false: decide exactly). */
+export const certainlyMeets = (sums: FloatMargin, reducedOnly: boolean): boolean => {
+  const bound = (8 * sums.n + 64) * U * sums.magnitude + 2 * sums.n + 2;
+  return (reducedOnly ? sums.equity : sums.equity - sums.required) > bound;
+};
 
 /**
  * Whether the account, as it would be after a trade, certainly meets the rule `decide` applies:
@@ -31,23 +70,14 @@ export const certainlyMeetsTradeMargin = (
   markets: (marketId: string) => Market | undefined,
   reducedOnly: boolean,
 ): boolean => {
-  let equity = Number(account.collateral);
-  let required = 0;
-  let magnitude = Math.abs(equity);
-  let n = 0;
+  const sums = emptyFloatMargin();
+  addCollateralTerm(sums, account.collateral);
   for (const position of account.positions) {
     const market = markets(position.marketId);
     if (market === undefined) continue;
     // Unsettled funding is exact bigint arithmetic; rare on the hot path, so leave it to the exact rule.
     if (market.fundingIndex !== settledIndexOf(position)) return false;
-    const value = (Number(position.size) * Number(market.mark)) / 1e18;
-    const entry = Number(position.entryNotional);
-    const requirement = (Math.abs(value) * market.initialMarginPpm) / 1e6;
-    equity += value - entry;
-    required += requirement;
-    magnitude += Math.abs(value) + Math.abs(entry) + requirement;
-    n++;
+    addPositionTerms(sums, position.size, position.entryNotional, market);
   }
-  const bound = (8 * n + 64) * U * magnitude + 2 * n + 2;
-  return (reducedOnly ? equity : equity - required) > bound;
+  return certainlyMeets(sums, reducedOnly);
 };

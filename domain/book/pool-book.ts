@@ -38,17 +38,14 @@ export interface BookDelta {
 }
 
 /** A delta from a ledger draft's changes (the draft ran over the book). */
-export const deltaOfChanges = (changes: LedgerChanges, markEpoch: number, tradeId?: string): BookDelta => ({
-  accounts: changes.accounts,
-  markets: changes.markets,
-  tranches: changes.tranches,
-  holders: changes.holders,
-  totals: {
+export const deltaOfChanges = (changes: LedgerChanges, markEpoch: number, tradeId?: string): BookDelta => {
+  const totals: BookTotals = {
     treasury: changes.treasury, externalIn: changes.externalIn, externalOut: changes.externalOut, badDebt: changes.badDebt,
     openInterest: changes.openInterest, markEpoch,
-  },
-  ...(tradeId === undefined ? {} : { tradeId }),
-});
+  };
+  const { accounts, markets, tranches, holders } = changes;
+  return tradeId === undefined ? { accounts, markets, tranches, holders, totals } : { accounts, markets, tranches, holders, totals, tradeId };
+};
 
 const totalsOf = (pool: BookTotals): BookTotals => ({
   treasury: pool.treasury, externalIn: pool.externalIn, externalOut: pool.externalOut, badDebt: pool.badDebt,

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { marginOf, ONE, pow10, type Account, type Market, type Position } from '../../domain/index.js';
-import { certainlyMeetsTradeMargin } from '../../domain/book/margin-filter.js';
+import { addCollateralTerm, addPositionTerms, certainlyMeets, certainlyMeetsTradeMargin, emptyFloatMargin } from '../../domain/book/margin-filter.js';
 import { propertyParameters } from '../support/property.js';
 
 const marketArb = (marketId: string): fc.Arbitrary<Market> => fc.record({
@@ -64,4 +64,33 @@ describe('the certified margin filter', () => {
     console.log(`[property] margin filter: ${passed} certain passes, ${toExact} exact passes the filter left to the exact rule`);
     expect(toExact).toBeGreaterThan(0);
   });
+
+  it('adds the terms in any order (the pool book adds the untraded positions before the trade, the rest after): still certified', () => {
+    fc.assert(fc.property(caseArb, fc.nat(), fc.nat(), ({ markets, positions, slack, reducedOnly }, rotation, collateralAt) => {
+      const byId = new Map(markets.map((m) => [m.marketId, m]));
+      const lookup = (id: string) => byId.get(id);
+      const { equity: equity0, requirement } = marginOf({ collateral: 0n, positions }, lookup, 'initial');
+      const account: Account = { accountId: 'x', collateral: (reducedOnly ? 0n : requirement) - equity0 + slack, positions };
+      // the positions rotated, the collateral's term slipped in anywhere among them
+      const order = positions.map((_, i) => positions[(i + rotation) % positions.length]!);
+      const at = collateralAt % (order.length + 1);
+      const sums = emptyFloatMargin();
+      order.forEach((p, i) => {
+        if (i === at) addCollateralTerm(sums, account.collateral);
+        addPositionTerms(sums, p.size, p.entryNotional, byId.get(p.marketId)!);
+      });
+      if (at === order.length) addCollateralTerm(sums, account.collateral);
+      const certain = certainlyMeets(sums, reducedOnly);
+      // slack >= 0 is exactly the rule's pass (the first property checks that against marginOf)
+      if (certain) expect(slack >= 0n).toBe(true);
+      // The same clear slack as above passes in every order.
+      let magnitude = account.collateral < 0n ? -account.collateral : account.collateral;
+      for (const p of positions) {
+        const value = (p.size * byId.get(p.marketId)!.mark) / ONE;
+        magnitude += (value < 0n ? -value : value) * 2n + (p.entryNotional < 0n ? -p.entryNotional : p.entryNotional);
+      }
+      if (slack > magnitude / 1_000_000_000n + 100n) expect(certain).toBe(true);
+    }), propertyParameters('margin filter, any order', 2_000));
+  });
 });
+
