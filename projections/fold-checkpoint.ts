@@ -2,8 +2,9 @@
 // start folds only the events after it (docs/design.md section 8).
 //
 // A checkpoint file is one header line and the content:
-//   {"contentHash":…,"format":1,"pools":[{"hash","logId","poolId","revision"}],"position":…,"publicKey":…,"signature":…}
-//   <content: JSON of each pool's fold state>
+//   {"contentHash":…,"format":2,"pools":[{"hash","logId","poolId","revision"}],"position":…,"publicKey":…,"signature":…}
+//   <content: JSON of each pool's fold state; format 2 keeps the movements' values as one binary
+//    column inside it (base64), format 1 (still read) as JSON arrays>
 // - The content holds everything the fold carries from one event to the next (the pool's domain
 //   state, in the iteration order of its maps, and every running total, history and timeline the
 //   read side serves), and where each stored document stands (the position of the last event
@@ -33,7 +34,10 @@ import { readModelPayload, type CheckpointSigner, type ReadModelSeal } from '../
 import { logIndex } from '../services/ledger/event-store.js';
 import type { DirtySet, FundHealthPoint, GovernanceChange, HistoryEntry, PoolAggregates, ProjectionModel, RawMovement } from './read-models.js';
 
-export const FOLD_CHECKPOINT_FORMAT = 1;
+/** The format written: 2, movements as one binary column. Format 1 (every movement value a JSON element) is still read. */
+export const FOLD_CHECKPOINT_FORMAT = 2;
+type FoldCheckpointFormat = 1 | 2;
+const FormatCodec = t.union([t.literal(1), t.literal(2)]);
 export const FOLD_CHECKPOINT_FILE = 'read-models.checkpoint';
 
 /** Where each stored document stands: the same shape as a dirty set (the marks of the documents as stored). */
@@ -114,67 +118,348 @@ const encodeSample = (s: RawSample) => ({
 const RawPointCodec: t.Type<RawPoint, unknown, unknown> = t.type({ bucket: t.number, fundAssets: BigIntText, openInterest: BigIntText, badDebt: BigIntText, stressDeficit: BigIntText }) as unknown as t.Type<RawPoint, unknown, unknown>;
 
 /**
- * Movements, the largest part of the state (two per trade): each account's list flat, a movement
- * as the index of its shape (its keys in order, and each value's kind: s a string, n a number,
- * b a bigint) and its values; strings as indices into one table (a trade's two movements share
- * its id and position, and kinds, roles and markets repeat). Rebuilt with the same keys in the
- * same order, so they are served byte for byte as before.
+ * Movements, the largest part of the state (two per trade): a movement as the index of its shape
+ * (its keys in order, and each value's kind: s a string, n a number, b a bigint) and its values;
+ * strings as indices into one table (a trade's two movements share its id and position, and
+ * kinds, roles and markets repeat). Rebuilt with the same keys in the same order, so they are
+ * served byte for byte as before. Format 1 kept each account's list as one flat JSON array.
  */
 interface Shape { readonly keys: ReadonlyArray<string>; readonly kinds: string }
-const encodeMovements = (movements: Map<string, RawMovement[]>) => {
-  const shapes: Shape[] = [];
-  const shapeIds = new Map<string, number>();
-  const strings: string[] = [];
-  const stringIds = new Map<string, number>();
+/** Format 1's movements: written only to show that such checkpoints are still read. */
+export const encodeMovementsFlat = (movements: Map<string, RawMovement[]>) => {
+  const tables = new MovementTables();
   const accounts: [string, (string | number)[]][] = [];
   for (const [accountId, list] of movements) {
     const flat: (string | number)[] = [];
     for (const movement of list) {
-      const keys = Object.keys(movement);
-      const values = Object.values(movement) as unknown[];
-      let kinds = '';
-      for (const value of values) kinds += typeof value === 'string' ? 's' : typeof value === 'number' ? 'n' : typeof value === 'bigint' ? 'b' : '?';
-      if (kinds.includes('?')) throw new Error('a movement field is neither a string, a number nor a bigint');
-      const signature = `${keys.join(',')}/${kinds}`;
-      let id = shapeIds.get(signature);
-      if (id === undefined) {
-        id = shapes.length;
-        shapes.push({ keys, kinds });
-        shapeIds.set(signature, id);
-      }
-      flat.push(id);
-      for (const value of values) {
-        if (typeof value === 'string') {
-          let index = stringIds.get(value);
-          if (index === undefined) {
-            index = strings.length;
-            strings.push(value);
-            stringIds.set(value, index);
-          }
-          flat.push(index);
-        } else flat.push(typeof value === 'bigint' ? value.toString() : value as number);
-      }
+      const shape = shapeOf(movement);
+      flat.push(tables.shape(shape.keys, shape.kinds));
+      for (const value of shape.values) flat.push(typeof value === 'string' ? tables.string(value) : typeof value === 'bigint' ? value.toString() : value as number);
     }
     accounts.push([accountId, flat]);
   }
-  return { shapes, strings, accounts };
+  return { shapes: tables.shapes, strings: tables.strings, accounts };
 };
 
+/**
+ * Format 2 (written now): the same shapes and string table, each account as [accountId, its
+ * number of movements], and the values of every movement, account after account, in one binary
+ * column (base64 in the JSON): JSON.parse then makes one string of it, not an array element per
+ * value, and nothing is allocated for a value but the value. A movement is its shape's index and
+ * its values in the shape's order, each by its kind:
+ *   s  the string's index in the table (varint)
+ *   n  an IEEE 754 double, little-endian (8 bytes)
+ *   b  a tag byte: bit 7 the sign, bit 6 clear: bits 0-5 a power of ten and a varint of at most
+ *      15 decimal digits to multiply by it (money has trailing zeros); bit 6 set: a varint length
+ *      and the magnitude's decimal digits (anything longer)
+ * Varints are unsigned, 7 bits a byte, low bits first.
+ */
+class ByteWriter {
+  private bytes = Buffer.allocUnsafe(1 << 16);
+  private at = 0;
+
+  private room(n: number): void {
+    if (this.at + n <= this.bytes.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.at + n));
+    this.bytes.copy(bigger, 0, 0, this.at);
+    this.bytes = bigger;
+  }
+
+  byte(value: number): void {
+    this.room(1);
+    this.bytes[this.at++] = value;
+  }
+
+  varint(value: number): void {
+    this.room(8);
+    while (value >= 0x80) {
+      this.bytes[this.at++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    this.bytes[this.at++] = value;
+  }
+
+  double(value: number): void {
+    this.room(8);
+    this.at = this.bytes.writeDoubleLE(value, this.at);
+  }
+
+  ascii(text: string): void {
+    this.room(text.length);
+    this.at += this.bytes.write(text, this.at, 'latin1');
+  }
+
+  bigint(value: bigint): void {
+    const digits = (value < 0n ? -value : value).toString();
+    const sign = value < 0n ? 0x80 : 0;
+    let end = digits.length;
+    while (end > 1 && digits.charCodeAt(end - 1) === 48 /* 0 */ && digits.length - end < 63) end--;
+    if (end <= 15) {
+      this.byte(sign | (digits.length - end));
+      this.varint(Number(digits.slice(0, end)));
+    } else {
+      this.byte(sign | 0x40);
+      this.varint(digits.length);
+      this.ascii(digits);
+    }
+  }
+
+  base64(): string {
+    return this.bytes.toString('base64', 0, this.at);
+  }
+}
+
+/** The fields of a movement, by its shape: their keys in order and each one's kind. */
+const shapeOf = (movement: RawMovement): { readonly keys: string[]; readonly values: unknown[]; readonly kinds: string } => {
+  const keys = Object.keys(movement);
+  const values = Object.values(movement) as unknown[];
+  let kinds = '';
+  for (const value of values) kinds += typeof value === 'string' ? 's' : typeof value === 'number' ? 'n' : typeof value === 'bigint' ? 'b' : '?';
+  if (kinds.includes('?')) throw new Error('a movement field is neither a string, a number nor a bigint');
+  return { keys, values, kinds };
+};
+
+/** Interns shapes and strings (both encodings share the tables). */
+class MovementTables {
+  readonly shapes: Shape[] = [];
+  private readonly shapeIds = new Map<string, number>();
+  readonly strings: string[] = [];
+  private readonly stringIds = new Map<string, number>();
+
+  shape(keys: string[], kinds: string): number {
+    const signature = `${keys.join(',')}/${kinds}`;
+    let id = this.shapeIds.get(signature);
+    if (id === undefined) {
+      id = this.shapes.length;
+      this.shapes.push({ keys, kinds });
+      this.shapeIds.set(signature, id);
+    }
+    return id;
+  }
+
+  string(value: string): number {
+    let index = this.stringIds.get(value);
+    if (index === undefined) {
+      index = this.strings.length;
+      this.strings.push(value);
+      this.stringIds.set(value, index);
+    }
+    return index;
+  }
+}
+
+const encodeMovementColumns = (movements: Map<string, RawMovement[]>) => {
+  const tables = new MovementTables();
+  const values = new ByteWriter();
+  const accounts: [string, number][] = [];
+  for (const [accountId, list] of movements) {
+    for (const movement of list) {
+      const shape = shapeOf(movement);
+      values.varint(tables.shape(shape.keys, shape.kinds));
+      for (let k = 0; k < shape.values.length; k++) {
+        const value = shape.values[k];
+        const kind = shape.kinds.charCodeAt(k);
+        if (kind === 115 /* s */) values.varint(tables.string(value as string));
+        else if (kind === 110 /* n */) values.double(value as number);
+        else values.bigint(value as bigint);
+      }
+    }
+    accounts.push([accountId, list.length]);
+  }
+  return { shapes: tables.shapes, strings: tables.strings, accounts, values: values.base64() };
+};
+
+const POWERS_OF_TEN = Array.from({ length: 64 }, (_, i) => 10n ** BigInt(i));
+const DIGITS = /^(0|[1-9][0-9]{0,80})$/;
+
+/** Reads format 2's column; every read checks its bounds (a value cut short throws). */
+class ByteReader {
+  at = 0;
+  constructor(readonly bytes: Buffer) {}
+
+  byte(): number {
+    if (this.at >= this.bytes.length) throw new Error('the movement values are cut short');
+    return this.bytes[this.at++]!;
+  }
+
+  varint(): number {
+    let value = 0;
+    for (let scale = 1; ; scale *= 0x80) {
+      const byte = this.byte();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      if (scale > 2 ** 42) throw new Error('a varint in the movement values is too long');
+    }
+  }
+
+  double(): number {
+    if (this.at + 8 > this.bytes.length) throw new Error('the movement values are cut short');
+    const value = this.bytes.readDoubleLE(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  /** A bigint; with `build` false only checked and passed over (undefined). */
+  bigint(build = true): bigint | undefined {
+    const tag = this.byte();
+    let magnitude: bigint;
+    if ((tag & 0x40) === 0) {
+      const mantissa = this.varint();
+      if (mantissa >= 1e15) throw new Error('a bigint in the movement values has too many digits');
+      if (!build) return undefined;
+      magnitude = BigInt(mantissa) * POWERS_OF_TEN[tag & 0x3f]!;
+    } else {
+      const length = this.varint();
+      if (this.at + length > this.bytes.length) throw new Error('the movement values are cut short');
+      const digits = this.bytes.toString('latin1', this.at, this.at + length);
+      this.at += length;
+      if (!DIGITS.test(digits)) throw new Error('expected the decimal digits of a bigint');
+      if (!build) return undefined;
+      magnitude = BigInt(digits);
+    }
+    return (tag & 0x80) === 0 ? magnitude : -magnitude;
+  }
+}
+
 const INTEGER = /^-?(0|[1-9][0-9]{0,80})$/;
-const MovementsCodec = new t.Type<Map<string, RawMovement[]>, unknown, unknown>('Movements', (u): u is Map<string, RawMovement[]> => u instanceof Map, (u, c) => {
-  const input = u as { shapes?: unknown; strings?: unknown; accounts?: unknown } | null;
-  if (typeof input !== 'object' || input === null || !Array.isArray(input.shapes) || !Array.isArray(input.strings) || !Array.isArray(input.accounts)) return t.failure(u, c, 'expected {shapes, strings, accounts}');
-  const strings = input.strings as unknown[];
-  if (!strings.every((x) => typeof x === 'string')) return t.failure(strings, c, 'expected strings');
+
+const decodeShapes = (raw: unknown[]): Shape[] | undefined => {
   const shapes: Shape[] = [];
-  for (const shape of input.shapes as unknown[]) {
+  for (const shape of raw) {
     const s = shape as { keys?: unknown; kinds?: unknown } | null;
     if (typeof s !== 'object' || s === null || !Array.isArray(s.keys) || typeof s.kinds !== 'string' || !/^[snb]*$/.test(s.kinds) || s.keys.length !== s.kinds.length
-      || !s.keys.every((k) => typeof k === 'string' && k !== '__proto__')) return t.failure(shape, c, 'expected a movement shape');
+      || !s.keys.every((k) => typeof k === 'string' && k !== '__proto__')) return undefined;
     shapes.push({ keys: s.keys as string[], kinds: s.kinds });
   }
+  return shapes;
+};
+
+/**
+ * One movement at the reader's place in format 2's column, or (`build` false) the same bytes
+ * only checked and passed over: the one reading of a movement, for the check and the build.
+ * Throws on anything that is not a movement (shape or string index out of range, bytes cut short).
+ */
+const readMovement = (reader: ByteReader, shapes: ReadonlyArray<Shape>, strings: ReadonlyArray<string>, build: boolean): RawMovement | undefined => {
+  const shape = shapes[reader.varint()];
+  if (shape === undefined) throw new Error('expected a movement shape index');
+  const movement: Record<string, unknown> | undefined = build ? {} : undefined;
+  for (let k = 0; k < shape.keys.length; k++) {
+    const kind = shape.kinds.charCodeAt(k);
+    let value: unknown;
+    if (kind === 115 /* s */) {
+      value = strings[reader.varint()];
+      if (value === undefined) throw new Error('expected a string index');
+    } else if (kind === 110 /* n */) value = reader.double();
+    else value = reader.bigint(build);
+    if (movement !== undefined) movement[shape.keys[k]!] = value;
+  }
+  return movement as RawMovement | undefined;
+};
+
+/**
+ * Format 2's movements as decoded: every account's movements checked at once (shapes, string
+ * indices, bounds, nothing left over), but built only when first asked for. Most accounts'
+ * histories are not read between two starts, and building them all was most of a start's
+ * decoding. An account's list is built by `get` (which the fold's appends and the read API use)
+ * or by iterating (encoding the next checkpoint); `set` and `delete` replace it as in any Map.
+ */
+class MovementColumns extends Map<string, RawMovement[]> {
+  /** Where each account not built yet starts in the column, and its number of movements. */
+  private readonly unbuilt = new Map<string, { readonly at: number; readonly count: number }>();
+
+  constructor(private readonly bytes: Buffer, private readonly shapes: ReadonlyArray<Shape>, private readonly strings: ReadonlyArray<string>, accounts: ReadonlyArray<readonly [string, number]>) {
+    super();
+    const reader = new ByteReader(bytes);
+    for (const [accountId, count] of accounts) {
+      const at = reader.at;
+      for (let m = 0; m < count; m++) readMovement(reader, shapes, strings, false);
+      super.set(accountId, UNBUILT);
+      this.unbuilt.set(accountId, { at, count });
+    }
+    if (reader.at !== bytes.length) throw new Error('the movement values go on after the last movement');
+  }
+
+  override get(accountId: string): RawMovement[] | undefined {
+    const place = this.unbuilt.get(accountId);
+    if (place === undefined) return super.get(accountId);
+    const reader = new ByteReader(this.bytes);
+    reader.at = place.at;
+    const list: RawMovement[] = new Array(place.count);
+    for (let m = 0; m < place.count; m++) list[m] = readMovement(reader, this.shapes, this.strings, true)!;
+    this.unbuilt.delete(accountId);
+    super.set(accountId, list);
+    return list;
+  }
+
+  override set(accountId: string, list: RawMovement[]): this {
+    this.unbuilt?.delete(accountId);
+    return super.set(accountId, list);
+  }
+
+  override delete(accountId: string): boolean {
+    this.unbuilt.delete(accountId);
+    return super.delete(accountId);
+  }
+
+  override clear(): void {
+    this.unbuilt.clear();
+    super.clear();
+  }
+
+  private buildAll(): void {
+    for (const accountId of [...this.unbuilt.keys()]) this.get(accountId);
+  }
+
+  override entries(): MapIterator<[string, RawMovement[]]> {
+    this.buildAll();
+    return super.entries();
+  }
+
+  override values(): MapIterator<RawMovement[]> {
+    this.buildAll();
+    return super.values();
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, RawMovement[]]> {
+    return this.entries();
+  }
+
+  override forEach(callback: (list: RawMovement[], accountId: string, map: Map<string, RawMovement[]>) => void, thisArg?: unknown): void {
+    this.buildAll();
+    super.forEach(callback, thisArg);
+  }
+}
+/** The place of an account's list not built yet (never handed out: get and iteration build it first). */
+const UNBUILT: RawMovement[] = [];
+
+/** Format 2's movements: the column checked whole; each account's list built when first asked for. */
+const decodeMovementColumns = (input: { shapes: unknown[]; strings: unknown[]; accounts: unknown[]; values: string }, c: t.Context): t.Validation<Map<string, RawMovement[]>> => {
+  const strings = input.strings;
+  if (!strings.every((x) => typeof x === 'string')) return t.failure(strings, c, 'expected strings');
+  const shapes = decodeShapes(input.shapes);
+  if (shapes === undefined) return t.failure(input.shapes, c, 'expected movement shapes');
+  const accounts: [string, number][] = [];
+  const seen = new Set<string>();
+  for (const entry of input.accounts) {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || !Number.isSafeInteger(entry[1]) || (entry[1] as number) < 0 || seen.has(entry[0])) return t.failure(entry, c, 'expected [accountId, number of movements], each account once');
+    seen.add(entry[0]);
+    accounts.push([entry[0], entry[1] as number]);
+  }
+  try {
+    return t.success(new MovementColumns(Buffer.from(input.values, 'base64'), shapes, strings as string[], accounts));
+  } catch (error) {
+    return t.failure(input.values, c, (error as Error).message);
+  }
+};
+
+/** Format 1's movements (still read): every value an element of the account's array. */
+const decodeMovementsFlat = (input: { shapes: unknown[]; strings: unknown[]; accounts: unknown[] }, c: t.Context): t.Validation<Map<string, RawMovement[]>> => {
+  const strings = input.strings;
+  if (!strings.every((x) => typeof x === 'string')) return t.failure(strings, c, 'expected strings');
+  const shapes = decodeShapes(input.shapes);
+  if (shapes === undefined) return t.failure(input.shapes, c, 'expected movement shapes');
   const movements = new Map<string, RawMovement[]>();
-  for (const entry of input.accounts as unknown[]) {
+  for (const entry of input.accounts) {
     if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string' || !Array.isArray(entry[1])) return t.failure(entry, c, 'expected [accountId, movements]');
     const flat = entry[1] as unknown[];
     const list: RawMovement[] = [];
@@ -203,7 +488,17 @@ const MovementsCodec = new t.Type<Map<string, RawMovement[]>, unknown, unknown>(
     movements.set(entry[0], list);
   }
   return t.success(movements);
-}, (m) => encodeMovements(m));
+};
+
+/** Movements in either format: format 2's carry their `values` column (encoded: format 2). */
+export const MovementsCodec = new t.Type<Map<string, RawMovement[]>, unknown, unknown>('Movements', (u): u is Map<string, RawMovement[]> => u instanceof Map, (u, c) => {
+  const input = u as { shapes?: unknown; strings?: unknown; accounts?: unknown; values?: unknown } | null;
+  if (typeof input !== 'object' || input === null || !Array.isArray(input.shapes) || !Array.isArray(input.strings) || !Array.isArray(input.accounts)) return t.failure(u, c, 'expected {shapes, strings, accounts}');
+  const tables = { shapes: input.shapes as unknown[], strings: input.strings as unknown[], accounts: input.accounts as unknown[] };
+  if (input.values === undefined) return decodeMovementsFlat(tables, c);
+  if (typeof input.values !== 'string') return t.failure(input.values, c, 'expected the movement values in base64');
+  return decodeMovementColumns({ ...tables, values: input.values }, c);
+}, (m) => encodeMovementColumns(m));
 
 const pairs = <V>(name: string, value: t.Type<V, unknown, unknown>) => new t.Type<Map<string, V>, unknown, unknown>(name, (u): u is Map<string, V> => u instanceof Map, (u, c) => {
   if (!Array.isArray(u)) return t.failure(u, c, `expected ${name} as [key, value] pairs`);
@@ -233,7 +528,7 @@ const AggregatesCodec = t.type({
   timelines: t.type({ '1m': t.array(RawSampleCodec), '1h': t.array(RawSampleCodec), '1d': t.array(RawSampleCodec) }),
 });
 
-const encodeAggregates = (a: PoolAggregates) => ({
+const encodeAggregates = (a: PoolAggregates, format: FoldCheckpointFormat) => ({
   draws: { count: a.draws.count, total: big(a.draws.total) },
   adl: { count: a.adl.count, fills: a.adl.fills, lossAtMark: big(a.adl.lossAtMark), deficitCovered: big(a.adl.deficitCovered) },
   payouts: { count: a.payouts.count, total: big(a.payouts.total), history: a.payouts.history },
@@ -247,7 +542,7 @@ const encodeAggregates = (a: PoolAggregates) => ({
     badDebt: big(a.newestPoint.badDebt), stressDeficit: big(a.newestPoint.stressDeficit),
   },
   histories: [...a.histories],
-  movements: encodeMovements(a.movements),
+  movements: format === 1 ? encodeMovementsFlat(a.movements) : encodeMovementColumns(a.movements),
   governance: a.governance,
   timelines: { '1m': a.timelines['1m'].map(encodeSample), '1h': a.timelines['1h'].map(encodeSample), '1d': a.timelines['1d'].map(encodeSample) },
 });
@@ -310,10 +605,10 @@ const PoolFoldCodec = t.type({
   stored: StoredIndexCodec,
 });
 
-const ContentCodec = t.type({ format: t.literal(FOLD_CHECKPOINT_FORMAT), pools: t.array(PoolFoldCodec) });
+const ContentCodec = t.type({ format: FormatCodec, pools: t.array(PoolFoldCodec) });
 
-/** The content of a checkpoint: the model (with no document waiting to be built) and the stored index, as JSON text. */
-export const encodeFoldState = (model: ProjectionModel, index: StoredIndex): string => {
+/** The content of a checkpoint: the model (with no document waiting to be built) and the stored index, as JSON text (format 1 only for tests of reading it). */
+export const encodeFoldState = (model: ProjectionModel, index: StoredIndex, format: FoldCheckpointFormat = FOLD_CHECKPOINT_FORMAT): string => {
   const pools = [...model.pools].map(([poolId, { state, aggregates, dirty }]) => {
     if (dirty.accounts.size + dirty.markets.size > 0 || dirty.tranches !== undefined || dirty.fundHealth !== undefined) throw new Error(`pool ${poolId} has documents not stored yet`);
     const stored = index.get(poolId);
@@ -321,7 +616,7 @@ export const encodeFoldState = (model: ProjectionModel, index: StoredIndex): str
       poolId,
       state: canonicalState(state),
       order: state.status === 'active' ? stateOrder(state) : null,
-      aggregates: encodeAggregates(aggregates),
+      aggregates: encodeAggregates(aggregates, format),
       stored: {
         accounts: stored === undefined ? [] : [...stored.accounts].map(([id, p]) => [id, p.toString()]),
         markets: stored === undefined ? [] : [...stored.markets].map(([id, p]) => [id, p.toString()]),
@@ -330,7 +625,7 @@ export const encodeFoldState = (model: ProjectionModel, index: StoredIndex): str
       },
     };
   });
-  return JSON.stringify({ format: FOLD_CHECKPOINT_FORMAT, pools });
+  return JSON.stringify({ format, pools });
 };
 
 /** The model and stored index a checkpoint's content describes, decoded with io-ts; Left names what is wrong. */
@@ -375,7 +670,7 @@ export const decodeFoldState = (text: string): E.Either<string, { readonly model
 // The sealed file
 
 const HeaderCodec = strictObject({
-  format: t.literal(FOLD_CHECKPOINT_FORMAT),
+  format: FormatCodec,
   position: Position,
   pools: t.array(strictObject({ poolId: Id, logId: Sha256Hex, revision: logIndex('Revision'), hash: Sha256Hex }, 'ChainHead')),
   contentHash: Sha256Hex,
@@ -387,11 +682,11 @@ export type FoldCheckpointHeader = t.TypeOf<typeof HeaderCodec>;
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /** A checkpoint file's text: the header (sealed by the service's key) and the content. */
-export const sealFoldCheckpoint = (signer: CheckpointSigner, position: bigint, heads: ReadonlyArray<ChainHeadAt>, content: string): string => {
+export const sealFoldCheckpoint = (signer: CheckpointSigner, position: bigint, heads: ReadonlyArray<ChainHeadAt>, content: string, format: FoldCheckpointFormat = FOLD_CHECKPOINT_FORMAT): string => {
   const seal: ReadModelSeal = { position, pools: heads, contentHash: sha256(content) };
   const { publicKey, signature } = signer.sealReadModels(seal);
   const header = {
-    format: FOLD_CHECKPOINT_FORMAT, position: position.toString(),
+    format, position: position.toString(),
     pools: heads.map((h) => ({ poolId: h.poolId, logId: h.logId, revision: h.revision.toString(), hash: h.hash })),
     contentHash: seal.contentHash, publicKey, signature,
   };
@@ -420,6 +715,21 @@ export const openFoldCheckpoint = (text: string, publicKey: string): E.Either<st
   if (contentHash !== h.contentHash) return E.left(`its content hashes to ${contentHash}, its header records ${h.contentHash}`);
   if (!signatureVerifies(readModelPayload({ position: h.position, pools: h.pools, contentHash }), publicKey, h.signature)) return E.left('its signature does not match it');
   return E.right({ header: h, content });
+};
+
+/**
+ * The position a checkpoint file's header names, before anything is checked (undefined when it
+ * has none): where to start verifying the log while the file is checked, never trusted itself.
+ */
+export const claimedPosition = (text: string): bigint | undefined => {
+  const newline = text.indexOf('\n');
+  if (newline < 0) return undefined;
+  try {
+    const header = decodeWith(HeaderCodec)(JSON.parse(text.slice(0, newline)));
+    return E.isRight(header) ? header.right.position : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 /** Read a checkpoint file: undefined when there is none. */

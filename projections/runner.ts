@@ -11,11 +11,11 @@
 
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeStoredForReplay, type ReplayEvent } from '../domain/index.js';
-import { chainHash, GENESIS_HASH } from '../services/ledger/chain.js';
+import { StreamChains, verifyChainsTo, type ChainsAt, type StreamHead } from '../services/ledger/chain.js';
 import type { CheckpointSigner } from '../services/ledger/checkpoints.js';
-import { readAllOf, type EventStore, type StoredEvent, type StoredLink, type Subscription } from '../services/ledger/event-store.js';
+import { readAllOf, type EventStore, type StoreError, type StoredEvent, type StoredLink, type Subscription } from '../services/ledger/event-store.js';
 import {
-  decodeFoldState, encodeFoldState, markAllStored, noteStored, openFoldCheckpoint, readFoldCheckpointFile, sealFoldCheckpoint, writeFoldCheckpointFile,
+  claimedPosition, decodeFoldState, encodeFoldState, markAllStored, noteStored, openFoldCheckpoint, readFoldCheckpointFile, sealFoldCheckpoint, writeFoldCheckpointFile,
   type ChainHeadAt, type StoredIndex,
 } from './fold-checkpoint.js';
 import type { ReadModelStore } from './read-model-store.js';
@@ -60,40 +60,37 @@ export class ChainBrokenError extends Error {
 
 /** Where each pool's chain stands: the next revision, the hash it must chain onto, and the log's identity. */
 export class ChainCheck {
-  private readonly heads = new Map<string, { next: bigint; hash: string; readonly logId: string }>();
+  private constructor(private readonly chains: StreamChains) {}
+
+  static empty(): ChainCheck {
+    return new ChainCheck(new StreamChains(POOL_PREFIX));
+  }
 
   /** A check that goes on from verified heads (a read-model checkpoint the log vouches for). */
   static from(heads: ReadonlyArray<ChainHeadAt>): ChainCheck {
-    const check = new ChainCheck();
-    for (const head of heads) check.heads.set(head.poolId, { next: head.revision + 1n, hash: head.hash, logId: head.logId });
-    return check;
+    return new ChainCheck(new StreamChains(POOL_PREFIX, heads.map((h) => ({ streamId: `${POOL_PREFIX}${h.poolId}`, logId: h.logId, revision: h.revision, hash: h.hash }))));
   }
 
   /** Check one event of the log (pool events only), by hashing its stored text; throws ChainBrokenError. */
   check(stored: StoredLink): void {
-    const poolId = poolOf(stored);
-    if (poolId === undefined) return;
-    const head = this.heads.get(poolId);
-    const next = head?.next ?? 0n;
-    if (stored.revision !== next) throw new ChainBrokenError(poolId, stored.position, stored.revision, `expected revision ${next} (an event is missing)`);
-    if (chainHash(head?.hash ?? GENESIS_HASH, stored.text) !== stored.hash) throw new ChainBrokenError(poolId, stored.position, stored.revision, 'hash does not match the event');
-    if (head === undefined) this.heads.set(poolId, { next: 1n, hash: stored.hash, logId: stored.hash });
-    else {
-      head.next = next + 1n;
-      head.hash = stored.hash;
-    }
+    const broken = this.chains.check(stored);
+    if (broken !== undefined) throw new ChainBrokenError(poolOf(stored)!, stored.position, stored.revision, broken);
   }
 
   /** The pools seen so far. */
   pools(): string[] {
-    return [...this.heads.keys()];
+    return this.chains.streams().map((streamId) => streamId.slice(POOL_PREFIX.length));
   }
 
   /** Each pool's last event checked: its revision and hash, and the log's identity. */
   headsAt(): ChainHeadAt[] {
-    return [...this.heads].map(([poolId, h]) => ({ poolId, logId: h.logId, revision: h.next - 1n, hash: h.hash })).sort((a, b) => (a.poolId < b.poolId ? -1 : a.poolId > b.poolId ? 1 : 0));
+    return poolHeads(this.chains.headsAt());
   }
 }
+
+/** Pool streams' heads as pools' heads, by pool id. */
+const poolHeads = (heads: ReadonlyArray<StreamHead>): ChainHeadAt[] =>
+  heads.map((h) => ({ poolId: h.streamId.slice(POOL_PREFIX.length), logId: h.logId, revision: h.revision, hash: h.hash })).sort((a, b) => (a.poolId < b.poolId ? -1 : a.poolId > b.poolId ? 1 : 0));
 
 /** Keeping the fold state in a read-model checkpoint (projections/fold-checkpoint.ts). */
 export interface FoldCheckpointOptions {
@@ -141,7 +138,7 @@ export interface RunnerOptions extends ProjectionOptions {
 
 export class ProjectionRunner {
   private model: ProjectionModel = emptyModel();
-  private chain = new ChainCheck();
+  private chain = ChainCheck.empty();
   private broken: ChainBrokenError | undefined;
   private subscription: Subscription | undefined;
   /** Documents built whose write failed: stored with the next flush unless rebuilt by then. */
@@ -307,7 +304,7 @@ export class ProjectionRunner {
     const cleared = await this.readModels.clear(PROJECTION);
     if (E.isLeft(cleared)) throw new Error(cleared.left.message);
     this.model = emptyModel();
-    this.chain = new ChainCheck();
+    this.chain = ChainCheck.empty();
     this.unwritten = new Map();
     this.pendingUpTo = undefined;
     this.foldedSinceFlush = 0;
@@ -481,7 +478,9 @@ export class ProjectionRunner {
   /**
    * Start from the read-model checkpoint, if there is one and the log vouches for it: the chain
    * verified from the first event to its position (hashing the stored text, nothing parsed) ends
-   * at exactly the heads it records. Otherwise (a warning) the whole log is folded.
+   * at exactly the heads it records. Otherwise (a warning) the whole log is folded. Where the
+   * store verifies on another thread, that starts at once, at the position the header names,
+   * while this thread checks the signature and decodes; nothing is used before both are done.
    */
   private async startFromCheckpoint(options: FoldCheckpointOptions): Promise<void> {
     const started = Date.now();
@@ -489,57 +488,64 @@ export class ProjectionRunner {
     const refuse = (why: string) => options.onWarning?.(`read-model checkpoint ${options.path} set aside, folding the whole log: ${why}`);
     if (E.isLeft(read)) return refuse(read.left);
     if (read.right === undefined) return;
-    const opened = openFoldCheckpoint(read.right, options.signer.publicKey);
-    if (E.isLeft(opened)) return refuse(opened.left);
-    const { header, content } = opened.right;
-    const opening = Date.now();
-    const decoded = decodeFoldState(content);
-    if (E.isLeft(decoded)) return refuse(decoded.left);
-    const decoding = Date.now();
-    const verified = await this.verifyLogTo(header.position);
-    const verifying = Date.now();
-    if (E.isLeft(verified)) return refuse(verified.left);
-    const heads = verified.right.headsAt();
-    const recorded = header.pools.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
-    const found = heads.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
-    if (recorded !== found) return refuse(`at position ${header.position} the log's chains stand at [${found}], the checkpoint records [${recorded}]`);
-    const { model, index } = decoded.right;
-    if ([...model.pools.keys()].some((poolId) => !heads.some((h) => h.poolId === poolId))) return refuse('it holds a pool the log does not have');
-    // Trusted: the documents as stored are built again from it, and the fold goes on after it.
-    markAllStored(index, model);
-    const documents = takeDocuments(model, this.options);
-    const written = await this.readModels.write(PROJECTION, documents, header.position);
-    if (E.isLeft(written)) throw new Error(written.left.message);
-    this.model = model;
-    this.chain = verified.right;
-    this.storedIndex = index;
-    this.stored = header.position;
-    const now = Date.now();
-    options.onCheckpoint?.({
-      kind: 'used', position: header.position, ms: now - started, bytes: read.right.length,
-      phases: { open: opening - started, decode: decoding - opening, verify: verifying - decoding, documents: now - verifying },
-    });
+    const early = new AbortController();
+    const claimed = this.events.verifyChainsElsewhere === undefined ? undefined : claimedPosition(read.right);
+    const verifying = claimed === undefined ? undefined : { position: claimed, chains: this.events.verifyChainsElsewhere!(POOL_PREFIX, claimed, early.signal) };
+    try {
+      const opened = openFoldCheckpoint(read.right, options.signer.publicKey);
+      if (E.isLeft(opened)) return refuse(opened.left);
+      const { header, content } = opened.right;
+      const opening = Date.now();
+      const decoded = decodeFoldState(content);
+      if (E.isLeft(decoded)) return refuse(decoded.left);
+      const decoding = Date.now();
+      // The header read before the signature was checked named this position (the same bytes); else verified again here.
+      const verified = chainCheckOf(await (verifying?.position === header.position ? verifying.chains : this.verifyLogTo(header.position)));
+      const verifyingDone = Date.now();
+      if (E.isLeft(verified)) return refuse(verified.left);
+      const heads = verified.right.headsAt();
+      const recorded = header.pools.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
+      const found = heads.map((p) => `${p.poolId} ${p.logId} ${p.revision} ${p.hash}`).sort().join(', ');
+      if (recorded !== found) return refuse(`at position ${header.position} the log's chains stand at [${found}], the checkpoint records [${recorded}]`);
+      const { model, index } = decoded.right;
+      if ([...model.pools.keys()].some((poolId) => !heads.some((h) => h.poolId === poolId))) return refuse('it holds a pool the log does not have');
+      // Trusted: the documents as stored are built again from it, and the fold goes on after it.
+      markAllStored(index, model);
+      const documents = takeDocuments(model, this.options);
+      const written = await this.readModels.write(PROJECTION, documents, header.position);
+      if (E.isLeft(written)) throw new Error(written.left.message);
+      this.model = model;
+      this.chain = verified.right;
+      this.storedIndex = index;
+      this.stored = header.position;
+      const now = Date.now();
+      options.onCheckpoint?.({
+        kind: 'used', position: header.position, ms: now - started, bytes: read.right.length,
+        phases: { open: opening - started, decode: decoding - opening, verify: verifyingDone - decoding, documents: now - verifyingDone },
+      });
+    } finally {
+      // Set aside, or done: a verification still running is not wanted.
+      early.abort();
+    }
   }
 
   /**
    * Verify every pool's chain from its first event up to `position` (which must be in the log) by
-   * hashing the stored text as read; a break throws ChainBrokenError, as folding would.
+   * hashing the stored text as read, on this thread.
    */
-  private async verifyLogTo(position: bigint): Promise<E.Either<string, ChainCheck>> {
-    const check = new ChainCheck();
+  private verifyLogTo(position: bigint): Promise<E.Either<StoreError, ChainsAt>> {
     // Only pool events are checked: the others (snapshots, checkpoints) are read for their place only.
-    const read = (after: bigint | 'start', max: number) => (this.events.readLinks === undefined ? this.events.readAll(after, max) : this.events.readLinks(after, max, POOL_PREFIX));
-    let last: bigint | undefined;
-    for (let after: bigint | 'start' = 'start'; ;) {
-      const page = await read(after, 10_000);
-      if (E.isLeft(page)) throw new Error(`cannot read the log: ${page.left.kind}`);
-      for (const link of page.right) {
-        if (link.position > position) return last === position ? E.right(check) : E.left(`the log has no event at position ${position}`);
-        check.check(link);
-        last = link.position;
-      }
-      if (page.right.length === 0) return last === position ? E.right(check) : E.left(`the log ends at position ${String(last ?? 0)}, before the checkpoint's position ${position}`);
-      after = page.right[page.right.length - 1]!.position;
-    }
+    return verifyChainsTo((after, max) => (this.events.readLinks === undefined ? this.events.readAll(after, max) : this.events.readLinks(after, max, POOL_PREFIX)), POOL_PREFIX, position);
   }
 }
+
+/** What the verification found, as the check the fold goes on with; a break throws ChainBrokenError, as folding would. */
+const chainCheckOf = (found: E.Either<StoreError, ChainsAt>): E.Either<string, ChainCheck> => {
+  if (E.isLeft(found)) throw new Error(`cannot read the log: ${found.left.kind}${found.left.kind === 'unavailable' ? ` (${found.left.message})` : ''}`);
+  const chains = found.right;
+  switch (chains.kind) {
+    case 'verified': return E.right(ChainCheck.from(poolHeads(chains.heads)));
+    case 'broken': throw new ChainBrokenError(chains.streamId.slice(POOL_PREFIX.length), chains.position, chains.revision, chains.reason);
+    case 'missing': return E.left(chains.reason);
+  }
+};

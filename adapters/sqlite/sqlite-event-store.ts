@@ -31,6 +31,8 @@ import {
   parseStoredText,
   type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type StoredLink, type StreamPage, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
+import { verifyChainsTo, type ChainsAt } from '../../services/ledger/chain.js';
+import { startWorker } from './worker.js';
 
 interface Row {
   position: bigint;
@@ -351,6 +353,31 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       return E.left(unavailable(error));
     }
+  }
+
+  /**
+   * verifyChainsTo on a thread of its own (chain-worker.ts, its own connection), so that this one
+   * can do other work meanwhile; an in-memory database, which no other connection sees, is
+   * verified here. Aborted, the thread is stopped and the answer is unavailable.
+   */
+  verifyChainsElsewhere(prefix: string, position: bigint, signal?: AbortSignal): Promise<E.Either<StoreError, ChainsAt>> {
+    if (this.path === ':memory:') return verifyChainsTo((after, max) => this.readLinks(after, max, prefix), prefix, position);
+    return new Promise((resolve) => {
+      const worker = startWorker('chain-worker', { path: this.path, prefix, position });
+      const stopped = (message: string) => resolve(E.left({ kind: 'unavailable', message }));
+      const abort = () => {
+        stopped('the chain verification was stopped');
+        void worker.terminate();
+      };
+      if (signal?.aborted === true) return abort();
+      signal?.addEventListener('abort', abort, { once: true });
+      worker.once('message', (answer: E.Either<StoreError, ChainsAt>) => resolve(answer));
+      worker.once('error', (error) => stopped(`the chain thread failed: ${error.message}`));
+      worker.once('exit', (code) => {
+        signal?.removeEventListener('abort', abort);
+        stopped(`the chain thread ended (exit code ${code}) without an answer`);
+      });
+    });
   }
 
   subscribeAll(options: SubscriptionOptions): Subscription {

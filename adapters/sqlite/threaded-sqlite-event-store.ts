@@ -15,16 +15,16 @@
 //   get consecutive positions (INTEGER PRIMARY KEY AUTOINCREMENT, nothing else inserting).
 // - `close` waits for the appends in hand, then stops the worker, then closes the reads.
 
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   readMetadataOf,
   type AppendResult, type CommandRecord, type EventStore, type ExpectedRevision, type NewEvent, type StoreError, type StoredEvent, type StoredLink, type StreamPage, type Subscription, type SubscriptionOptions,
 } from '../../services/ledger/event-store.js';
+import type { ChainsAt } from '../../services/ledger/chain.js';
 import type { CommittedFeed, CommittedListener } from '../../services/ledger/committed-feed.js';
 import { appendRowOf, SqliteEventStore, type AppendRow, type SqliteEventStoreOptions } from './sqlite-event-store.js';
+import { startWorker } from './worker.js';
 
 /** What the main thread asks the append thread. */
 export type AppendRequest =
@@ -42,17 +42,6 @@ interface InHand {
   readonly request: AppendRequest;
   readonly resolve: (reply: AppendReply | StoreError) => void;
 }
-
-// The worker runs the compiled .js next to this file, or the .ts source through tsx (tests and
-// `ledger` run the sources), registered in the worker's own thread before it loads the source.
-const fromSource = import.meta.url.endsWith('.ts');
-const startWorker = (workerData: unknown): Worker => {
-  if (!fromSource) return new Worker(new URL('./append-worker.js', import.meta.url), { workerData });
-  // tsx's ESM entry (its package's "import" condition), next to the CommonJS one require finds.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const source = new URL('./append-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`, { eval: true, workerData });
-};
 
 export class ThreadedSqliteEventStore implements EventStore, CommittedFeed {
   private readonly reads: SqliteEventStore;
@@ -87,7 +76,7 @@ export class ThreadedSqliteEventStore implements EventStore, CommittedFeed {
 
   private started(): Worker {
     if (this.worker !== undefined) return this.worker;
-    const worker = startWorker({ path: this.path, busyTimeoutMs: this.busyTimeoutMs });
+    const worker = startWorker('append-worker', { path: this.path, busyTimeoutMs: this.busyTimeoutMs });
     this.readyNow = new Promise<void>((resolve) => {
       const done = () => resolve();
       worker.once('message', done);
@@ -159,6 +148,10 @@ export class ThreadedSqliteEventStore implements EventStore, CommittedFeed {
 
   readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
     return this.reads.readStreamLinks(streamId, fromRevision, maxCount);
+  }
+
+  verifyChainsElsewhere(prefix: string, position: bigint, signal?: AbortSignal): Promise<E.Either<StoreError, ChainsAt>> {
+    return this.reads.verifyChainsElsewhere(prefix, position, signal);
   }
 
   findCommands(streamId: string, commandIds: ReadonlyArray<string>): Promise<E.Either<StoreError, Map<string, CommandRecord>>> {

@@ -12,6 +12,10 @@
 // BENCH_LOG_DIR: start on that data directory's log (bench/run.ts generates one for this and the
 // replay benchmark) instead of generating BENCH_EVENTS events; the service writes its snapshots and
 // checkpoints there, so give it a copy. An interrupted benchmark (SIGINT, SIGTERM) stops the service.
+// BENCH_READY_BASELINE (the services/main.js of another build, e.g. the code before a change) and
+// BENCH_READY_BASELINE_DIR (another copy of the same log): that build is started too, a cold start
+// and then a restart beside each of this build's, in alternating order, on its own copy (each build
+// keeps its own read-model checkpoint); its medians and the rounds' ratios are printed as well.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,8 +36,14 @@ const LIMIT_MS = 30 * 60_000;
 const given = process.env.BENCH_LOG_DIR;
 const dir: string = given ?? describeLog(await generateLog(LOG_EVENTS)).dir;
 const config = mkdtempSync(join(tmpdir(), 'ledger-bench-ready-'));
-/** The read-model checkpoint the service keeps in its data directory. */
-const READ_MODEL_CHECKPOINT = join(dir, 'read-models.checkpoint');
+
+/** A build of the service and the data directory it starts on. */
+interface Build { readonly name: string; readonly args: ReadonlyArray<string>; readonly dir: string }
+const builds: Build[] = [{ name: 'this build', args: serviceArgs(), dir }];
+const baselineMain = process.env.BENCH_READY_BASELINE;
+const baselineDir = process.env.BENCH_READY_BASELINE_DIR;
+if ((baselineMain === undefined) !== (baselineDir === undefined)) throw new Error('BENCH_READY_BASELINE and BENCH_READY_BASELINE_DIR go together');
+if (baselineMain !== undefined && baselineDir !== undefined) builds.push({ name: 'baseline', args: [baselineMain, 'serve'], dir: baselineDir });
 
 /** The service running now: stopped if this benchmark is interrupted. */
 let running: ChildProcess | undefined;
@@ -48,16 +58,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 /** Poll /readyz until it answers 200; resolves with the wall and service CPU seconds from the spawn. */
 interface Phases { readonly open: number; readonly decode: number; readonly verify: number; readonly documents: number }
 
-const startOnce = async (): Promise<{ readonly wall: number; readonly cpu: number | undefined; readonly phases: Phases | undefined }> => {
+const startOnce = async (build: Build): Promise<{ readonly wall: number; readonly cpu: number | undefined; readonly phases: Phases | undefined }> => {
   const port = await freePort();
   const rootGovernorsFile = join(config, 'root-governors.json');
   writeFileSync(rootGovernorsFile, JSON.stringify(benchContext.rootGovernors));
   const started = process.hrtime.bigint();
   // The service's warnings go to this process's stderr (stdout carries the figures); its info line
   // on the read-model checkpoint it started from gives the phases of the start.
-  const service = spawn(process.execPath, serviceArgs(), {
+  const service = spawn(process.execPath, build.args, {
     stdio: ['ignore', 'pipe', 2],
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dir, LOG_LEVEL: 'info', ROOT_GOVERNORS_FILE: rootGovernorsFile },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: build.dir, LOG_LEVEL: 'info', ROOT_GOVERNORS_FILE: rootGovernorsFile },
   });
   running = service;
   let phases: Phases | undefined;
@@ -94,23 +104,55 @@ const startOnce = async (): Promise<{ readonly wall: number; readonly cpu: numbe
   }
 };
 
+type Start = Awaited<ReturnType<typeof startOnce>>;
+const cpuText = (start: Start) => (start.cpu === undefined ? '' : `, ${start.cpu.toFixed(2)} s of the service's CPU`);
+const label = (build: Build) => (builds.length === 1 ? '' : ` (${build.name})`);
+
 try {
   const rows = lastRowid(logFile(dir));
-  rmSync(READ_MODEL_CHECKPOINT, { force: true });
-  const cold = await startOnce();
-  console.log(`cold start (no read-model checkpoint: the whole log verified and folded): ready in ${cold.wall.toFixed(2)} s wall${cold.cpu === undefined ? '' : `, ${cold.cpu.toFixed(2)} s of the service's CPU`}`);
-  const starts: { wall: number; cpu: number | undefined; phases: Phases | undefined }[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const start = await startOnce();
-    const p = start.phases;
-    console.log(`start ${round}: ready in ${start.wall.toFixed(2)} s wall${start.cpu === undefined ? '' : `, ${start.cpu.toFixed(2)} s of the service's CPU`}${p === undefined ? ' (the read-model checkpoint was not used)'
-      : `; read-model checkpoint: read and checked ${p.open} ms, decoded ${p.decode} ms, log verified up to it ${p.verify} ms, documents built ${p.documents} ms (wall)`}`);
-    starts.push(start);
+  const colds: Start[] = [];
+  for (const build of builds) {
+    // The read-model checkpoint the service keeps in its data directory: none for the cold start.
+    rmSync(join(build.dir, 'read-models.checkpoint'), { force: true });
+    const cold = await startOnce(build);
+    console.log(`cold start${label(build)} (no read-model checkpoint: the whole log verified and folded): ready in ${cold.wall.toFixed(2)} s wall${cpuText(cold)}`);
+    colds.push(cold);
   }
-  const phase = (name: keyof Phases): number[] => starts.flatMap((s) => (s.phases === undefined ? [] : [s.phases[name] / 1000]));
-  const wall = median(starts.map((s) => s.wall));
-  const cpus = starts.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]));
+  const starts: Start[][] = builds.map(() => []);
+  for (let round = 1; round <= ROUNDS; round++) {
+    // Alternating which build goes first, so that neither always follows the other.
+    const order = builds.map((_, i) => i);
+    if (round % 2 === 0) order.reverse();
+    for (const i of order) {
+      const start = await startOnce(builds[i]!);
+      const p = start.phases;
+      console.log(`start ${round}${label(builds[i]!)}: ready in ${start.wall.toFixed(2)} s wall${cpuText(start)}${p === undefined ? ' (the read-model checkpoint was not used)'
+        : `; read-model checkpoint: read and checked ${p.open} ms, decoded ${p.decode} ms, then waited ${p.verify} ms for the log's verification up to it, documents built ${p.documents} ms (wall)`}`);
+      starts[i]!.push(start);
+    }
+  }
+  const [ours, baseline] = starts as [Start[], Start[] | undefined];
+  const phase = (name: keyof Phases): number[] => ours.flatMap((s) => (s.phases === undefined ? [] : [s.phases[name] / 1000]));
+  const wall = median(ours.map((s) => s.wall));
+  const cpus = ours.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]));
   console.log(`ready on a log of ${fmt(rows)} stored events, from the read-model checkpoint: median ${wall.toFixed(2)} s wall (target < 10 s), ${fmt(rows / wall)} events/s to ready`);
+  let compared: Record<string, number> = {};
+  if (baseline !== undefined) {
+    const baseCpus = baseline.flatMap((s) => (s.cpu === undefined ? [] : [s.cpu]));
+    const ratios = (of: (s: Start) => number | undefined) => ours.flatMap((s, i) => {
+      const a = of(s);
+      const b = of(baseline[i]!);
+      return a === undefined || b === undefined ? [] : [a / b];
+    });
+    console.log(`baseline: median ${median(baseline.map((s) => s.wall)).toFixed(2)} s wall${baseCpus.length === 0 ? '' : `, ${median(baseCpus).toFixed(2)} s CPU`}; this build / baseline, round by round: wall ${ratios((s) => s.wall).map((r) => r.toFixed(2)).join(' ')}, CPU ${ratios((s) => s.cpu).map((r) => r.toFixed(2)).join(' ')}`);
+    compared = {
+      ready_baseline_s: median(baseline.map((s) => s.wall)),
+      ...(baseCpus.length === 0 ? {} : { ready_baseline_cpu_s: median(baseCpus), ready_cpu_ratio: median(ratios((s) => s.cpu)) }),
+      ready_wall_ratio: median(ratios((s) => s.wall)),
+      ready_baseline_cold_s: colds[1]!.wall,
+    };
+  }
+  const cold = colds[0]!;
   printFigures({
     ready_s: wall,
     ...(cpus.length === 0 ? {} : { ready_cpu_s: median(cpus) }),
@@ -122,6 +164,7 @@ try {
     ...(cold.cpu === undefined ? {} : { ready_cold_cpu_s: cold.cpu }),
     ready_events_per_s: rows / wall,
     ready_log_events: rows,
+    ...compared,
   });
 } finally {
   rmSync(config, { recursive: true, force: true });

@@ -12,6 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeWith, integerIn, type InvalidInput } from '../../domain/index.js';
+import type { ChainsAt } from './chain.js';
 
 /** Metadata every ledger event carries (docs/design.md sections 6 and 7). */
 export interface EventMetadata {
@@ -232,6 +233,12 @@ export interface EventStore {
    * empty one: their place in the log, without reading what is not to be checked).
    */
   readLinks?(after: bigint | 'start', maxCount: number, textOf?: string): Promise<E.Either<StoreError, StoredLink[]>>;
+  /**
+   * Optional: verifyChainsTo (chain.ts) over this log's links, run on another thread, so that the
+   * caller's does other work meanwhile (a start verifies the chains while it decodes its
+   * read-model checkpoint). `signal` stops it when the answer is no longer wanted.
+   */
+  verifyChainsElsewhere?(prefix: string, position: bigint, signal?: AbortSignal): Promise<E.Either<StoreError, ChainsAt>>;
   /** Optional: the same events as readStream, as stored links. */
   readStreamLinks?(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>>;
   /**

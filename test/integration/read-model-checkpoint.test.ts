@@ -12,15 +12,16 @@ import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import { MemoryReadModelStore } from '../../adapters/memory/memory-read-model-store.js';
 import { runLines } from '../../services/cli.js';
 import { CheckpointSigner } from '../../services/ledger/checkpoints.js';
-import { GENESIS_HASH, sealed } from '../../services/ledger/chain.js';
+import { GENESIS_HASH, sealed, verifyChainsTo } from '../../services/ledger/chain.js';
 import { canonicalState } from '../../domain/index.js';
-import { openFoldCheckpoint, sealFoldCheckpoint } from '../../projections/fold-checkpoint.js';
-import { ProjectionRunner, type FoldCheckpointOptions } from '../../projections/runner.js';
+import { decodeFoldState, encodeFoldState, openFoldCheckpoint, sealFoldCheckpoint } from '../../projections/fold-checkpoint.js';
+import { ChainBrokenError, ProjectionRunner, type FoldCheckpointOptions } from '../../projections/runner.js';
 import type { PoolAggregates, ProjectionModel } from '../../projections/read-models.js';
 import { exampleRootGovernors } from '../support/example-root.js';
 import { editAndRechain, truncate } from '../support/insider.js';
 import { readModelDigest, storedDocuments } from '../support/read-model-digest.js';
 import * as E from 'fp-ts/lib/Either.js';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { serviceConfigFrom, startService } from '../../services/service.js';
 import { FOLD_CHECKPOINT_FILE } from '../../projections/fold-checkpoint.js';
@@ -88,6 +89,25 @@ describe('the read-model checkpoint', () => {
     expect(again.digest).toBe(full.digest);
   });
 
+  it('a checkpoint written in format 1 (movements as JSON arrays) is still used, with the same read models', async () => {
+    const { file, path } = await logWithCheckpoint();
+    const opened = openFoldCheckpoint(readFileSync(path, 'utf8'), signer.publicKey);
+    if (E.isLeft(opened)) throw new Error(opened.left);
+    const { header, content } = opened.right;
+    expect(header.format).toBe(2);
+    const decoded = decodeFoldState(content);
+    if (E.isLeft(decoded)) throw new Error(decoded.left);
+    const formatOne = encodeFoldState(decoded.right.model, decoded.right.index, 1);
+    expect(formatOne).toMatch(/^\{"format":1,/);
+    writeFileSync(path, sealFoldCheckpoint(signer, header.position, header.pools, formatOne, 1));
+    const full = await startOn(file, undefined);
+    const resumed = await startOn(file, { path });
+    expect(resumed.warnings).toEqual([]);
+    expect(resumed.used).toEqual([header.position]);
+    expect(resumed.digest).toBe(full.digest);
+    expect(resumed.states).toEqual(full.states);
+  });
+
   const refused = async (tamper: (files: { readonly file: string; readonly path: string; readonly text: string }) => void, reason: RegExp, checkpoint: Partial<FoldCheckpointOptions> = {}) => {
     const { file, path } = await logWithCheckpoint();
     tamper({ file, path, text: readFileSync(path, 'utf8') });
@@ -145,6 +165,90 @@ describe('the read-model checkpoint', () => {
 
   it('is refused when it is not a checkpoint file', async () => {
     await refused(({ path }) => writeFileSync(path, 'hello'), /it has no header line$/);
+  });
+});
+
+describe('the chain verified on a thread of its own while the checkpoint is decoded', () => {
+  /** A start on the log from its checkpoint; `onThisThread` takes the store's chain thread away (as a store without one). */
+  const startFrom = async (file: string, path: string, onThisThread: boolean) => {
+    const store = new SqliteEventStore(file);
+    const threads: bigint[] = [];
+    const elsewhere = store.verifyChainsElsewhere.bind(store);
+    Object.assign(store, {
+      verifyChainsElsewhere: onThisThread ? undefined : (prefix: string, position: bigint, signal?: AbortSignal) => {
+        threads.push(position);
+        return elsewhere(prefix, position, signal);
+      },
+    });
+    const warnings: string[] = [];
+    const runner = new ProjectionRunner(store, new MemoryReadModelStore(), { checkpoint: { path, signer, onWarning: (w) => warnings.push(w) } });
+    try {
+      await runner.start();
+      return { error: undefined, threads, warnings };
+    } catch (error) {
+      return { error: error as Error, threads, warnings };
+    } finally {
+      await runner.stop();
+      await store.close();
+    }
+  };
+  const positionOf = (file: string, revision: number) => {
+    const db = new Database(file, { readonly: true });
+    const row = db.prepare("SELECT position FROM events WHERE stream_id = 'pool-main' AND revision = ?").get(revision) as { position: number };
+    db.close();
+    return row.position;
+  };
+
+  it('finds the heads the checkpoint records, as verifying on this thread does', async () => {
+    const { file, path } = await logWithCheckpoint();
+    const header = JSON.parse(readFileSync(path, 'utf8').split('\n')[0]!) as { position: string };
+    const store = new SqliteEventStore(file);
+    const elsewhere = await store.verifyChainsElsewhere('pool-', BigInt(header.position));
+    const here = await verifyChainsTo((after, max) => store.readLinks(after, max, 'pool-'), 'pool-', BigInt(header.position));
+    await store.close();
+    expect(E.isRight(elsewhere) && elsewhere.right.kind).toBe('verified');
+    expect(elsewhere).toEqual(here);
+    const started = await startFrom(file, path, false);
+    expect(started).toEqual({ error: undefined, threads: [BigInt(header.position)], warnings: [] });
+  });
+
+  for (const onThisThread of [false, true]) {
+    const where = onThisThread ? 'on the start\'s own thread' : 'on the chain thread';
+    it(`a row below it edited in place (not re-chained) stops the start with ChainBrokenError, ${where}, as without a checkpoint`, async () => {
+      const { file, path } = await logWithCheckpoint();
+      const db = new Database(file);
+      db.prepare("UPDATE events SET event = replace(event, '\"timestamp\":', '\"timestamp\": ') WHERE stream_id = 'pool-main' AND revision = 3").run();
+      db.close();
+      const started = await startFrom(file, path, onThisThread);
+      expect(started.error).toBeInstanceOf(ChainBrokenError);
+      expect(started.error!.message).toBe(`hash chain of pool main broken at position ${positionOf(file, 3)} (revision 3): hash does not match the event`);
+      expect(started.threads.length).toBe(onThisThread ? 0 : 1);
+      expect(started.warnings).toEqual([]);
+      const cold = await startFrom(file, `${path}.absent`, onThisThread);
+      expect(cold.error!.message).toBe(started.error!.message);
+    });
+
+    it(`a row below it deleted stops the start with ChainBrokenError, ${where}`, async () => {
+      const { file, path } = await logWithCheckpoint();
+      const position = positionOf(file, 6);
+      const db = new Database(file);
+      db.prepare("DELETE FROM events WHERE stream_id = 'pool-main' AND revision = 5").run();
+      db.close();
+      const started = await startFrom(file, path, onThisThread);
+      expect(started.error).toBeInstanceOf(ChainBrokenError);
+      expect(started.error!.message).toBe(`hash chain of pool main broken at position ${position} (revision 6): expected revision 5 (an event is missing)`);
+    });
+  }
+
+  it('is stopped when the checkpoint is set aside, and the log is folded whole', async () => {
+    const { file, path } = await logWithCheckpoint();
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace(/"signature":"([0-9a-f])/, (_m, c: string) => `"signature":"${c === '0' ? '1' : '0'}`));
+    const started = await startFrom(file, path, false);
+    expect(started.error).toBeUndefined();
+    expect(started.threads.length).toBe(1);
+    expect(started.warnings).toHaveLength(1);
+    expect(started.warnings[0]).toMatch(/its signature does not match it$/);
   });
 });
 
