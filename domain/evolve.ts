@@ -2,7 +2,7 @@
 // state it is given (one `decide` would never have produced) leaves the state unchanged where it
 // cannot apply, and the audit's invariant checks are what report such a log.
 
-import type { Event, TradeExecuted } from './events.js';
+import type { CompactTrade, Event, TradeExecuted } from './events.js';
 import { LedgerDraft, type ChangeDraft } from './ledger.js';
 import { PersistentMap, PersistentSet } from './persistent-map.js';
 import { DEFAULT_MAX_FUNDING_RATE_PPM } from './commands.js';
@@ -27,12 +27,16 @@ const newTranche = (trancheId: string, incomeWeight: number): Tranche => ({
 export const commitTrade = (pool: ActivePool, draft: LedgerDraft, event: TradeExecuted): ActivePool =>
   draft.commit({ tradeIds: pool.tradeIds.add(event.tradeId) });
 
-/** Apply a trade's size changes and postings to a draft (shared by `decide`'s margin check). */
-export const applyTrade = (draft: ChangeDraft, event: TradeExecuted): void => {
+/**
+ * Apply a trade's size changes and postings to a draft (shared by `decide`'s margin check). A
+ * trade as stored (compact: replay) posts straight from its value flows, the postings it stands for.
+ */
+export const applyTrade = (draft: ChangeDraft, event: TradeExecuted | CompactTrade): void => {
   const takerDelta = event.takerSide === 'buy' ? event.size : -event.size;
   draft.changeSize(event.taker, event.marketId, takerDelta);
   draft.changeSize(event.maker, event.marketId, -takerDelta);
-  draft.postAll(event.postings);
+  if ('postings' in event) draft.postAll(event.postings);
+  else draft.postTrade(event, event);
 };
 
 /**

@@ -34,36 +34,84 @@ export type TradeFacts = Pick<TradeExecuted, 'marketId' | 'taker' | 'maker' | 't
 const collateral = (accountId: string): LedgerAccount => ({ kind: 'collateral', accountId });
 const position = (accountId: string, marketId: string): LedgerAccount => ({ kind: 'position', accountId, marketId });
 
+/**
+ * Where a trade's postings go, one call per posting, in posting order. `tradePostingsOf` makes
+ * them values; a ledger draft applies each as it comes (replay, which needs no posting values).
+ * Both run `forEachTradePosting`, so both see the same postings.
+ */
+export interface TradePostingSink {
+  /** The notional: from the buyer's position account to the seller's. */
+  notional(buyer: string, seller: string, marketId: string, amount: Amount): void;
+  /** A realized gain: from the account's position account to its collateral. */
+  gain(accountId: string, marketId: string, amount: Amount): void;
+  /** A realized loss: from the account's collateral to its position account. */
+  loss(accountId: string, marketId: string, amount: Amount): void;
+  /** The maker rebate: from the taker's collateral to the maker's. */
+  rebate(taker: string, maker: string, amount: Amount): void;
+  /** A fee part: from the account's collateral to a tranche. */
+  feeToTranche(accountId: string, trancheId: string, amount: Amount): void;
+  /** The rest of a fee: from the account's collateral to the treasury. */
+  feeToTreasury(accountId: string, amount: Amount): void;
+}
+
 /** A side's realized PnL: position -> collateral when a gain, collateral -> position when a loss. */
-const pushPnl = (postings: Posting[], accountId: string, marketId: string, pnl: Amount): void => {
-  if (pnl > 0n) postings.push({ from: position(accountId, marketId), to: collateral(accountId), amount: pnl });
-  else if (pnl < 0n) postings.push({ from: collateral(accountId), to: position(accountId, marketId), amount: -pnl });
+const pnlPosting = (sink: TradePostingSink, accountId: string, marketId: string, pnl: Amount): void => {
+  if (pnl > 0n) sink.gain(accountId, marketId, pnl);
+  else if (pnl < 0n) sink.loss(accountId, marketId, -pnl);
 };
 
 /** One side's fee: its tranche parts (those above zero, `side` 1 = taker, 2 = maker), then the rest to the treasury. */
-const pushFee = (postings: Posting[], accountId: string, fee: Amount, fund: ReadonlyArray<FundPart>, side: 1 | 2): void => {
-  const from = collateral(accountId);
+const feePostings = (sink: TradePostingSink, accountId: string, fee: Amount, fund: ReadonlyArray<FundPart>, side: 1 | 2): void => {
   let toFund = 0n;
   for (const part of fund) {
     const amount = part[side];
     toFund += amount;
-    if (amount > 0n) postings.push({ from, to: { kind: 'tranche', trancheId: part[0] }, amount });
+    if (amount > 0n) sink.feeToTranche(accountId, part[0], amount);
   }
-  if (fee > toFund) postings.push({ from, to: { kind: 'treasury' }, amount: fee - toFund });
+  if (fee > toFund) sink.feeToTreasury(accountId, fee - toFund);
 };
 
-/** A trade's postings, rebuilt from its facts and value flows alone (pushed in order: replay runs this per trade). */
-export const tradePostingsOf = (trade: TradeFacts, flows: TradeValueFlows): Posting[] => {
-  const { marketId, taker, maker, size, price } = trade;
-  const [buyer, seller] = trade.takerSide === 'buy' ? [taker, maker] : [maker, taker];
+/** A trade's postings, from its facts and value flows alone, given to `sink` in order. */
+export const forEachTradePosting = (trade: TradeFacts, flows: TradeValueFlows, sink: TradePostingSink): void => {
+  const { marketId, taker, maker } = trade;
   const rebate = trade.makerRebate ?? 0n;
-  const postings: Posting[] = [{ from: position(buyer, marketId), to: position(seller, marketId), amount: notional(size, price) }];
-  pushPnl(postings, taker, marketId, flows.takerPnl);
-  pushPnl(postings, maker, marketId, flows.makerPnl);
-  if (rebate > 0n) postings.push({ from: collateral(taker), to: collateral(maker), amount: rebate });
-  pushFee(postings, taker, trade.takerFee - rebate, flows.fund, 1);
-  pushFee(postings, maker, trade.makerFee, flows.fund, 2);
-  return postings;
+  if (trade.takerSide === 'buy') sink.notional(taker, maker, marketId, notional(trade.size, trade.price));
+  else sink.notional(maker, taker, marketId, notional(trade.size, trade.price));
+  pnlPosting(sink, taker, marketId, flows.takerPnl);
+  pnlPosting(sink, maker, marketId, flows.makerPnl);
+  if (rebate > 0n) sink.rebate(taker, maker, rebate);
+  feePostings(sink, taker, trade.takerFee - rebate, flows.fund, 1);
+  feePostings(sink, maker, trade.makerFee, flows.fund, 2);
+};
+
+/** Makes each posting a value, appended to `postings`. */
+class PostingList implements TradePostingSink {
+  constructor(readonly postings: Posting[]) {}
+  notional(buyer: string, seller: string, marketId: string, amount: Amount): void {
+    this.postings.push({ from: position(buyer, marketId), to: position(seller, marketId), amount });
+  }
+  gain(accountId: string, marketId: string, amount: Amount): void {
+    this.postings.push({ from: position(accountId, marketId), to: collateral(accountId), amount });
+  }
+  loss(accountId: string, marketId: string, amount: Amount): void {
+    this.postings.push({ from: collateral(accountId), to: position(accountId, marketId), amount });
+  }
+  rebate(taker: string, maker: string, amount: Amount): void {
+    this.postings.push({ from: collateral(taker), to: collateral(maker), amount });
+  }
+  feeToTranche(accountId: string, trancheId: string, amount: Amount): void {
+    this.postings.push({ from: collateral(accountId), to: { kind: 'tranche', trancheId }, amount });
+  }
+  feeToTreasury(accountId: string, amount: Amount): void {
+    this.postings.push({ from: collateral(accountId), to: { kind: 'treasury' }, amount });
+  }
+}
+
+/** A trade's postings, rebuilt from its facts and value flows alone. */
+export const tradePostingsOf = (trade: TradeFacts, flows: TradeValueFlows): Posting[] => {
+  const list = new PostingList([]);
+  forEachTradePosting(trade, flows, list);
+  return list.postings;
 };
 
 /** A deposit's one posting: from outside the ledger into the account's collateral. */

@@ -100,7 +100,8 @@ const fundParts = (u: unknown): FundPart[] | undefined => {
   return parts;
 };
 
-const compactTrade = (u: Fields): Event | undefined => {
+/** A compact stored trade as io-ts's CompactTrade decodes it (its own check included), or undefined. */
+const compactTrade = (u: Fields): CompactTrade | undefined => {
   if (!hasExactly(u, TRADE_KEYS, TRADE_OPTIONAL)) return undefined;
   const tradeId = fastId(u.tradeId);
   const marketId = fastId(u.marketId);
@@ -121,11 +122,11 @@ const compactTrade = (u: Fields): Event | undefined => {
     || size === undefined || price === undefined || takerFee === undefined || makerFee === undefined || fundSharePpm === undefined
     || takerPnl === undefined || makerPnl === undefined || fund === undefined || (u.makerRebate !== undefined && makerRebate === undefined)
   ) return undefined;
-  const compact: CompactTrade = {
-    type: 'TradeExecuted', schemaVersion: STORED_SCHEMA_VERSION, tradeId, marketId, taker, maker, takerSide, size, price,
-    takerFee, makerFee, fundSharePpm, takerPnl, makerPnl, fund, ...(makerRebate === undefined ? {} : { makerRebate }),
-  };
-  return compactTradeProblem(compact) === undefined ? expandTrade(compact) : undefined;
+  // Written out in both shapes (no spread of an optional field: V8 builds those on a slow path).
+  const compact: CompactTrade = makerRebate === undefined
+    ? { type: 'TradeExecuted', schemaVersion: STORED_SCHEMA_VERSION, tradeId, marketId, taker, maker, takerSide, size, price, takerFee, makerFee, fundSharePpm, takerPnl, makerPnl, fund }
+    : { type: 'TradeExecuted', schemaVersion: STORED_SCHEMA_VERSION, tradeId, marketId, taker, maker, takerSide, size, price, takerFee, makerFee, fundSharePpm, takerPnl, makerPnl, fund, makerRebate };
+  return compactTradeProblem(compact) === undefined ? compact : undefined;
 };
 
 const valueMove = (u: Fields, type: 'CollateralDeposited' | 'CollateralWithdrawn'): Event | undefined => {
@@ -144,13 +145,22 @@ const markPrice = (u: Fields): Event | undefined => {
   return marketId === undefined || price === undefined ? undefined : { type: 'MarkPriceUpdated', schemaVersion: SCHEMA_VERSION, marketId, price };
 };
 
-/** The hot-path decode: the event, or undefined when io-ts must decide. */
-export const fastDecodeEvent = (input: unknown): Event | undefined => {
+/**
+ * A stored event as replay folds it: a compact trade stays compact (its facts and value flows;
+ * its postings are not rebuilt, the fold posts straight from the flows), anything else is the
+ * domain event.
+ */
+export type ReplayEvent = Event | CompactTrade;
+
+/** The hot-path decode: the event (a trade as stored when `keepTrades`), or undefined when io-ts must decide. */
+const fastDecode = (input: unknown, keepTrades: boolean): ReplayEvent | undefined => {
   if (typeof input !== 'object' || input === null || Object.getPrototypeOf(input) !== Object.prototype) return undefined;
   const u = input as Fields;
   switch (u.type) {
-    case 'TradeExecuted':
-      return u.schemaVersion === STORED_SCHEMA_VERSION ? compactTrade(u) : undefined;
+    case 'TradeExecuted': {
+      const compact = u.schemaVersion === STORED_SCHEMA_VERSION ? compactTrade(u) : undefined;
+      return compact === undefined || keepTrades ? compact : expandTrade(compact);
+    }
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
       return u.schemaVersion === STORED_SCHEMA_VERSION ? valueMove(u, u.type) : undefined;
@@ -161,8 +171,20 @@ export const fastDecodeEvent = (input: unknown): Event | undefined => {
   }
 };
 
+/** The hot-path decode: the event, or undefined when io-ts must decide. */
+export const fastDecodeEvent = (input: unknown): Event | undefined => fastDecode(input, false) as Event | undefined;
+
 /** Decode a trusted stored event: the hand-written path for hot types, io-ts for everything else. */
 export const decodeStoredEvent = (input: unknown): E.Either<InvalidInput, Event> => {
   const fast = fastDecodeEvent(input);
+  return fast === undefined ? decodeEvent(input) : E.right(fast);
+};
+
+/**
+ * Decode a trusted stored event for replay: as `decodeStoredEvent`, except that a compact trade
+ * the hand-written path accepts stays compact (expanded, it is the event `decodeStoredEvent` gives).
+ */
+export const decodeStoredForReplay = (input: unknown): E.Either<InvalidInput, ReplayEvent> => {
+  const fast = fastDecode(input, true);
   return fast === undefined ? decodeEvent(input) : E.right(fast);
 };

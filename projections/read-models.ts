@@ -16,9 +16,10 @@
 import { evolveOnBook } from '../domain/book/evolve-on-book.js';
 import { PoolBook } from '../domain/book/pool-book.js';
 import {
-  adlQueue, canonicalJson, encodeEvent, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
+  adlQueue, canonicalJson, encodeEvent, forEachTradePosting, isGovernanceEvent, equityOf, fundAssets, fundCapRemaining, fundDrawnInWindow, fundFeeShare, formatDecimal, initialState, marketsOf, marginOf, mulDivFloor, notional,
   ONE, PPM, ppmOfNotionalCeil, PROTOCOL_STAKER, stakeOf, unrealizedPnl, unsettledFunding, unstakePayout,
-  type Account, type ActivePool, type Event, type GovernanceEvent, type PoolState, type Position,
+  type Account, type ActivePool, type CompactTrade, type Event, type GovernanceEvent, type Market, type PoolState, type Position, type ReplayEvent,
+  type TradePostingSink,
 } from '../domain/index.js';
 
 export type Collection = 'fund-health' | 'tranches' | 'accounts' | 'markets';
@@ -177,6 +178,7 @@ export const resolutions: Readonly<Record<Resolution, { readonly ms: number; rea
   '1h': { ms: 3_600_000, keep: 400 * 24 },
   '1d': { ms: 86_400_000, keep: 3650 },
 };
+const RESOLUTIONS = Object.keys(resolutions) as Resolution[];
 
 /** One movement of an account, as its history shows it. */
 export interface Movement {
@@ -292,6 +294,12 @@ export interface PoolEntry {
 class FoldedPool implements PoolEntry {
   book: PoolBook;
   cover2?: Cover2Cache;
+  /**
+   * The accounts trades, deposits and withdrawals changed since the last Cover-2 scan (the only
+   * accounts they change), or 'all' after any other event, or a new state: the scan then checks
+   * every account.
+   */
+  cover2Changed: Set<string> | 'all' = 'all';
   /** Each account's positions as its document last showed them (a cache: see positionsDocument). */
   readonly positionDocuments = new Map<string, PositionDocuments>();
 
@@ -305,6 +313,40 @@ class FoldedPool implements PoolEntry {
 
   set state(state: PoolState) {
     this.book = PoolBook.of(state);
+    this.cover2Changed = 'all';
+  }
+
+  /** Note what an event changed for the next Cover-2 scan. */
+  noteForCover2(event: ReplayEvent): void {
+    const changed = this.cover2Changed;
+    if (changed === 'all') return;
+    switch (event.type) {
+      case 'TradeExecuted':
+        // A trade's draft touches its two sides and nothing else of the accounts.
+        changed.add(event.taker);
+        changed.add(event.maker);
+        return;
+      case 'CollateralDeposited':
+      case 'CollateralWithdrawn':
+        changed.add(event.accountId);
+        return;
+      case 'MarkPriceUpdated':
+      case 'CommandRejected':
+        return;
+      default:
+        this.cover2Changed = 'all';
+    }
+  }
+
+  /** Cover-2 now, from the book: the rows of the accounts changed since the last scan brought up to date first. */
+  stressDeficit(shock: (marketId: string) => number): bigint {
+    const cache = (this.cover2 ??= emptyCover2Cache());
+    const book = this.book;
+    const changed = this.cover2Changed;
+    // A new account (no row yet) takes its place in the pool's order: the persistent state says where.
+    if (changed === 'all' || !refreshAccounts(cache, book, changed)) sweepAccounts(cache, this.state as ActivePool);
+    this.cover2Changed = new Set();
+    return deficitOfLargestTwo(book, book.active!.markets.keys(), shock, cache);
   }
 }
 
@@ -314,15 +356,27 @@ const emptyDirtySet = (): DirtySet => ({ accounts: new Map(), markets: new Map()
 
 const docId = (poolId: string, id: string) => `${poolId}/${id}`;
 
+/** What Cover-2 reads of a pool: its accounts and markets by id (a persistent state or the fold's book). */
+interface Cover2Pool {
+  readonly accounts: { get(accountId: string): Account | undefined };
+  readonly markets: { get(marketId: string): Market | undefined };
+}
+
 /**
  * Cover-2: the two accounts with the largest notional, valued after every mark moves against
  * each of their positions by `shockPpm`; the deficit is what their equity would fall short of zero.
  * Of accounts with equal notional the first met counts. Only those two are valued under the shock.
  */
 export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: string) => number), cache: Cover2Cache = emptyCover2Cache()): bigint => {
+  sweepAccounts(cache, pool);
+  return deficitOfLargestTwo(pool, pool.markets.keys(), shock, cache);
+};
+
+/** The two largest accounts' shortfall under the shock. */
+const deficitOfLargestTwo = (pool: Cover2Pool, listed: ReadonlyArray<string>, shock: number | ((marketId: string) => number), cache: Cover2Cache): bigint => {
   const shockOf = typeof shock === 'number' ? () => shock : shock;
   const markets = marketsOf(pool);
-  const [first, second] = largestTwo(pool, cache);
+  const [first, second] = largestTwo(pool, listed, cache);
   const shortfall = (account: Account): bigint => {
     let shocked = account.collateral;
     for (const p of account.positions) {
@@ -339,93 +393,156 @@ export const stressDeficit = (pool: ActivePool, shock: number | ((marketId: stri
 };
 
 /**
- * What Cover-2 scans of one pool keep from scan to scan: market ids as small integers (slots), and
- * by account the account value last scanned with each of its positions' slot and |size| as a
- * double, in position order. Account and position values are never changed (a change makes new
- * ones), so an entry holds while its account value is the pool's, and a new account value reuses
- * the doubles of every position it shares with the old one: a scan converts only what events
- * changed since the one before. Only ever a cache: a fresh one gives the same result.
+ * What Cover-2 scans of one pool keep from scan to scan, densely: every account of the pool has a
+ * row, in the order the pool's accounts iterate (the order ties go by), with the account value its
+ * figures are from, its number of positions, and in one column per market (slot) the |size| of its
+ * position there as a double (0 for none). Account values are never changed (a change makes a new
+ * one), so a row holds while its account value is the pool's: a scan converts only the accounts
+ * events changed since the one before, then runs down the columns. Only ever a cache: a fresh one
+ * gives the same result.
  */
 export interface Cover2Cache {
   readonly slots: Map<string, number>;
-  readonly accounts: Map<string, Exposure>;
+  readonly rows: Map<string, number>;
+  readonly accounts: Account[];
+  readonly counts: number[];
+  /** By slot, by row: |size| as a double; each as long as `capacity`. */
+  readonly columns: Float64Array[];
+  capacity: number;
 }
 
-interface Exposure {
-  readonly account: Account;
-  readonly slots: number[];
-  readonly sizes: number[];
-}
-
-export const emptyCover2Cache = (): Cover2Cache => ({ slots: new Map(), accounts: new Map() });
+export const emptyCover2Cache = (): Cover2Cache => ({ slots: new Map(), rows: new Map(), accounts: [], counts: [], columns: [], capacity: 0 });
 
 const slotOf = (cache: Cover2Cache, marketId: string): number => {
   let slot = cache.slots.get(marketId);
   if (slot === undefined) {
     slot = cache.slots.size;
     cache.slots.set(marketId, slot);
+    cache.columns.push(new Float64Array(cache.capacity));
   }
   return slot;
 };
 
-const exposureOf = (cache: Cover2Cache, account: Account): Exposure => {
-  const previous = cache.accounts.get(account.accountId);
-  if (previous !== undefined && previous.account === account) return previous;
-  const positions = account.positions;
-  const n = positions.length;
-  const slots: number[] = new Array<number>(n);
-  const sizes: number[] = new Array<number>(n);
-  const before = previous?.account.positions;
-  for (let i = 0; i < n; i++) {
-    const p = positions[i]!;
-    const k = before === undefined ? -1 : before.indexOf(p);
-    if (k >= 0) {
-      slots[i] = previous!.slots[k]!;
-      sizes[i] = previous!.sizes[k]!;
-    } else {
-      slots[i] = slotOf(cache, p.marketId);
-      sizes[i] = Math.abs(Number(p.size));
+const clearCover2Cache = (cache: Cover2Cache): void => {
+  cache.rows.clear();
+  cache.accounts.length = 0;
+  cache.counts.length = 0;
+  for (const column of cache.columns) column.fill(0);
+};
+
+/** A row's |size| in one market: over the account's positions there (one, or none). */
+const sumMarket = (cache: Cover2Cache, row: number, positions: ReadonlyArray<Position>, marketId: string): void => {
+  let size = 0;
+  for (const p of positions) if (p.marketId === marketId) size += Math.abs(Number(p.size));
+  cache.columns[slotOf(cache, marketId)]![row] = size;
+};
+
+/** Give `account` (a new value of the row's account, or a new account at the end) its figures. */
+const writeRow = (cache: Cover2Cache, row: number, account: Account): void => {
+  if (row >= cache.capacity) {
+    const capacity = Math.max(1024, cache.capacity * 2, row + 1);
+    for (let slot = 0; slot < cache.columns.length; slot++) {
+      const wider = new Float64Array(capacity);
+      wider.set(cache.columns[slot]!);
+      cache.columns[slot] = wider;
     }
+    cache.capacity = capacity;
   }
-  const exposure = { account, slots, sizes };
-  cache.accounts.set(account.accountId, exposure);
-  return exposure;
+  // Position values are never changed either: only the markets where one came or went are
+  // summed again (a trade changes one), each from every position the account holds there.
+  // A draft keeps the positions it did not change in their order and puts the changed ones last,
+  // so each list is first looked for in place or one step off, then anywhere.
+  const before = row < cache.accounts.length ? cache.accounts[row]!.positions : [];
+  const positions = account.positions;
+  for (let k = 0; k < before.length; k++) {
+    const p = before[k]!;
+    if (positions[k] !== p && positions[k - 1] !== p && !positions.includes(p)) sumMarket(cache, row, positions, p.marketId);
+  }
+  for (let k = 0; k < positions.length; k++) {
+    const p = positions[k]!;
+    if (before[k] !== p && before[k + 1] !== p && !before.includes(p)) sumMarket(cache, row, positions, p.marketId);
+  }
+  cache.accounts[row] = account;
+  cache.counts[row] = account.positions.length;
+};
+
+/**
+ * Bring every row up to date with `pool`: rows for every account in the pool's iteration order,
+ * each holding the pool's account value. Rows are rebuilt from scratch if the pool's order is not
+ * theirs (a cache used with another pool).
+ */
+const sweepAccounts = (cache: Cover2Cache, pool: ActivePool): void => {
+  const accounts = pool.accounts.values();
+  let row = 0;
+  for (const account of accounts) {
+    const kept = cache.rows.get(account.accountId);
+    if (kept !== row) {
+      if (kept !== undefined || row !== cache.accounts.length) {
+        clearCover2Cache(cache);
+        sweepAccounts(cache, pool);
+        return;
+      }
+      cache.rows.set(account.accountId, row);
+      writeRow(cache, row, account);
+    } else if (cache.accounts[row] !== account) {
+      writeRow(cache, row, account);
+    }
+    row++;
+  }
+  if (row !== cache.accounts.length) {
+    clearCover2Cache(cache);
+    sweepAccounts(cache, pool);
+  }
+};
+
+/**
+ * Bring the rows of the given accounts up to date from a view of the pool (the fold's book), when
+ * those are the only accounts changed since the rows were last brought up to date; false when
+ * one of them has no row (a new account: its place in the pool's order is the pool's to say).
+ */
+const refreshAccounts = (cache: Cover2Cache, pool: Cover2Pool, changed: Iterable<string>): boolean => {
+  for (const accountId of changed) {
+    const row = cache.rows.get(accountId);
+    const account = pool.accounts.get(accountId);
+    if (row === undefined || account === undefined) return false;
+    if (cache.accounts[row] !== account) writeRow(cache, row, account);
+  }
+  return true;
 };
 
 /**
  * The two accounts with positions whose notional at mark (the sum of |size| * mark / 1e18, each
  * rounded down) is largest; of equal ones, the first met. Every account is scanned, so notionals
  * are first estimated in doubles: with n positions the estimate of the sum of products P is
- * within (n + 3) roundings of P (two conversions and a product per term, n - 1 additions), and
- * the floors take at most n units off. The bounds below allow four times that. Only accounts
- * whose upper bound reaches the second-largest lower bound can be among the two; those are
- * compared exactly, in the order met.
+ * within (n + 3) roundings of P (two conversions and a product per term, n - 1 additions; the
+ * terms of markets an account holds no position in are exact zeros, and add nothing), and the
+ * floors take at most n units off. The bounds below allow four times that. Only accounts whose
+ * upper bound reaches the second-largest lower bound can be among the two; those are compared
+ * exactly, in the order met. The rows must be up to date.
  */
-const largestTwo = (pool: ActivePool, cache: Cover2Cache): [Account | undefined, Account | undefined] => {
-  const marks = new Map<string, { readonly exact: bigint; readonly approx: number }>();
-  for (const market of pool.markets.values()) {
-    marks.set(market.marketId, { exact: market.mark, approx: Number(market.mark) });
-    slotOf(cache, market.marketId);
+const largestTwo = (pool: Cover2Pool, listed: ReadonlyArray<string>, cache: Cover2Cache): [Account | undefined, Account | undefined] => {
+  const marks = new Map<string, bigint>();
+  const rows = cache.accounts.length;
+  // Each row's sum of |size| * mark over the listed markets, one column at a time.
+  const products = new Float64Array(rows);
+  for (const marketId of listed) {
+    const market = pool.markets.get(marketId);
+    if (market === undefined) continue;
+    marks.set(marketId, market.mark);
+    const approx = Number(market.mark);
+    const column = cache.columns[slotOf(cache, marketId)]!;
+    for (let row = 0; row < rows; row++) products[row]! += column[row]! * approx;
   }
-  // Each listed market's mark as a double, by slot; 0 for the slot of a market not listed, so
-  // its term adds +0 to a sum of non-negative terms, exactly as when the term was skipped.
-  const approx: number[] = new Array<number>(cache.slots.size).fill(0);
-  for (const [marketId, mark] of marks) approx[slotOf(cache, marketId)] = mark.approx;
-  const accounts: Account[] = [];
-  const uppers: number[] = [];
+  const uppers = new Float64Array(rows);
   let lower1 = -Infinity;
   let lower2 = -Infinity;
-  for (const account of pool.accounts.values()) {
-    const n = account.positions.length;
+  for (let row = 0; row < rows; row++) {
+    const n = cache.counts[row]!;
     if (n === 0) continue;
-    // The same terms, in the same order, as |Number(size)| * Number(mark) over the positions.
-    const { slots, sizes } = exposureOf(cache, account);
-    let products = 0;
-    for (let i = 0; i < n; i++) products += sizes[i]! * (approx[slots[i]!] ?? 0);
-    const tolerance = products * (n + 3) * 2 ** -50;
-    const lower = products - 2 * tolerance - 4 * (n + 1) * 1e18;
-    accounts.push(account);
-    uppers.push(products + 2 * tolerance);
+    const estimate = products[row]!;
+    const tolerance = estimate * (n + 3) * 2 ** -50;
+    const lower = estimate - 2 * tolerance - 4 * (n + 1) * 1e18;
+    uppers[row] = estimate + 2 * tolerance;
     if (lower > lower1) {
       lower2 = lower1;
       lower1 = lower;
@@ -435,12 +552,13 @@ const largestTwo = (pool: ActivePool, cache: Cover2Cache): [Account | undefined,
   }
   let first: { readonly account: Account; readonly notional: bigint } | undefined;
   let second: { readonly account: Account; readonly notional: bigint } | undefined;
-  for (const [i, account] of accounts.entries()) {
-    if (uppers[i]! < lower2) continue;
+  for (let row = 0; row < rows; row++) {
+    if (cache.counts[row] === 0 || uppers[row]! < lower2) continue;
+    const account = cache.accounts[row]!;
     let exposure = 0n;
     for (const p of account.positions) {
       const mark = marks.get(p.marketId);
-      if (mark !== undefined) exposure += notional(p.size < 0n ? -p.size : p.size, mark.exact);
+      if (mark !== undefined) exposure += notional(p.size < 0n ? -p.size : p.size, mark);
     }
     if (first === undefined || exposure > first.notional) {
       second = first;
@@ -594,7 +712,7 @@ export const accountsOfEvent = (event: Event): string[] => {
 };
 
 /** Each account an event concerns (some more than once), without building lists: the fold calls this per event. */
-const forEachTouchedAccount = (event: Event, visit: (accountId: string) => void): void => {
+const forEachTouchedAccount = (event: ReplayEvent, visit: (accountId: string) => void): void => {
   switch (event.type) {
     case 'CollateralDeposited':
     case 'CollateralWithdrawn':
@@ -624,10 +742,10 @@ const forEachTouchedAccount = (event: Event, visit: (accountId: string) => void)
   }
 };
 
-const markAccounts = (accounts: Map<string, bigint>, event: Event, position: bigint): void =>
+const markAccounts = (accounts: Map<string, bigint>, event: ReplayEvent, position: bigint): void =>
   forEachTouchedAccount(event, (accountId) => accounts.set(accountId, position));
 
-const marketOf = (event: Event): string | undefined =>
+const marketOf = (event: ReplayEvent): string | undefined =>
   'marketId' in event && typeof event.marketId === 'string' ? event.marketId : undefined;
 
 const record = (aggregates: PoolAggregates, accountId: string, entry: HistoryEntry) => {
@@ -656,7 +774,7 @@ const move = (aggregates: PoolAggregates, accountId: string, movement: RawMoveme
 };
 
 /** The movements an event makes in accounts' histories. */
-const recordMovements = (aggregates: PoolAggregates, event: Event, position: string, timestamp: number): void => {
+const recordMovements = (aggregates: PoolAggregates, event: ReplayEvent, position: string, timestamp: number): void => {
   const at = { position, timestamp };
   switch (event.type) {
     case 'CollateralDeposited':
@@ -733,13 +851,63 @@ interface RawSample {
 /** The pool-wide figures a sample reads (a pool book has them current). */
 type FundFigures = Pick<ActivePool, 'tranches' | 'openInterest' | 'feeShare' | 'treasury' | 'badDebt'>;
 
-const sampleOf = (pool: FundFigures, aggregates: PoolAggregates, bucket: number, position: string, stress: bigint): RawSample => ({
+const sampleOf = (pool: FundFigures, aggregates: PoolAggregates, bucket: number, position: string, assets: bigint, stress: bigint): RawSample => ({
   bucket, position,
   tranches: pool.tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets })),
-  fundAssets: fundAssets(pool), openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
+  fundAssets: assets, openInterest: pool.openInterest, fundFeeSharePpm: fundFeeShare(pool), treasury: pool.treasury,
   draws: { ...aggregates.draws }, adl: { ...aggregates.adl }, deficits: { ...aggregates.deficits }, socialized: { ...aggregates.socialized },
   badDebt: pool.badDebt, stressDeficit: stress,
 });
+
+/** A sample as the fold writes it: the newest of a bucket is rewritten in place (see takeSample). */
+type Writable<T> = { -readonly [K in keyof T]: T[K] extends ReadonlyArray<unknown> ? T[K] : T[K] extends object ? Writable<T[K]> : T[K] };
+
+/** The sample of a bucket, rewritten with the figures after a later event of that bucket. */
+const rewriteSample = (sample: Writable<RawSample>, pool: FundFigures, aggregates: PoolAggregates, position: string, assets: bigint, stress: bigint): void => {
+  sample.position = position;
+  const tranches = pool.tranches;
+  const kept = sample.tranches;
+  if (kept.length === tranches.length && kept.every((t, i) => t.trancheId === tranches[i]!.trancheId)) {
+    for (let i = 0; i < tranches.length; i++) (kept[i] as Writable<RawSample['tranches'][number]>).assets = tranches[i]!.assets;
+  } else {
+    sample.tranches = tranches.map((t) => ({ trancheId: t.trancheId, assets: t.assets }));
+  }
+  sample.fundAssets = assets;
+  sample.openInterest = pool.openInterest;
+  sample.fundFeeSharePpm = fundFeeShare(pool);
+  sample.treasury = pool.treasury;
+  sample.draws.count = aggregates.draws.count;
+  sample.draws.total = aggregates.draws.total;
+  sample.adl.count = aggregates.adl.count;
+  sample.adl.fills = aggregates.adl.fills;
+  sample.adl.lossAtMark = aggregates.adl.lossAtMark;
+  sample.adl.deficitCovered = aggregates.adl.deficitCovered;
+  sample.deficits.count = aggregates.deficits.count;
+  sample.deficits.total = aggregates.deficits.total;
+  sample.socialized.count = aggregates.socialized.count;
+  sample.socialized.total = aggregates.socialized.total;
+  sample.badDebt = pool.badDebt;
+  sample.stressDeficit = stress;
+};
+
+/**
+ * Put the figures after an event in a timeline: they replace the sample of its bucket, or open
+ * the next bucket. Every event that changes a fund figure does this, three times (one per
+ * resolution), so the sample of a bucket is rewritten in place rather than made again: samples
+ * are the fold's own (readers format copies of them; the checkpoint encodes them), and no two
+ * timelines share one.
+ */
+const takeSample = (
+  timeline: RawSample[], bucket: number, keep: number, pool: FundFigures, aggregates: PoolAggregates, position: string, assets: bigint, stress: bigint,
+): void => {
+  const newest = timeline[timeline.length - 1];
+  if (newest !== undefined && newest.bucket === bucket) rewriteSample(newest as Writable<RawSample>, pool, aggregates, position, assets, stress);
+  else {
+    timeline.push(sampleOf(pool, aggregates, bucket, position, assets, stress));
+    // Trimmed in batches, so that a full timeline does not shift on every event.
+    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
+  }
+};
 
 const formatSample = (s: RawSample): FundHealthSample => ({
   bucket: s.bucket, position: s.position,
@@ -754,17 +922,6 @@ const formatSample = (s: RawSample): FundHealthSample => ({
   badDebt: formatDecimal(s.badDebt), stressDeficit: formatDecimal(s.stressDeficit),
 });
 
-/** Put the newest sample in a timeline: it replaces the one of its bucket, or opens the next bucket. */
-const updateTimeline = (timeline: RawSample[], sample: RawSample, keep: number): void => {
-  const newest = timeline[timeline.length - 1];
-  if (newest !== undefined && newest.bucket === sample.bucket) timeline[timeline.length - 1] = sample;
-  else {
-    timeline.push(sample);
-    // Trimmed in batches, so that a full timeline does not shift on every event.
-    if (timeline.length > keep + 64) timeline.splice(0, timeline.length - keep);
-  }
-};
-
 /** Samples from `from` to `to` (inclusive, ms) at a resolution, at most `maxPoints`: the last sample of each group. */
 export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolution, from: number, to: number, maxPoints: number): FundHealthSample[] => {
   const timeline = aggregates.timelines[resolution];
@@ -772,6 +929,28 @@ export const fundHealthHistory = (aggregates: PoolAggregates, resolution: Resolu
   const inRange = timeline.slice(-keep).filter((s) => s.bucket >= from && s.bucket <= to);
   const step = Math.ceil(inRange.length / maxPoints);
   return (step <= 1 ? inRange : inRange.filter((_s, i) => (i + 1) % step === 0 || i === inRange.length - 1)).map(formatSample);
+};
+
+/** What a trade's postings add to the tranches' income (collateral -> tranche), in posting order. */
+class TrancheIncome implements TradePostingSink {
+  posted = false;
+  constructor(private readonly income: Map<string, bigint>) {}
+  notional(): void {}
+  gain(): void {}
+  loss(): void {}
+  rebate(): void {}
+  feeToTranche(_accountId: string, trancheId: string, amount: bigint): void {
+    this.income.set(trancheId, (this.income.get(trancheId) ?? 0n) + amount);
+    this.posted = true;
+  }
+  feeToTreasury(): void {}
+}
+
+/** Add a stored trade's fee parts to the tranches' income; whether it posted to a tranche. */
+const trancheIncomeOf = (aggregates: PoolAggregates, trade: CompactTrade): boolean => {
+  const income = new TrancheIncome(aggregates.income);
+  forEachTradePosting(trade, trade, income);
+  return income.posted;
 };
 
 /**
@@ -783,7 +962,7 @@ export const foldEvent = (
   poolId: string,
   position: bigint,
   timestamp: number,
-  event: Event,
+  event: ReplayEvent,
   options: ProjectionOptions = {},
 ): void => {
   // A recorded refusal changes no figure a read model shows.
@@ -807,17 +986,23 @@ export const foldEvent = (
   }
   const { aggregates, dirty, book } = entry;
   evolveOnBook(book, event);
+  entry.noteForCover2(event);
   // The book's figures (tranches, totals, fee share) are current; its accounts and markets are
   // read through `entry.state`, which folds them into a persistent state.
   if (book.active === undefined) return;
 
   const at = position.toString();
   // Aggregates the documents carry beyond the state.
+  let tranchesPosted = false;
   if ('postings' in event) {
     for (const p of event.postings) {
       if (p.to.kind === 'tranche' && p.from.kind === 'collateral') aggregates.income.set(p.to.trancheId, (aggregates.income.get(p.to.trancheId) ?? 0n) + p.amount);
       if (p.from.kind === 'tranche' && p.to.kind === 'collateral' && event.type !== 'FundPaidOut') aggregates.losses.set(p.from.trancheId, (aggregates.losses.get(p.from.trancheId) ?? 0n) + p.amount);
     }
+    tranchesPosted = event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche');
+  } else if (event.type === 'TradeExecuted') {
+    // A trade as stored: its postings, the same as above, read straight from its value flows.
+    tranchesPosted = trancheIncomeOf(aggregates, event);
   }
   switch (event.type) {
     case 'InsuranceFundDrawn':
@@ -876,7 +1061,7 @@ export const foldEvent = (
       break;
   }
   recordMovements(aggregates, event, at, timestamp);
-  const change = governanceChange(event, at, timestamp);
+  const change = event.type === 'TradeExecuted' ? undefined : governanceChange(event, at, timestamp);
   if (change !== undefined) aggregates.governance.push(change);
 
   // The history: every event that changes a fund figure replaces the sample of its bucket, so each
@@ -888,11 +1073,11 @@ export const foldEvent = (
   const newMinute = newestMinute === undefined || newestMinute.bucket !== minute;
   const fundChanged = !figuresUnchanged || newMinute;
   if (fundChanged) {
-    const stress = newMinute || newestMinute === undefined ? stressDeficit(entry.state as ActivePool, shockOf(options), entry.cover2 ??= emptyCover2Cache()) : newestMinute.stressDeficit;
-    const sample = sampleOf(book, aggregates, minute, at, stress);
-    for (const resolution of Object.keys(resolutions) as Resolution[]) {
+    const stress = newMinute || newestMinute === undefined ? entry.stressDeficit(shockOf(options)) : newestMinute.stressDeficit;
+    const assets = fundAssets(book);
+    for (const resolution of RESOLUTIONS) {
       const { ms, keep } = resolutions[resolution];
-      updateTimeline(aggregates.timelines[resolution], { ...sample, bucket: timestamp - (timestamp % ms) }, keep);
+      takeSample(aggregates.timelines[resolution], timestamp - (timestamp % ms), keep, book, aggregates, at, assets, stress);
     }
     // The document's series: one point per bucket (an hour by default), the figures after its last event.
     const bucketMs = options.bucketMs ?? 3_600_000;
@@ -904,15 +1089,23 @@ export const foldEvent = (
       const length = options.seriesLength ?? 720;
       if (aggregates.series.length > length + 64) aggregates.series.splice(0, aggregates.series.length - length);
     }
-    aggregates.newestPoint = { bucket, fundAssets: fundAssets(book), openInterest: book.openInterest, badDebt: book.badDebt, stressDeficit: stress };
+    if (newest !== undefined && newest.bucket === bucket) {
+      // Rewritten in place, as the samples are (a document formats it when built).
+      const point = newest as Writable<RawPoint>;
+      point.fundAssets = assets;
+      point.openInterest = book.openInterest;
+      point.badDebt = book.badDebt;
+      point.stressDeficit = stress;
+    } else {
+      aggregates.newestPoint = { bucket, fundAssets: assets, openInterest: book.openInterest, badDebt: book.badDebt, stressDeficit: stress };
+    }
   }
 
   markAccounts(dirty.accounts, event, position);
   const marketId = marketOf(event);
   if (marketId !== undefined) dirty.markets.set(marketId, position);
   const tranchesChanged = event.type === 'PoolCreated' || event.type === 'TrancheAdded' || event.type === 'ParametersChanged' ||
-    event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' ||
-    ('postings' in event && event.postings.some((p) => p.from.kind === 'tranche' || p.to.kind === 'tranche'));
+    event.type === 'Staked' || event.type.startsWith('Unstake') || event.type === 'Recapitalized' || event.type === 'InsuranceFundDrawn' || tranchesPosted;
   if (tranchesChanged) dirty.tranches = position;
   if (fundChanged) dirty.fundHealth = { position, timestamp };
 };
@@ -972,7 +1165,7 @@ export const projectEvent = (
   poolId: string,
   position: bigint,
   timestamp: number,
-  event: Event,
+  event: ReplayEvent,
   options: ProjectionOptions = {},
 ): Document[] => {
   foldEvent(model, poolId, position, timestamp, event, options);

@@ -10,7 +10,7 @@
 // the runner with a ChainBrokenError naming the position. No domain rule lives here.
 
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeStoredEvent, type Event } from '../domain/index.js';
+import { decodeStoredForReplay, type ReplayEvent } from '../domain/index.js';
 import { StreamChains, verifyChainsTo, type ChainsAt, type StreamHead } from '../services/ledger/chain.js';
 import type { CheckpointSigner } from '../services/ledger/checkpoints.js';
 import { readAllOf, type EventStore, type StoreError, type StoredEvent, type StoredLink, type Subscription } from '../services/ledger/event-store.js';
@@ -29,9 +29,9 @@ export const POOL_PREFIX = 'pool-';
 export const poolOf = (event: Pick<StoredEvent, 'streamId'>): string | undefined =>
   event.streamId.startsWith(POOL_PREFIX) ? event.streamId.slice(POOL_PREFIX.length) : undefined;
 
-/** The one place the projection decodes stored event data. */
-const decodeStored = (stored: StoredEvent): Event => {
-  const decoded = decodeStoredEvent(stored.data);
+/** The one place the projection decodes stored event data (a stored trade stays compact: the fold posts from its flows). */
+const decodeStored = (stored: StoredEvent): ReplayEvent => {
+  const decoded = decodeStoredForReplay(stored.data);
   if (E.isLeft(decoded)) throw new Error(`event at position ${stored.position} does not decode: ${decoded.left.message}`);
   return decoded.right;
 };

@@ -10,16 +10,20 @@
 // accounts, markets, trade ids and pool per event: its changes are folded into one version when
 // the state is read.
 
-import type { Event } from '../events.js';
+import type { ReplayEvent } from '../stored-decoder.js';
+import { expandTrade } from '../events.js';
 import { applyTrade, applyValueEvent } from '../evolve.js';
 import { ChangeDraft } from '../ledger.js';
 import { withOpenInterest } from '../state.js';
 import { deltaOfChanges, type PoolBook } from './pool-book.js';
 
-/** Apply one event to a committed book (never an overlay): afterwards `book.toPool()` is `evolve(before, event)`. */
-export const evolveOnBook = (book: PoolBook, event: Event): void => {
+/**
+ * Apply one event to a committed book (never an overlay): afterwards `book.toPool()` is
+ * `evolve(before, event)`. A trade as stored (compact) is applied as the trade it expands to.
+ */
+export const evolveOnBook = (book: PoolBook, event: ReplayEvent): void => {
   if (book.active === undefined) {
-    book.evolveCold([event]);
+    book.evolveCold([event.type === 'TradeExecuted' && !('postings' in event) ? expandTrade(event) : event]);
     return;
   }
   switch (event.type) {

@@ -4,14 +4,14 @@
 //
 // Events are appended sealed (chain.ts): their stored text (canonical JSON of type, data and
 // compact metadata) and their chain hash, which stores keep as given. Store reads parse the text
-// once and decode its metadata with io-ts (parseStoredText); event data is decoded by its users
+// once and decode its metadata (parseStoredText: io-ts, or by hand for the usual shape); event data is decoded by its users
 // (decodeEvent), since only they know which events they expect.
 // Revisions count events within a stream from 0; positions order events across all streams.
 // Both are bigints. Positions are exclusive wherever one is given as a starting point.
 
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
-import { decodeWith, integerIn } from '../../domain/index.js';
+import { decodeWith, integerIn, type InvalidInput } from '../../domain/index.js';
 import type { ChainsAt } from './chain.js';
 
 /** Metadata every ledger event carries (docs/design.md sections 6 and 7). */
@@ -87,9 +87,40 @@ export const parseStoredText = (text: string, position: bigint): E.Either<StoreE
   const { type, data, metadata } = parsed as Record<string, unknown>;
   if (typeof type !== 'string') return E.left(corrupt(position, 'the stored event has no type'));
   if (data === undefined) return E.left(corrupt(position, 'the stored event has no data'));
+  const read = readStoredMetadata(data, metadata);
+  if (E.isLeft(read)) return E.left(corrupt(position, `metadata: ${read.left.message}`));
+  return E.right({ type, data, metadata: read.right });
+};
+
+/**
+ * Stored metadata as readers see it (decoded with StoredMetadataCodec, expanded, with the data's
+ * schema version). Every event read goes through here, so the usual shape (a plain object whose
+ * fields have the codec's types) is written out without io-ts, in the key order the io-ts path
+ * gives; anything else goes to io-ts, which decides and names the fault. Like io-ts (an exact
+ * type), it keeps only the codec's keys.
+ */
+export const readStoredMetadata = (data: unknown, metadata: unknown): E.Either<InvalidInput, ReadMetadata> => {
+  const fast = fastReadMetadata(data, metadata);
+  if (fast !== undefined) return E.right(fast);
   const decoded = decodeWith(StoredMetadataCodec)(metadata);
-  if (E.isLeft(decoded)) return E.left(corrupt(position, `metadata: ${decoded.left.message}`));
-  return E.right({ type, data, metadata: readMetadataOf(data, expandMetadata(decoded.right)) });
+  return E.isLeft(decoded) ? decoded : E.right(readMetadataOf(data, expandMetadata(decoded.right)));
+};
+
+const MAX_TIMESTAMP = 8_640_000_000_000_000;
+const isOptionalString = (u: unknown): u is string | undefined => u === undefined || typeof u === 'string';
+
+const fastReadMetadata = (data: unknown, metadata: unknown): ReadMetadata | undefined => {
+  if (typeof metadata !== 'object' || metadata === null || Object.getPrototypeOf(metadata) !== Object.prototype) return undefined;
+  const { commandId, timestamp, actor, correlationId, causationId, fingerprint } = metadata as Record<string, unknown>;
+  if (typeof commandId !== 'string' || typeof actor !== 'string' || !isOptionalString(correlationId) || !isOptionalString(causationId)) return undefined;
+  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > MAX_TIMESTAMP) return undefined;
+  if (fingerprint !== undefined && !Hash.is(fingerprint)) return undefined;
+  const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
+  const schemaVersion = typeof version === 'number' ? version : 1;
+  // Written out in both shapes (no spread of an optional field: V8 builds those on a slow path).
+  return fingerprint === undefined
+    ? { commandId, correlationId: correlationId ?? commandId, causationId: causationId ?? commandId, timestamp, actor, schemaVersion }
+    : { commandId, correlationId: correlationId ?? commandId, causationId: causationId ?? commandId, timestamp, actor, fingerprint, schemaVersion };
 };
 
 /** Metadata as readers see it: with the schema version its data names (1 for data that names none). */

@@ -1,13 +1,15 @@
 // The stored text is canonical JSON: the one-pass serializer gives canonicalJson's bytes for any
 // JSON value and for every encoded domain event, and reading the text back gives the event, its
-// metadata with the implied ids filled in, exactly as written.
+// metadata with the implied ids filled in, exactly as written. The metadata of the usual shape is
+// read without io-ts: for any object, well-formed or not, the result must be io-ts's.
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import { canonicalJson, compactTradeText, encodeEvent, type TradeExecuted } from '../../domain/index.js';
 import { canonicalText, metadataText, storedText } from '../../services/ledger/stored-text.js';
-import { parseStoredText, StoredMetadataCodec, type EventMetadata } from '../../services/ledger/event-store.js';
+import { expandMetadata, parseStoredText, readMetadataOf, readStoredMetadata, StoredMetadataCodec, type EventMetadata } from '../../services/ledger/event-store.js';
+import { decodeWith } from '../../domain/index.js';
 import { chainHash, GENESIS_HASH, sealed, sealedText, verifyChain } from '../../services/ledger/chain.js';
 import { propertyParameters } from '../support/property.js';
 import { runScenario, scenarioArb } from '../support/scenarios.js';
@@ -89,6 +91,28 @@ describe('stored text', () => {
       const version = (data as { schemaVersion?: unknown } | null)?.schemaVersion;
       expect(read).toEqual(E.right({ type, data: JSON.parse(JSON.stringify(data)), metadata: { ...metadata, schemaVersion: typeof version === 'number' ? version : 1 } }));
     }), propertyParameters('stored text round trip', 300));
+  });
+});
+
+describe('stored metadata read', () => {
+  // Each field well-formed, of another type, or absent; now and then a key the codec does not know.
+  const field = (valid: fc.Arbitrary<unknown>) => fc.oneof({ weight: 4, arbitrary: valid }, json, fc.constantFrom(undefined, null, -1, 1.5, 2 ** 53, 8_640_000_000_000_001, 'x'));
+  const metadataLike = fc.record({
+    commandId: field(awkwardString), timestamp: field(fc.integer({ min: 0, max: 2 ** 48 })), actor: field(awkwardString),
+    correlationId: field(awkwardString), causationId: field(awkwardString), fingerprint: field(fc.stringMatching(/^[0-9a-f]{64}$/)), other: json,
+  }, { requiredKeys: ['commandId', 'timestamp', 'actor'] });
+  const reference = (data: unknown, metadata: unknown) => {
+    const decoded = decodeWith(StoredMetadataCodec)(metadata);
+    return E.isLeft(decoded) ? decoded : E.right(readMetadataOf(data, expandMetadata(decoded.right)));
+  };
+
+  it('is what io-ts decodes, expands and stamps with the data\'s schema version, keys in the same order', () => {
+    fc.assert(fc.property(fc.oneof({ weight: 6, arbitrary: metadataLike }, json), fc.oneof(json, fc.record({ schemaVersion: fc.oneof(fc.integer(), json) })), (metadata, data) => {
+      const read = readStoredMetadata(data, metadata);
+      const expected = reference(data, metadata);
+      expect(read).toEqual(expected);
+      if (E.isRight(read) && E.isRight(expected)) expect(Object.keys(read.right)).toEqual(Object.keys(expected.right));
+    }), propertyParameters('stored metadata read', 500));
   });
 });
 

@@ -1,11 +1,13 @@
 // Cover-2's stress deficit finds its two largest accounts with a float filter and an exact
 // comparison of the candidates: after every event of random scenarios (where a trade's two sides
-// often tie on notional), it must equal the plain exact computation, ties going to the first met.
+// often tie on notional), it must equal the plain exact computation, ties going to the first met;
+// so must the fold's, which scans its pool book and brings up to date only the accounts the events
+// since its last scan changed (every event here in a minute of its own, so every event scans).
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { marketsOf, mulDivFloor, notional, PPM, unsettledFunding, type ActivePool } from '../../domain/index.js';
-import { emptyCover2Cache, stressDeficit } from '../../projections/read-models.js';
+import { emptyCover2Cache, emptyModel, foldEvent, stressDeficit } from '../../projections/read-models.js';
 import { propertyParameters } from '../support/property.js';
 import { runScenario, scenarioArb } from '../support/scenarios.js';
 
@@ -52,5 +54,21 @@ describe('the stress deficit', () => {
         },
       });
     }), propertyParameters('stress deficit, cached', 100));
+  });
+
+  it('is the same as the fold samples it, event after event', () => {
+    fc.assert(fc.property(scenarioArb({ maxSteps: 60 }), fc.integer({ min: 0, max: 1_000_000 }), (scenario, shockPpm) => {
+      const model = emptyModel();
+      let position = 0n;
+      runScenario(scenario, {
+        afterEvent: (state, event) => {
+          position++;
+          foldEvent(model, 'prop', position, Number(position) * 60_000, event, { stressShockPpm: shockPpm });
+          if (state.status !== 'active' || event.type === 'CommandRejected') return;
+          const minutes = model.pools.get('prop')!.aggregates.timelines['1m'];
+          expect(minutes[minutes.length - 1]!.stressDeficit).toBe(exactStressDeficit(state, shockPpm));
+        },
+      });
+    }), propertyParameters('stress deficit, folded', 100));
   });
 });
