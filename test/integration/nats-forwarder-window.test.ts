@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import pino, { type Logger } from 'pino';
 import { connect, headers, type JetStreamManager } from 'nats';
 import { SqliteEventStore } from '../../adapters/sqlite/sqlite-event-store.js';
 import {
@@ -24,26 +23,11 @@ import { eventIdOf, GENESIS_HASH, sealed } from '../../services/ledger/chain.js'
 import type { StoredEvent } from '../../services/ledger/event-store.js';
 import { DEFAULT_READINESS_LIMITS } from '../../services/health.js';
 import { NatsServer, natsServerMissing } from '../support/nats-server.js';
+import { capture, eventually, sleep } from '../support/waiting.js';
 import { propertyParameters } from '../support/property.js';
 
 const missing = natsServerMissing();
 if (missing !== undefined) console.log(`NATS forwarder window suite skipped: ${missing}.`);
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const eventually = async <A>(probe: () => Promise<A | undefined> | A | undefined, what: string, tries = 400): Promise<A> => {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
-
-type LogLine = { level: number; msg: string; [k: string]: unknown };
-const capture = (): { lines: LogLine[]; logger: Logger } => {
-  const lines: LogLine[] = [];
-  return { lines, logger: pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as LogLine); } }) };
-};
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {

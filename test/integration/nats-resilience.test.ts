@@ -26,6 +26,7 @@ import { startService, type RunningService } from '../../services/service.js';
 import { decodeCommand, type Command } from '../../domain/index.js';
 import { exampleRootGovernors } from '../support/example-root.js';
 import { exited, freePort, listening, natsServerMissing } from '../support/nats-server.js';
+import { capture, eventually, sleep } from '../support/waiting.js';
 import { authOf, ledgerEnv, natsPasswords, passwordVariable, principalsFor, producers, startSecuredNats } from '../support/secured-nats.js';
 
 const missing = natsServerMissing();
@@ -33,21 +34,6 @@ if (missing !== undefined) console.log(`NATS resilience suite skipped: ${missing
 
 const createPool = (decodeCommand(JSON.parse(readFileSync('examples/trading.jsonl', 'utf8').split('\n')[0]!)) as E.Right<Command>).right;
 const deposit = (commandId: string, amount = '5'): Command => (decodeCommand({ type: 'Deposit', schemaVersion: 1, commandId, poolId: 'main', accountId: 'alice', amount }) as E.Right<Command>).right;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const eventually = async <A>(probe: () => Promise<A | undefined>, what: string, tries = 200): Promise<A> => {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-};
-
-type LogLine = { level: number; msg: string; [k: string]: unknown };
-const capture = (): { lines: LogLine[]; logger: Logger } => {
-  const lines: LogLine[] = [];
-  return { lines, logger: pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as LogLine); } }) };
-};
 
 /** A nats-server with the shipped configuration, a principals file with an operator token, and the service's setup. */
 const bus = async (name: string) => {
