@@ -345,6 +345,14 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
+  async streamHead(streamId: string): Promise<E.Either<StoreError, bigint | 'no-stream'>> {
+    try {
+      return E.right(await this.whenFree(() => this.headOf(streamId)));
+    } catch (error) {
+      return E.left(unavailable(error));
+    }
+  }
+
   async readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
     try {
       const rows = await this.whenFree(() => this.statements.readStreamLinks.all(streamId, fromRevision, BigInt(maxCount)) as LinkRow[]);

@@ -146,6 +146,10 @@ export class ThreadedSqliteEventStore implements EventStore, CommittedFeed {
     return this.reads.readLinks(after, maxCount, textOf);
   }
 
+  streamHead(streamId: string): Promise<E.Either<StoreError, bigint | 'no-stream'>> {
+    return this.reads.streamHead(streamId);
+  }
+
   readStreamLinks(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>> {
     return this.reads.readStreamLinks(streamId, fromRevision, maxCount);
   }

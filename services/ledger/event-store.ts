@@ -239,6 +239,12 @@ export interface EventStore {
    * read-model checkpoint). `signal` stops it when the answer is no longer wanted.
    */
   verifyChainsElsewhere?(prefix: string, position: bigint, signal?: AbortSignal): Promise<E.Either<StoreError, ChainsAt>>;
+  /**
+   * Optional: the revision of a stream's newest event, or 'no-stream', read without reading any
+   * event (the writer finds its newest snapshot so: snapshots are large). Without it, the stream
+   * is paged through as links.
+   */
+  streamHead?(streamId: string): Promise<E.Either<StoreError, bigint | 'no-stream'>>;
   /** Optional: the same events as readStream, as stored links. */
   readStreamLinks?(streamId: string, fromRevision: bigint, maxCount: number): Promise<E.Either<StoreError, StoredLink[]>>;
   /**

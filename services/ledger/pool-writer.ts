@@ -558,22 +558,10 @@ export class PoolWriter {
   }
 
   private async loadSnapshot(): Promise<void> {
-    // Only the newest snapshot is parsed: the others are passed over as stored text, where the store can.
     const streamId = snapshotStream(this.poolId);
-    const read = (from: bigint, count: number) => (this.store.readStreamLinks === undefined ? this.store.readStream(streamId, from, count) : this.store.readStreamLinks(streamId, from, count));
-    let newestRevision: bigint | undefined;
-    for (let from = 0n; ;) {
-      const page = await read(from, 100);
-      if (E.isLeft(page)) {
-        if (page.left.kind === 'stream-not-found') break;
-        throw new LoadError(describeStoreError(page.left));
-      }
-      if (page.right.length === 0) break;
-      newestRevision = page.right[page.right.length - 1]!.revision;
-      this.snapshotRevision = newestRevision;
-      from = newestRevision + 1n;
-    }
+    const newestRevision = await this.newestSnapshotRevision(streamId);
     if (newestRevision === undefined) return;
+    this.snapshotRevision = newestRevision;
     const page = await this.store.readStream(streamId, newestRevision, 1);
     if (E.isLeft(page)) throw new LoadError(describeStoreError(page.left));
     const newest = page.right[0];
@@ -592,6 +580,31 @@ export class PoolWriter {
     this.revision = decoded.right.revision;
     this.lastHash = decoded.right.lastHash;
     for (const [commandId, firstRevision, count, fingerprint] of decoded.right.handled) this.remember(commandId, { firstRevision, count, fingerprint });
+  }
+
+  /**
+   * The revision of the newest snapshot, undefined when there is none. Only the newest is parsed:
+   * the store tells its head where it can, else the stream is paged through as stored links (the
+   * others' text is never parsed).
+   */
+  private async newestSnapshotRevision(streamId: string): Promise<bigint | undefined> {
+    if (this.store.streamHead !== undefined) {
+      const head = await this.store.streamHead(streamId);
+      if (E.isLeft(head)) throw new LoadError(describeStoreError(head.left));
+      return head.right === 'no-stream' ? undefined : head.right;
+    }
+    const read = (from: bigint, count: number) => (this.store.readStreamLinks === undefined ? this.store.readStream(streamId, from, count) : this.store.readStreamLinks(streamId, from, count));
+    let newestRevision: bigint | undefined;
+    for (let from = 0n; ;) {
+      const page = await read(from, 100);
+      if (E.isLeft(page)) {
+        if (page.left.kind === 'stream-not-found') return newestRevision;
+        throw new LoadError(describeStoreError(page.left));
+      }
+      if (page.right.length === 0) return newestRevision;
+      newestRevision = page.right[page.right.length - 1]!.revision;
+      from = newestRevision + 1n;
+    }
   }
 
   /** Why the log does not vouch for this snapshot, or undefined when it does. */

@@ -196,6 +196,48 @@ describe('PoolWriter', () => {
     await store.close();
   });
 
+  it('finds its newest snapshot by the store\'s head, reading no older snapshot; a store without a head is paged through to the same one', async () => {
+    const store = new SqliteEventStore(tempFile());
+    const writer = await PoolWriter.open(store, POOL, { rootGovernors, snapshotEvery: 5 });
+    await submitAll(writer, [createPool(), listMarket(), deposit('alice', '10000'), deposit('bob', '10000')]);
+    for (let i = 0; i < 12; i++) await submitAll(writer, [trade({ taker: 'alice', maker: 'bob', side: i % 2 === 0 ? 'buy' : 'sell', size: '0.1', price: '30000' })]);
+    const snapshots = await store.readStream(snapshotStream(POOL), 0n, 100);
+    const newest = E.isRight(snapshots) ? snapshots.right[snapshots.right.length - 1]!.revision : -1n;
+    expect(newest).toBeGreaterThan(1n);
+    /** The store as the writer sees it (with its head or without), the snapshot stream's reads counted. */
+    const watched = (withHead: boolean) => {
+      const reads: Array<{ readonly read: string; readonly from: bigint; readonly count: number }> = [];
+      const view = new Proxy(store, {
+        get: (target, name: keyof SqliteEventStore) => {
+          if (name === 'streamHead' && !withHead) return undefined;
+          const value = target[name];
+          if (typeof value !== 'function') return value;
+          if (name !== 'readStream' && name !== 'readStreamLinks') return value.bind(target);
+          return (streamId: string, from: bigint, count: number) => {
+            if (streamId === snapshotStream(POOL)) reads.push({ read: name, from, count });
+            return target[name](streamId, from, count);
+          };
+        },
+      });
+      return { view, reads };
+    };
+    const expected = canonicalStateJson(await replay(store));
+    const byHead = watched(true);
+    const fromHead = await PoolWriter.open(byHead.view, POOL, { rootGovernors, snapshotEvery: 5 });
+    expect(byHead.reads).toEqual([{ read: 'readStream', from: newest, count: 1 }]);
+    expect(canonicalStateJson(fromHead.current.state)).toBe(expected);
+    const paged = watched(false);
+    const fromPages = await PoolWriter.open(paged.view, POOL, { rootGovernors, snapshotEvery: 5 });
+    expect(paged.reads.filter((r) => r.read === 'readStreamLinks').length).toBeGreaterThan(0);
+    expect(paged.reads[paged.reads.length - 1]).toEqual({ read: 'readStream', from: newest, count: 1 });
+    expect(canonicalStateJson(fromPages.current.state)).toBe(expected);
+    // The next snapshot follows the newest one found.
+    for (let i = 0; i < 6; i++) await submitAll(fromHead, [deposit(`d${i}`, '1')]);
+    const after = await store.readStream(snapshotStream(POOL), newest + 1n, 10);
+    expect(E.isRight(after) && after.right.length).toBeGreaterThan(0);
+    await store.close();
+  });
+
   it('refuses to load a log whose events were edited, naming the position', async () => {
     const file = tempFile();
     const store = new SqliteEventStore(file);
