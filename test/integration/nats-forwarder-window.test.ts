@@ -143,6 +143,12 @@ const expectPrefix = (messages: ReadonlyArray<Streamed>, log: ReadonlyArray<Stor
   });
 };
 
+/** The stream is every pool event of the log, each once, in order. */
+const expectWholeLog = (messages: ReadonlyArray<Streamed>, log: ReadonlyArray<StoredEvent>): void => {
+  expectPrefix(messages, log);
+  expect(messages).toHaveLength(poolEventsOf(log).length);
+};
+
 const caughtUp = (forwarder: EventForwarder, log: ReadonlyArray<StoredEvent>) =>
   eventually(() => (forwarder.forwarded() === log[log.length - 1]!.position ? true : undefined), 'the forwarder to catch up');
 
@@ -166,8 +172,7 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     await caughtUp(windowed, more);
     const expected = await streamed(one.jsm);
     const actual = await streamed(many.jsm);
-    expectPrefix(actual, [...log, ...more]);
-    expect(actual).toHaveLength(poolEventsOf([...log, ...more]).length);
+    expectWholeLog(actual, [...log, ...more]);
     expect(actual).toEqual(expected);
     // Stopped and started again: it resumes after the stream's last message, nothing repeated.
     await windowed.stop();
@@ -176,8 +181,7 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     await caughtUp(again, after);
     const all = [...log, ...more, ...after];
     const final = await streamed(many.jsm);
-    expectPrefix(final, all);
-    expect(final).toHaveLength(poolEventsOf(all).length);
+    expectWholeLog(final, all);
   }, 60_000);
 
   it('when the stream refuses one event in the middle of a window, it refuses the later ones in flight too; all are published once it takes them', async () => {
@@ -237,8 +241,7 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     const all = [...log, ...more];
     await caughtUp(forwarder, all);
     const final = await streamed(b.jsm);
-    expectPrefix(final, all);
-    expect(final).toHaveLength(poolEventsOf(all).length);
+    expectWholeLog(final, all);
     const errors = lines.filter((l) => l.level === 50).map((l) => String((l.err as { message?: string } | undefined)?.message));
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.filter((m) => !/message size exceeds maximum/.test(m))).toEqual([]);
@@ -263,8 +266,7 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     }
     await eventually(() => (forwarder.forwarded() === log[log.length - 1]!.position ? true : undefined), 'the forwarder to catch up', 1_200);
     const all = await streamed(b.jsm);
-    expectPrefix(all, log);
-    expect(all).toHaveLength(poolEventsOf(log).length);
+    expectWholeLog(all, log);
   }, 120_000);
 
   it('publishes again from the log what the stream lost after acknowledging it', async () => {
@@ -288,8 +290,7 @@ describe.skipIf(missing !== undefined)('the event forwarder, a window of publish
     const all = [...log, ...more];
     await caughtUp(forwarder, all);
     const final = await streamed(b.jsm);
-    expectPrefix(final, all);
-    expect(final).toHaveLength(poolEventsOf(all).length);
+    expectWholeLog(final, all);
   }, 60_000);
 
   it('stops at a message another publisher put in the stream, publishing nothing after it', async () => {
